@@ -1,0 +1,145 @@
+//! Tern's sans-IO session logic: who publishes and plays what, and which error a
+//! request gets. No sockets, no clocks, no tasks.
+//!
+//! # Contract
+//! The driver feeds inputs and then drains outputs until there are none:
+//! - [`Core::open_session`] / [`Core::close_session`] when a WebSocket comes and goes,
+//! - [`Core::handle_message`] for every parsed client frame, in arrival order,
+//! - [`Core::handle_media_event`] for what the media layer reports,
+//! - [`Core::poll_output`] until it returns `None`: frames to send
+//!   ([`Output::Send`]), work for the media layer ([`Output::Media`]) and sessions to
+//!   close ([`Output::CloseSession`]).
+//!
+//! Every input takes `now`; the core never reads a clock, so tests run scenarios
+//! faster than real time.
+
+mod ids;
+mod media_api;
+mod negotiate;
+mod play;
+mod publish;
+mod query;
+mod session;
+mod settings;
+mod state;
+mod stop;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use tern_signal::{ClientMessage, ErrorDef, ParseError, ServerMessage};
+
+pub use ids::{PeerId, SessionId, StreamKey};
+pub use media_api::{
+    LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerRole, SdpFailure,
+};
+pub use play::PlayError;
+pub use publish::PublishError;
+pub use settings::AppSettings;
+
+use state::State;
+
+/// A side effect for the driver to carry out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send one frame to one session.
+    Send { to: SessionId, msg: ServerMessage },
+    /// Ask the media layer to do something; it answers with [`MediaEvent`]s.
+    Media(MediaCommand),
+    /// Close a session's socket with a reason a person can read.
+    CloseSession { session: SessionId, reason: String },
+}
+
+/// The session logic of one Tern node.
+pub struct Core {
+    state: State,
+    out: VecDeque<Output>,
+}
+
+impl Default for Core {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Core {
+    pub fn new() -> Self {
+        Core {
+            state: State::default(),
+            out: VecDeque::new(),
+        }
+    }
+
+    /// Next side effect, oldest first.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// A frame that did not parse: answer with the error it calls for.
+    pub fn handle_parse_error(&mut self, _now: Instant, session: SessionId, err: ParseError) {
+        let msg = match err {
+            ParseError::Malformed { reason } => {
+                ServerMessage::error(ErrorDef::MalformedMessage, None).with("information", reason)
+            }
+            ParseError::MissingStreamId { .. } => {
+                ServerMessage::error(ErrorDef::NoStreamNameSpecified, None)
+            }
+            ParseError::InvalidStreamId { stream_id, .. } => {
+                ServerMessage::error(ErrorDef::InvalidStreamName, Some(&stream_id))
+            }
+            ParseError::BadField {
+                command,
+                stream_id,
+                field,
+            } => ServerMessage::error(ErrorDef::MalformedMessage, Some(&stream_id)).with(
+                "information",
+                format!("{command} needs a valid \"{field}\" field"),
+            ),
+        };
+        self.send(session, msg);
+    }
+
+    /// One parsed client frame of `session`.
+    pub fn handle_message(&mut self, now: Instant, session: SessionId, msg: ClientMessage) {
+        if !self.state.sessions.contains_key(&session) {
+            return;
+        }
+        match msg {
+            ClientMessage::Ping => self.send(session, ServerMessage::Pong),
+            ClientMessage::GetIceServerConfig => self.ice_server_config(session),
+            ClientMessage::Publish(p) => self.publish(now, session, p),
+            ClientMessage::Play(p) => self.play(now, session, p),
+            ClientMessage::TakeConfiguration {
+                stream_id,
+                kind,
+                sdp,
+            } => self.take_configuration(session, &stream_id, kind, sdp),
+            ClientMessage::TakeCandidate(c) => self.take_candidate(session, c),
+            ClientMessage::Stop { stream_id } => self.stop(now, session, &stream_id),
+            ClientMessage::GetStreamInfo { stream_id } => self.stream_info(session, &stream_id),
+            ClientMessage::Unknown { command } => {
+                tracing::debug!(%session, command, "ignoring unknown command");
+            }
+        }
+    }
+
+    fn send(&mut self, to: SessionId, msg: ServerMessage) {
+        self.out.push_back(Output::Send { to, msg });
+    }
+
+    fn media(&mut self, cmd: MediaCommand) {
+        self.out.push_back(Output::Media(cmd));
+    }
+
+    /// Number of live sessions, peers and streams (for health and tests).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        (
+            self.state.sessions.len(),
+            self.state.peers.len(),
+            self.state.streams.len(),
+        )
+    }
+}

@@ -1,0 +1,115 @@
+//! What the session logic asks of the media layer, and what it hears back.
+
+use tern_signal::StreamInfo;
+
+use crate::ids::{PeerId, StreamKey};
+
+/// Codecs and features a peer connection may negotiate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MediaProfile {
+    pub vp8: bool,
+    pub h264: bool,
+    pub data_channel: bool,
+}
+
+/// Which side of a stream a peer is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerRole {
+    Publisher,
+    Player,
+}
+
+/// Work for the media layer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaCommand {
+    /// Accept a publisher's offer; answer with `Answer` or `SdpFailed`.
+    OpenPublisher {
+        peer: PeerId,
+        stream: StreamKey,
+        profile: MediaProfile,
+        offer: String,
+    },
+    /// Build an offer that sends `source`'s media to a new player; answer with
+    /// `Offer` or `SdpFailed`.
+    OpenPlayer {
+        peer: PeerId,
+        stream: StreamKey,
+        source: PeerId,
+        profile: MediaProfile,
+    },
+    /// Apply a player's answer; `SdpFailed` if it does not fit.
+    ApplyAnswer { peer: PeerId, answer: String },
+    /// A trickled remote ICE candidate line.
+    AddCandidate { peer: PeerId, candidate: String },
+    /// Free everything of this peer. No event follows.
+    Close { peer: PeerId },
+}
+
+/// Which SDP step failed, so the client gets the matching error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SdpFailure {
+    /// The client's SDP could not be parsed or applied.
+    Remote(String),
+    /// The server could not build its own SDP (e.g. no codec in common).
+    Local(String),
+}
+
+/// The server's ICE candidates of one peer connection, tagged with the first
+/// m-line (index 0) since everything is bundled on it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LocalCandidates {
+    pub mid: String,
+    pub lines: Vec<String>,
+}
+
+/// What the media layer reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaEvent {
+    /// The answer to a publisher's offer, and the server's candidates (also sent
+    /// as trickle `takeCandidate` for clients that want them).
+    Answer {
+        peer: PeerId,
+        sdp: String,
+        candidates: LocalCandidates,
+    },
+    /// The offer for a player, its `mid → track id` mapping and the server's
+    /// candidates.
+    Offer {
+        peer: PeerId,
+        sdp: String,
+        id_mapping: Vec<(String, String)>,
+        candidates: LocalCandidates,
+    },
+    SdpFailed {
+        peer: PeerId,
+        failure: SdpFailure,
+    },
+    /// ICE and DTLS are up.
+    Connected {
+        peer: PeerId,
+    },
+    /// The peer is gone (ICE failed or timed out, DTLS failed, or an error);
+    /// the media layer has already freed it.
+    Disconnected {
+        peer: PeerId,
+        reason: String,
+    },
+    /// A publisher's renditions changed (codec, size or bitrate).
+    SourceInfo {
+        peer: PeerId,
+        info: Vec<StreamInfo>,
+    },
+}
+
+impl MediaEvent {
+    pub fn peer(&self) -> PeerId {
+        match self {
+            MediaEvent::Answer { peer, .. }
+            | MediaEvent::Offer { peer, .. }
+            | MediaEvent::SdpFailed { peer, .. }
+            | MediaEvent::Connected { peer }
+            | MediaEvent::Disconnected { peer, .. }
+            | MediaEvent::SourceInfo { peer, .. } => *peer,
+        }
+    }
+}

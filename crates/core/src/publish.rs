@@ -1,0 +1,107 @@
+//! `publish` (PROTOCOL.md §2.3, §4.2).
+
+use std::time::Instant;
+
+use tern_signal::{ErrorDef, NotificationDef, Publish, ServerMessage};
+
+use crate::ids::{PeerId, SessionId};
+use crate::media_api::PeerRole;
+use crate::state::{Phase, Stream};
+use crate::Core;
+
+/// Why a `publish` is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PublishError {
+    /// This session already publishes the id; a retry must `stop` first.
+    AlreadyPublishing,
+    /// Another session publishes the id; pick another id or stop that publisher.
+    StreamIdInUse,
+}
+
+impl PublishError {
+    pub fn definition(self) -> ErrorDef {
+        match self {
+            PublishError::AlreadyPublishing => ErrorDef::AlreadyPublishing,
+            PublishError::StreamIdInUse => ErrorDef::StreamIdInUse,
+        }
+    }
+}
+
+impl Core {
+    pub(crate) fn publish(&mut self, _now: Instant, session: SessionId, req: Publish) {
+        let id = req.stream_id;
+        match self.try_publish(session, &id) {
+            Ok(peer) => {
+                tracing::info!(%session, %peer, stream = %id, "publish");
+                self.send(session, ServerMessage::Start { stream_id: id });
+            }
+            Err(e) => self.send(session, ServerMessage::error(e.definition(), Some(&id))),
+        }
+    }
+
+    fn try_publish(&mut self, session: SessionId, id: &str) -> Result<PeerId, PublishError> {
+        if self
+            .state
+            .session_peer(session, id, PeerRole::Publisher)
+            .is_some()
+        {
+            return Err(PublishError::AlreadyPublishing);
+        }
+        let Some(key) = self.state.key(session, id) else {
+            return Err(PublishError::StreamIdInUse);
+        };
+        if self.state.streams.contains_key(&key) {
+            return Err(PublishError::StreamIdInUse);
+        }
+        let peer = self.state.add_peer(
+            session,
+            key.clone(),
+            PeerRole::Publisher,
+            Phase::AwaitingOffer,
+        );
+        self.state.streams.insert(
+            key,
+            Stream {
+                publisher: peer,
+                live: false,
+                players: Default::default(),
+                info: Vec::new(),
+            },
+        );
+        Ok(peer)
+    }
+
+    /// The publisher's connection is up: tell it, and start every waiting player.
+    pub(crate) fn publisher_connected(&mut self, now: Instant, peer: PeerId) {
+        let Some(p) = self.state.peers.get(&peer) else {
+            return;
+        };
+        let (session, key) = (p.session, p.stream.clone());
+        if let Some(stream) = self.state.streams.get_mut(&key) {
+            stream.live = true;
+        }
+        tracing::info!(%session, %peer, stream = %key, "publish started");
+        self.send(
+            session,
+            ServerMessage::notification(NotificationDef::PublishStarted, &key.id),
+        );
+        let waiting = self.state.waiting.remove(&key).unwrap_or_default();
+        for player_session in waiting {
+            if let Some(s) = self.state.sessions.get_mut(&player_session) {
+                s.waiting.remove(&key.id);
+            } else {
+                continue;
+            }
+            self.send(
+                player_session,
+                ServerMessage::notification(NotificationDef::StreamingStarted, &key.id),
+            );
+            if let Err(e) = self.start_play(now, player_session, &key.id) {
+                self.send(
+                    player_session,
+                    ServerMessage::error(e.definition(), Some(&key.id)),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! Sessions come and go with their WebSockets.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use crate::ids::SessionId;
+use crate::media_api::PeerRole;
+use crate::settings::AppSettings;
+use crate::state::Session;
+use crate::Core;
+
+impl Core {
+    /// A WebSocket of application `app` opened.
+    pub fn open_session(&mut self, _now: Instant, app: &str, settings: AppSettings) -> SessionId {
+        let id = self.state.new_session_id();
+        self.state.sessions.insert(
+            id,
+            Session {
+                app: app.to_owned(),
+                settings,
+                peers: HashMap::new(),
+                waiting: BTreeSet::new(),
+            },
+        );
+        id
+    }
+
+    /// The WebSocket closed: end everything the session held. Nothing is sent to it.
+    pub fn close_session(&mut self, _now: Instant, session: SessionId) {
+        let Some(s) = self.state.sessions.get(&session) else {
+            return;
+        };
+        let peers: Vec<_> = s.peers.iter().map(|(k, p)| (k.1, *p)).collect();
+        let waiting: Vec<_> = s.waiting.iter().cloned().collect();
+        for (role, peer) in peers {
+            match role {
+                PeerRole::Publisher => self.end_publisher(peer, false),
+                PeerRole::Player => self.end_player(peer, false),
+            }
+        }
+        for id in waiting {
+            if let Some(key) = self.state.key(session, &id) {
+                self.state.unwait(session, &key);
+            }
+        }
+        self.state.sessions.remove(&session);
+    }
+}

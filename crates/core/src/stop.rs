@@ -1,0 +1,62 @@
+//! `stop` and every other way a peer ends (PROTOCOL.md §2.7, §4.7).
+
+use std::time::Instant;
+
+use tern_signal::{NotificationDef, ServerMessage};
+
+use crate::ids::{PeerId, SessionId};
+use crate::media_api::{MediaCommand, PeerRole};
+use crate::Core;
+
+impl Core {
+    /// Frees state at once so that the SDK's `publish`/`play` retry 500 ms later is
+    /// accepted. A stop for an id the session does not hold gets no reply: the SDK's
+    /// retry loop sends such stops routinely.
+    pub(crate) fn stop(&mut self, _now: Instant, session: SessionId, id: &str) {
+        if let Some(peer) = self.state.session_peer(session, id, PeerRole::Publisher) {
+            self.end_publisher(peer, true);
+        }
+        if let Some(peer) = self.state.session_peer(session, id, PeerRole::Player) {
+            self.end_player(peer, true);
+        }
+        if let Some(key) = self.state.key(session, id) {
+            self.state.unwait(session, &key);
+        }
+    }
+
+    /// Ends a publisher and its stream; every player gets `play_finished`.
+    pub(crate) fn end_publisher(&mut self, peer: PeerId, notify_self: bool) {
+        let Some(p) = self.state.remove_peer(peer) else {
+            return;
+        };
+        self.media(MediaCommand::Close { peer });
+        if notify_self {
+            self.send(
+                p.session,
+                ServerMessage::notification(NotificationDef::PublishFinished, &p.stream.id),
+            );
+        }
+        tracing::info!(session = %p.session, %peer, stream = %p.stream, "publish finished");
+        let Some(stream) = self.state.streams.remove(&p.stream) else {
+            return;
+        };
+        for player in stream.players {
+            self.end_player(player, true);
+        }
+    }
+
+    /// Ends one player; its session gets `play_finished` when `notify_self`.
+    pub(crate) fn end_player(&mut self, peer: PeerId, notify_self: bool) {
+        let Some(p) = self.state.remove_peer(peer) else {
+            return;
+        };
+        self.media(MediaCommand::Close { peer });
+        if notify_self {
+            self.send(
+                p.session,
+                ServerMessage::notification(NotificationDef::PlayFinished, &p.stream.id),
+            );
+        }
+        tracing::info!(session = %p.session, %peer, stream = %p.stream, "play finished");
+    }
+}

@@ -1,0 +1,21 @@
+//! Tern's SFU on str0m: one `Rtc` per peer connection, all peers behind one UDP
+//! socket, media of a publisher forwarded to its players, keyframe requests sent
+//! back, data-channel messages relayed.
+//!
+//! # Contract
+//! Sans-IO like str0m itself. The driver owns the socket and the clock:
+//! - [`Sfu::handle_command`] for every [`tern_core::MediaCommand`],
+//! - [`Sfu::handle_datagram`] for every UDP datagram received,
+//! - [`Sfu::handle_timeout`] when the instant of [`Sfu::poll_timeout`] has come,
+//! - then [`Sfu::poll_output`] until `None`: datagrams to send and
+//!   [`tern_core::MediaEvent`]s for the session logic.
+
+mod codec_info;
+mod local_addrs;
+mod peer;
+mod sdp_text;
+mod sfu;
+mod source_stats;
+
+pub use local_addrs::LocalAddrs;
+pub use sfu::{Sfu, SfuOutput};

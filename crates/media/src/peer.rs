@@ -1,0 +1,85 @@
+//! One peer connection: its `Rtc` and what Tern knows about its tracks.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use str0m::change::SdpPendingOffer;
+use str0m::channel::ChannelId;
+use str0m::media::{MediaKind, Mid};
+use str0m::Rtc;
+use tern_core::{PeerId, PeerRole};
+
+use crate::source_stats::SourceStats;
+
+/// A peer that has not connected this long after it was created is dropped: its
+/// page went away between SDP and ICE.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// A connected peer whose ICE stays disconnected this long is gone.
+pub const DISCONNECT_GRACE: Duration = Duration::from_secs(5);
+/// At most one keyframe request per source track in this interval: many players
+/// joining at once must not make the publisher send a storm of keyframes.
+pub const KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
+
+/// A player's outgoing track and the publisher track that feeds it.
+#[derive(Debug, Clone, Copy)]
+pub struct TrackOut {
+    pub source_mid: Mid,
+    pub mid: Mid,
+}
+
+pub struct Peer {
+    pub rtc: Rtc,
+    pub role: PeerRole,
+    /// When the next `Input::Timeout` is due, as str0m last said.
+    pub next_timeout: Option<Instant>,
+    /// Peer is dropped at this instant unless it (re)connects first.
+    pub deadline: Option<Instant>,
+    pub connected: bool,
+    /// Remote addresses this peer was seen at, to clean the demultiplexing cache.
+    pub addrs: Vec<SocketAddr>,
+    /// Publisher: incoming tracks in m-line order.
+    pub tracks_in: Vec<(Mid, MediaKind)>,
+    /// Publisher: last keyframe request per track.
+    pub last_keyframe_request: HashMap<Mid, Instant>,
+    pub stats: SourceStats,
+    /// Publisher: the data channel it opened. Player: the channel the server
+    /// opened (or the first one the page opened).
+    pub channel: Option<ChannelId>,
+    /// Player: the publisher it plays.
+    pub source: Option<PeerId>,
+    pub tracks_out: Vec<TrackOut>,
+    /// Player: the offer waiting for the page's answer.
+    pub pending: Option<SdpPendingOffer>,
+}
+
+impl Peer {
+    pub fn new(rtc: Rtc, role: PeerRole, now: Instant) -> Self {
+        Peer {
+            rtc,
+            role,
+            next_timeout: Some(now),
+            deadline: Some(now + CONNECT_TIMEOUT),
+            connected: false,
+            addrs: Vec::new(),
+            tracks_in: Vec::new(),
+            last_keyframe_request: HashMap::new(),
+            stats: SourceStats::default(),
+            channel: None,
+            source: None,
+            tracks_out: Vec::new(),
+            pending: None,
+        }
+    }
+
+    /// True when a keyframe request for `mid` may go out now; records it.
+    pub fn keyframe_allowed(&mut self, mid: Mid, now: Instant) -> bool {
+        match self.last_keyframe_request.get(&mid) {
+            Some(t) if now.saturating_duration_since(*t) < KEYFRAME_INTERVAL => false,
+            _ => {
+                self.last_keyframe_request.insert(mid, now);
+                true
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The few textual SDP edits and checks str0m does not do for us.
+
+/// A browser publisher offers `sendrecv` (it used `addTrack`); the server never
+/// sends media back to a publisher, so the offer is read as `sendonly`, which makes
+/// the answer `recvonly` as Ant Media's SDK requires (answering `sendrecv` makes it
+/// crash reading `idMapping`).
+pub fn publisher_offer_as_sendonly(offer: &str) -> String {
+    let mut out = String::with_capacity(offer.len());
+    let mut in_media = false;
+    for line in offer.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\r', '\n']);
+        if bare.starts_with("m=") {
+            in_media = bare.starts_with("m=audio") || bare.starts_with("m=video");
+        }
+        if in_media && bare == "a=sendrecv" {
+            out.push_str("a=sendonly");
+            out.push_str(&line[bare.len()..]);
+        } else {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// Kind and port of every m-line, in order.
+fn m_lines(sdp: &str) -> Vec<(&str, &str)> {
+    sdp.lines()
+        .filter_map(|l| l.strip_prefix("m="))
+        .map(|rest| {
+            let mut parts = rest.split_whitespace();
+            (parts.next().unwrap_or(""), parts.next().unwrap_or(""))
+        })
+        .collect()
+}
+
+/// The kinds of audio/video m-lines the offer wanted but the answer rejected
+/// (port 0): no codec in common.
+pub fn rejected_media(offer: &str, answer: &str) -> Vec<String> {
+    let offered = m_lines(offer);
+    let answered = m_lines(answer);
+    offered
+        .iter()
+        .zip(answered.iter())
+        .filter(|((kind, port), (_, aport))| {
+            matches!(*kind, "audio" | "video") && *port != "0" && *aport == "0"
+        })
+        .map(|((kind, _), _)| (*kind).to_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OFFER: &str = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendrecv\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendrecv\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=sendrecv\r\n";
+
+    #[test]
+    fn only_media_sections_become_sendonly() {
+        let out = publisher_offer_as_sendonly(OFFER);
+        assert_eq!(out.matches("a=sendonly\r\n").count(), 2);
+        assert!(out.ends_with("webrtc-datachannel\r\na=sendrecv\r\n"));
+    }
+
+    #[test]
+    fn rejected_sections_are_named() {
+        let answer = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\nm=video 0 UDP/TLS/RTP/SAVPF 0\r\nm=application 9 x\r\n";
+        assert_eq!(rejected_media(OFFER, answer), vec!["video"]);
+        assert!(rejected_media(OFFER, OFFER).is_empty());
+    }
+}

@@ -1,0 +1,656 @@
+//! The SFU: every peer connection of this node behind one UDP socket.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Once;
+use std::time::Instant;
+
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::config::DtlsCert;
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::net::{DatagramRecv, Protocol, Receive, Transmit};
+use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
+use tern_core::{
+    LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerId, PeerRole, SdpFailure,
+    StreamKey,
+};
+
+use crate::local_addrs::LocalAddrs;
+use crate::peer::{Peer, TrackOut, DISCONNECT_GRACE};
+use crate::sdp_text::{publisher_offer_as_sendonly, rejected_media};
+
+/// What the driver must do.
+#[derive(Debug)]
+pub enum SfuOutput {
+    /// Send this datagram from the media socket.
+    Transmit(Transmit),
+    /// Tell the session logic.
+    Event(MediaEvent),
+}
+
+/// Work one peer's output creates for other peers.
+enum Forward {
+    Media(MediaData),
+    Data {
+        binary: bool,
+        data: Vec<u8>,
+    },
+    Keyframe {
+        source: PeerId,
+        mid: Mid,
+        kind: KeyframeRequestKind,
+    },
+    /// A player connected: ask its source for keyframes so it starts at once.
+    KeyframesFor {
+        source: PeerId,
+    },
+}
+
+pub struct Sfu {
+    local: LocalAddrs,
+    cert: DtlsCert,
+    peers: HashMap<PeerId, Peer>,
+    /// Demultiplexing cache: remote address → peer.
+    by_addr: HashMap<SocketAddr, PeerId>,
+    players_of: HashMap<PeerId, Vec<PeerId>>,
+    out: VecDeque<SfuOutput>,
+    dirty: Vec<PeerId>,
+}
+
+static CRYPTO: Once = Once::new();
+
+/// Why the SFU could not start.
+#[derive(Debug)]
+pub enum SfuError {
+    /// The crypto provider could not make a DTLS certificate.
+    Certificate,
+}
+
+impl std::fmt::Display for SfuError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SfuError::Certificate => write!(f, "could not generate a DTLS certificate"),
+        }
+    }
+}
+
+impl std::error::Error for SfuError {}
+
+impl Sfu {
+    /// One DTLS certificate serves every peer: generating a key per peer would
+    /// cost milliseconds on every publish and play.
+    pub fn new(local: LocalAddrs) -> Result<Self, SfuError> {
+        CRYPTO.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
+        let cert = str0m::crypto::from_feature_flags()
+            .dtls_provider
+            .generate_certificate()
+            .ok_or(SfuError::Certificate)?;
+        Ok(Sfu {
+            local,
+            cert,
+            peers: HashMap::new(),
+            by_addr: HashMap::new(),
+            players_of: HashMap::new(),
+            out: VecDeque::new(),
+            dirty: Vec::new(),
+        })
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    pub fn poll_output(&mut self) -> Option<SfuOutput> {
+        self.out.pop_front()
+    }
+
+    /// The earliest instant at which [`Sfu::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.peers
+            .values()
+            .flat_map(|p| [p.next_timeout, p.deadline])
+            .flatten()
+            .min()
+    }
+
+    pub fn handle_command(&mut self, now: Instant, cmd: MediaCommand) {
+        match cmd {
+            MediaCommand::OpenPublisher {
+                peer,
+                stream,
+                profile,
+                offer,
+            } => self.open_publisher(now, peer, &stream, profile, &offer),
+            MediaCommand::OpenPlayer {
+                peer,
+                stream,
+                source,
+                profile,
+            } => self.open_player(now, peer, &stream, source, profile),
+            MediaCommand::ApplyAnswer { peer, answer } => self.apply_answer(peer, &answer),
+            MediaCommand::AddCandidate { peer, candidate } => self.add_candidate(peer, &candidate),
+            MediaCommand::Close { peer } => {
+                if let Some(mut p) = self.remove_peer(peer) {
+                    p.rtc.disconnect();
+                }
+            }
+        }
+        self.drive(now);
+    }
+
+    /// One datagram from the media socket. Garbage and strangers are dropped.
+    pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
+        let Ok(contents) = DatagramRecv::try_from(data) else {
+            return;
+        };
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.local.local_for(source),
+                contents,
+            },
+        );
+        let cached = self
+            .by_addr
+            .get(&source)
+            .copied()
+            .filter(|id| self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input)));
+        let Some(id) = cached.or_else(|| {
+            self.peers
+                .iter()
+                .find(|(_, p)| p.rtc.accepts(&input))
+                .map(|(id, _)| *id)
+        }) else {
+            return;
+        };
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        if cached.is_none() {
+            self.by_addr.insert(source, id);
+            peer.addrs.push(source);
+        }
+        if let Err(e) = peer.rtc.handle_input(input) {
+            self.fail(id, format!("bad input: {e}"));
+            return;
+        }
+        self.dirty.push(id);
+        self.drive(now);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| {
+                p.next_timeout.is_some_and(|t| t <= now) || p.deadline.is_some_and(|t| t <= now)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            let Some(peer) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            if peer.deadline.is_some_and(|t| t <= now) {
+                let why = if peer.connected {
+                    "ICE disconnected"
+                } else {
+                    "ICE did not connect in time"
+                };
+                self.fail(id, why.into());
+                continue;
+            }
+            if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
+                self.fail(id, format!("timeout handling failed: {e}"));
+                continue;
+            }
+            self.dirty.push(id);
+        }
+        self.drive(now);
+    }
+
+    fn new_rtc(&self, profile: MediaProfile, now: Instant) -> Rtc {
+        let mut cfg = RtcConfig::new()
+            .set_ice_lite(true)
+            .set_dtls_cert(self.cert.clone())
+            .clear_codecs()
+            .enable_opus(true, false);
+        if profile.vp8 {
+            cfg = cfg.enable_vp8(true);
+        }
+        if profile.h264 {
+            cfg = cfg.enable_h264(true);
+        }
+        let mut rtc = cfg.build(now);
+        for addr in self.local.all() {
+            if let Ok(c) = Candidate::host(*addr, "udp") {
+                rtc.add_local_candidate(c);
+            }
+        }
+        rtc
+    }
+
+    fn candidates(&self, mid: String) -> LocalCandidates {
+        let lines = self
+            .local
+            .all()
+            .iter()
+            .filter_map(|a| Candidate::host(*a, "udp").ok())
+            .map(|c| c.to_sdp_string())
+            .collect();
+        LocalCandidates { mid, lines }
+    }
+
+    fn event(&mut self, e: MediaEvent) {
+        self.out.push_back(SfuOutput::Event(e));
+    }
+
+    fn sdp_failed(&mut self, peer: PeerId, failure: SdpFailure) {
+        self.event(MediaEvent::SdpFailed { peer, failure });
+    }
+
+    fn open_publisher(
+        &mut self,
+        now: Instant,
+        id: PeerId,
+        stream: &StreamKey,
+        profile: MediaProfile,
+        offer: &str,
+    ) {
+        let offer = publisher_offer_as_sendonly(offer);
+        let parsed = match SdpOffer::from_sdp_string(&offer) {
+            Ok(o) => o,
+            Err(e) => {
+                return self.sdp_failed(
+                    id,
+                    SdpFailure::Remote(format!("the offer does not parse: {e}")),
+                )
+            }
+        };
+        let mut rtc = self.new_rtc(profile, now);
+        let answer = match rtc.sdp_api().accept_offer(parsed) {
+            Ok(a) => a.to_sdp_string(),
+            Err(e) => {
+                return self.sdp_failed(
+                    id,
+                    SdpFailure::Remote(format!("the offer was refused: {e}")),
+                )
+            }
+        };
+        let rejected = rejected_media(&offer, &answer);
+        if !rejected.is_empty() {
+            let why = format!(
+                "no {} codec in common: stream {} accepts {}",
+                rejected.join("/"),
+                stream,
+                codec_list(profile)
+            );
+            return self.sdp_failed(id, SdpFailure::Local(why));
+        }
+        let first_mid = first_mid(&answer);
+        self.peers
+            .insert(id, Peer::new(rtc, PeerRole::Publisher, now));
+        self.dirty.push(id);
+        let candidates = self.candidates(first_mid);
+        self.event(MediaEvent::Answer {
+            peer: id,
+            sdp: answer,
+            candidates,
+        });
+    }
+
+    fn open_player(
+        &mut self,
+        now: Instant,
+        id: PeerId,
+        stream: &StreamKey,
+        source: PeerId,
+        profile: MediaProfile,
+    ) {
+        let Some(src) = self.peers.get(&source) else {
+            return self.sdp_failed(
+                id,
+                SdpFailure::Local("the stream's publisher is gone".into()),
+            );
+        };
+        let tracks_in = src.tracks_in.clone();
+        let with_channel = profile.data_channel && src.channel.is_some();
+        let mut rtc = self.new_rtc(profile, now);
+        let mut api = rtc.sdp_api();
+        let mut tracks_out = Vec::new();
+        let mut id_mapping = Vec::new();
+        for (source_mid, kind) in tracks_in {
+            let letter = if kind == MediaKind::Audio { 'a' } else { 'v' };
+            let track_id = format!("ARDAMS{letter}{}", stream.id);
+            let mid = api.add_media(
+                kind,
+                Direction::SendOnly,
+                Some(stream.id.clone()),
+                Some(track_id.clone()),
+                None,
+            );
+            tracks_out.push(TrackOut { source_mid, mid });
+            id_mapping.push((mid.to_string(), track_id));
+        }
+        let channel = with_channel.then(|| api.add_channel(stream.id.clone()));
+        let Some((offer, pending)) = api.apply() else {
+            return self.sdp_failed(
+                id,
+                SdpFailure::Local("the stream has nothing to send".into()),
+            );
+        };
+        let sdp = offer.to_sdp_string();
+        let mut peer = Peer::new(rtc, PeerRole::Player, now);
+        peer.source = Some(source);
+        peer.tracks_out = tracks_out;
+        peer.channel = channel;
+        peer.pending = Some(pending);
+        self.peers.insert(id, peer);
+        self.players_of.entry(source).or_default().push(id);
+        self.dirty.push(id);
+        let candidates = self.candidates(first_mid(&sdp));
+        self.event(MediaEvent::Offer {
+            peer: id,
+            sdp,
+            id_mapping,
+            candidates,
+        });
+    }
+
+    fn apply_answer(&mut self, id: PeerId, answer: &str) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let Some(pending) = peer.pending.take() else {
+            return;
+        };
+        let result = SdpAnswer::from_sdp_string(answer)
+            .map_err(|e| format!("the answer does not parse: {e}"))
+            .and_then(|a| {
+                peer.rtc
+                    .sdp_api()
+                    .accept_answer(pending, a)
+                    .map_err(|e| format!("the answer was refused: {e}"))
+            });
+        match result {
+            Ok(()) => self.dirty.push(id),
+            Err(why) => self.sdp_failed(id, SdpFailure::Remote(why)),
+        }
+    }
+
+    fn add_candidate(&mut self, id: PeerId, line: &str) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let line = line.trim().trim_start_matches("a=");
+        match Candidate::from_sdp_string(line) {
+            // An ICE-lite server only answers checks over UDP; TCP candidates
+            // (the SDK sends `tcp ... port 9`) have nothing to pair with.
+            Ok(c) if c.proto() == Protocol::Udp => {
+                peer.rtc.add_remote_candidate(c);
+                self.dirty.push(id);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(peer = %id, "unusable candidate: {e}"),
+        }
+    }
+
+    fn remove_peer(&mut self, id: PeerId) -> Option<Peer> {
+        let peer = self.peers.remove(&id)?;
+        for addr in &peer.addrs {
+            if self.by_addr.get(addr) == Some(&id) {
+                self.by_addr.remove(addr);
+            }
+        }
+        self.players_of.remove(&id);
+        if let Some(source) = peer.source {
+            if let Some(list) = self.players_of.get_mut(&source) {
+                list.retain(|p| *p != id);
+            }
+        }
+        Some(peer)
+    }
+
+    /// Drops a peer and tells the session logic why.
+    fn fail(&mut self, id: PeerId, reason: String) {
+        if self.remove_peer(id).is_some() {
+            self.event(MediaEvent::Disconnected { peer: id, reason });
+        }
+    }
+
+    /// Drains every peer that got input until each says when it wants time next,
+    /// carrying media, data and keyframe requests between peers.
+    fn drive(&mut self, now: Instant) {
+        while let Some(id) = self.dirty.pop() {
+            let Some(peer) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            let mut forwards = Vec::new();
+            let mut events = Vec::new();
+            let dead = drain(now, id, peer, &mut self.out, &mut forwards, &mut events);
+            if let Some(info) = peer.stats.poll(now) {
+                events.push(MediaEvent::SourceInfo { peer: id, info });
+            }
+            for e in events {
+                self.event(e);
+            }
+            if let Some(reason) = dead {
+                self.fail(id, reason);
+                continue;
+            }
+            for f in forwards {
+                self.forward(now, id, f);
+            }
+        }
+    }
+
+    fn forward(&mut self, now: Instant, from: PeerId, f: Forward) {
+        match f {
+            Forward::Media(data) => {
+                let players = self.players_of.get(&from).cloned().unwrap_or_default();
+                for pid in players {
+                    let Some(player) = self.peers.get_mut(&pid) else {
+                        continue;
+                    };
+                    if !player.connected {
+                        continue;
+                    }
+                    let Some(track) = player.tracks_out.iter().find(|t| t.source_mid == data.mid)
+                    else {
+                        continue;
+                    };
+                    let Some(writer) = player.rtc.writer(track.mid) else {
+                        continue;
+                    };
+                    let Some(pt) = writer.match_params(data.params) else {
+                        continue;
+                    };
+                    if let Err(e) =
+                        writer.write(pt, data.network_time, data.time, data.data.clone())
+                    {
+                        tracing::debug!(peer = %pid, "write failed: {e}");
+                    }
+                    self.dirty.push(pid);
+                }
+            }
+            Forward::Data { binary, data } => {
+                let players = self.players_of.get(&from).cloned().unwrap_or_default();
+                for pid in players {
+                    let Some(player) = self.peers.get_mut(&pid) else {
+                        continue;
+                    };
+                    let Some(mut ch) = player.channel.and_then(|c| player.rtc.channel(c)) else {
+                        continue;
+                    };
+                    if let Err(e) = ch.write(binary, &data) {
+                        tracing::debug!(peer = %pid, "channel write failed: {e}");
+                    }
+                    self.dirty.push(pid);
+                }
+            }
+            Forward::Keyframe { source, mid, kind } => {
+                self.request_keyframe(now, source, mid, kind)
+            }
+            Forward::KeyframesFor { source } => {
+                let mids: Vec<Mid> = self
+                    .peers
+                    .get(&source)
+                    .map(|p| {
+                        p.tracks_in
+                            .iter()
+                            .filter(|(_, k)| *k == MediaKind::Video)
+                            .map(|(m, _)| *m)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                for mid in mids {
+                    self.request_keyframe(now, source, mid, KeyframeRequestKind::Pli);
+                }
+            }
+        }
+    }
+
+    fn request_keyframe(
+        &mut self,
+        now: Instant,
+        source: PeerId,
+        mid: Mid,
+        kind: KeyframeRequestKind,
+    ) {
+        let Some(src) = self.peers.get_mut(&source) else {
+            return;
+        };
+        if !src.keyframe_allowed(mid, now) {
+            return;
+        }
+        if let Some(mut w) = src.rtc.writer(mid) {
+            if let Err(e) = w.request_keyframe(None, kind) {
+                tracing::debug!(peer = %source, "keyframe request failed: {e}");
+            }
+        }
+        self.dirty.push(source);
+    }
+}
+
+/// Polls one peer until it names its next timeout. Returns why it died, if it did.
+fn drain(
+    now: Instant,
+    id: PeerId,
+    peer: &mut Peer,
+    out: &mut VecDeque<SfuOutput>,
+    forwards: &mut Vec<Forward>,
+    events: &mut Vec<MediaEvent>,
+) -> Option<String> {
+    loop {
+        if !peer.rtc.is_alive() {
+            return Some("connection closed".into());
+        }
+        let output = match peer.rtc.poll_output() {
+            Ok(o) => o,
+            Err(e) => return Some(format!("media error: {e}")),
+        };
+        match output {
+            Output::Timeout(t) => {
+                peer.next_timeout = Some(t);
+                return None;
+            }
+            Output::Transmit(t) => out.push_back(SfuOutput::Transmit(t)),
+            Output::Event(e) => on_event(now, id, peer, e, forwards, events),
+        }
+    }
+}
+
+fn on_event(
+    now: Instant,
+    id: PeerId,
+    peer: &mut Peer,
+    event: Event,
+    forwards: &mut Vec<Forward>,
+    events: &mut Vec<MediaEvent>,
+) {
+    match event {
+        Event::Connected => {
+            peer.connected = true;
+            peer.deadline = None;
+            events.push(MediaEvent::Connected { peer: id });
+            if let Some(source) = peer.source {
+                forwards.push(Forward::KeyframesFor { source });
+            }
+        }
+        Event::IceConnectionStateChange(state) if peer.connected => match state {
+            IceConnectionState::Disconnected => {
+                peer.deadline.get_or_insert(now + DISCONNECT_GRACE);
+            }
+            _ => peer.deadline = None,
+        },
+        Event::MediaAdded(m) if peer.role == PeerRole::Publisher => {
+            peer.tracks_in.push((m.mid, m.kind));
+        }
+        Event::MediaData(data) => {
+            let kind = if data.params.spec().codec.is_audio() {
+                MediaKind::Audio
+            } else {
+                MediaKind::Video
+            };
+            peer.stats
+                .on_frame(now, kind, data.params.spec().codec, &data.data);
+            if !data.contiguous && kind == MediaKind::Video && peer.keyframe_allowed(data.mid, now)
+            {
+                if let Some(mut w) = peer.rtc.writer(data.mid) {
+                    let _ = w.request_keyframe(data.rid, KeyframeRequestKind::Pli);
+                }
+            }
+            // Simulcast layers are chosen per player in a later step; until then
+            // only single-layer media is forwarded.
+            if data.rid.is_none() {
+                forwards.push(Forward::Media(data));
+            }
+        }
+        Event::KeyframeRequest(req) => {
+            if let (Some(source), Some(track)) = (
+                peer.source,
+                peer.tracks_out.iter().find(|t| t.mid == req.mid),
+            ) {
+                forwards.push(Forward::Keyframe {
+                    source,
+                    mid: track.source_mid,
+                    kind: req.kind,
+                });
+            }
+        }
+        Event::ChannelOpen(cid, _label) => {
+            if peer.role == PeerRole::Publisher || peer.channel.is_none() {
+                peer.channel.get_or_insert(cid);
+            }
+        }
+        Event::ChannelData(d) if peer.role == PeerRole::Publisher => {
+            forwards.push(Forward::Data {
+                binary: d.binary,
+                data: d.data,
+            });
+        }
+        _ => {}
+    }
+}
+
+fn codec_list(p: MediaProfile) -> String {
+    let mut v = vec!["Opus"];
+    if p.vp8 {
+        v.push("VP8");
+    }
+    if p.h264 {
+        v.push("H264");
+    }
+    v.join(", ")
+}
+
+/// The `a=mid` of the first m-line, which carries the bundled candidates.
+fn first_mid(sdp: &str) -> String {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=mid:"))
+        .unwrap_or("0")
+        .trim()
+        .to_owned()
+}

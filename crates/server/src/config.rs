@@ -1,0 +1,235 @@
+//! Configuration: defaults → TOML file (unknown keys rejected) → environment /
+//! command line, validated into one [`Config`].
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use serde::Deserialize;
+use tern_core::AppSettings;
+
+/// Applications every Tern has, as Ant Media does.
+pub const DEFAULT_APPS: [&str; 2] = ["LiveApp", "WebRTCAppEE"];
+
+/// Command line; every flag can also come from a `TERN_*` variable.
+#[derive(Debug, Default, Parser)]
+#[command(
+    name = "tern",
+    version,
+    about = "Tern: an Ant Media-compatible WebRTC SFU"
+)]
+pub struct Cli {
+    /// TOML configuration file (see config.example.toml).
+    #[arg(long, env = "TERN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// TCP address for HTTP and WebSocket [default: 0.0.0.0:5080].
+    #[arg(long, env = "TERN_HTTP_ADDR")]
+    pub http_addr: Option<SocketAddr>,
+    /// The one UDP address all peers share [default: 0.0.0.0:50000].
+    #[arg(long, env = "TERN_MEDIA_ADDR")]
+    pub media_addr: Option<SocketAddr>,
+    /// Address announced in ICE candidates when the media address is unspecified.
+    #[arg(long, env = "TERN_PUBLIC_IP")]
+    pub public_ip: Option<IpAddr>,
+    /// Where Tern keeps its data [default: ./data].
+    #[arg(long, env = "TERN_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub http_addr: SocketAddr,
+    pub media_addr: SocketAddr,
+    pub public_ip: Option<IpAddr>,
+    pub data_dir: PathBuf,
+    pub apps: BTreeMap<String, AppSettings>,
+    pub limits: Limits,
+}
+
+/// Bounds that protect the server from one client.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest WebSocket message accepted; larger ones close the socket (1009).
+    pub max_message_bytes: usize,
+    /// Frames queued for one socket; a client that reads slower is disconnected.
+    pub session_queue: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 1 << 20,
+            session_queue: 512,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    http_addr: Option<SocketAddr>,
+    media_addr: Option<SocketAddr>,
+    public_ip: Option<IpAddr>,
+    data_dir: Option<PathBuf>,
+    max_message_bytes: Option<usize>,
+    session_queue: Option<usize>,
+    #[serde(default)]
+    apps: BTreeMap<String, AppFile>,
+}
+
+/// `[apps.<Name>]`, with Ant Media's setting names.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppFile {
+    #[serde(rename = "vp8Enabled")]
+    vp8_enabled: Option<bool>,
+    #[serde(rename = "h264Enabled")]
+    h264_enabled: Option<bool>,
+    #[serde(rename = "dataChannelEnabled")]
+    data_channel_enabled: Option<bool>,
+    #[serde(rename = "stunServerURI")]
+    stun_server_uri: Option<String>,
+    #[serde(rename = "turnServerUsername")]
+    turn_server_username: Option<String>,
+    #[serde(rename = "turnServerCredential")]
+    turn_server_credential: Option<String>,
+}
+
+impl Config {
+    /// Builds the configuration from the command line (and what it names).
+    pub fn load(cli: Cli) -> anyhow::Result<Config> {
+        let file = match &cli.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        Self::merge(cli, file)
+    }
+
+    /// Parses a TOML text as the configuration file would be.
+    pub fn from_toml(text: &str) -> anyhow::Result<Config> {
+        let file: FileConfig = toml::from_str(text).context("invalid configuration")?;
+        Self::merge(Cli::default(), file)
+    }
+
+    fn merge(cli: Cli, file: FileConfig) -> anyhow::Result<Config> {
+        let mut limits = Limits::default();
+        if let Some(n) = file.max_message_bytes {
+            limits.max_message_bytes = n;
+        }
+        if let Some(n) = file.session_queue {
+            limits.session_queue = n;
+        }
+        if limits.max_message_bytes < 64 * 1024 {
+            bail!("max_message_bytes must be at least 65536 (SDP of large sessions)");
+        }
+        if limits.session_queue == 0 {
+            bail!("session_queue must be at least 1");
+        }
+        let mut apps: BTreeMap<String, AppSettings> = DEFAULT_APPS
+            .iter()
+            .map(|a| (a.to_string(), AppSettings::default()))
+            .collect();
+        for (name, f) in file.apps {
+            if !tern_signal::stream_id::is_valid(&name) {
+                bail!("application name {name:?} may only use letters, digits, '_', '.', '-'");
+            }
+            let app = apps.entry(name.clone()).or_default();
+            apply_app(app, f).with_context(|| format!("in [apps.{name}]"))?;
+        }
+        Ok(Config {
+            http_addr: cli
+                .http_addr
+                .or(file.http_addr)
+                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 5080))),
+            media_addr: cli
+                .media_addr
+                .or(file.media_addr)
+                .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 50000))),
+            public_ip: cli.public_ip.or(file.public_ip),
+            data_dir: cli
+                .data_dir
+                .or(file.data_dir)
+                .unwrap_or_else(|| PathBuf::from("data")),
+            apps,
+            limits,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read configuration file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid configuration file {}", path.display()))
+}
+
+fn apply_app(app: &mut AppSettings, f: AppFile) -> anyhow::Result<()> {
+    if let Some(v) = f.vp8_enabled {
+        app.vp8_enabled = v;
+    }
+    if let Some(v) = f.h264_enabled {
+        app.h264_enabled = v;
+    }
+    if let Some(v) = f.data_channel_enabled {
+        app.data_channel_enabled = v;
+    }
+    if let Some(v) = f.stun_server_uri {
+        if !(v.is_empty() || v.starts_with("stun:") || v.starts_with("turn:")) {
+            bail!("stunServerURI must start with stun: or turn: (got {v:?})");
+        }
+        app.ice.stun_server_uri = v;
+    }
+    if let Some(v) = f.turn_server_username {
+        app.ice.turn_server_username = v;
+    }
+    if let Some(v) = f.turn_server_credential {
+        app.ice.turn_server_credential = v;
+    }
+    if !app.vp8_enabled && !app.h264_enabled {
+        bail!("enable at least one video codec (vp8Enabled or h264Enabled)");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_toml("").unwrap();
+        assert_eq!(c.http_addr.port(), 5080);
+        assert!(c.apps.contains_key("LiveApp") && c.apps.contains_key("WebRTCAppEE"));
+    }
+
+    #[test]
+    fn apps_from_the_file() {
+        let c = Config::from_toml(
+            "[apps.H264App]\nvp8Enabled = false\nstunServerURI = \"stun:127.0.0.1:3478\"\n",
+        )
+        .unwrap();
+        let app = &c.apps["H264App"];
+        assert!(!app.vp8_enabled && app.h264_enabled);
+        assert_eq!(app.ice.stun_server_uri, "stun:127.0.0.1:3478");
+    }
+
+    #[test]
+    fn mistakes_are_named() {
+        for (text, needle) in [
+            ("colour = 1", "unknown field"),
+            ("[apps.X]\nvp9Enabled = true", "unknown field"),
+            (
+                "[apps.X]\nvp8Enabled = false\nh264Enabled = false",
+                "at least one video codec",
+            ),
+            ("[apps.\"a b\"]", "may only use"),
+            ("[apps.X]\nstunServerURI = \"http://x\"", "stun:"),
+            ("max_message_bytes = 10", "at least 65536"),
+        ] {
+            let err = format!("{:#}", Config::from_toml(text).unwrap_err());
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+}

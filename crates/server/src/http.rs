@@ -1,0 +1,64 @@
+//! HTTP routes: health, and the WebSocket endpoint of every application.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tern_core::AppSettings;
+use tokio::sync::mpsc;
+
+use crate::config::{Config, Limits};
+use crate::hub::HubMsg;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub apps: Arc<BTreeMap<String, AppSettings>>,
+    pub limits: Limits,
+    pub hub: mpsc::Sender<HubMsg>,
+}
+
+impl AppState {
+    pub fn new(config: &Config, hub: mpsc::Sender<HubMsg>) -> Self {
+        AppState {
+            apps: Arc::new(config.apps.clone()),
+            limits: config.limits,
+            hub,
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/{app}/websocket", get(websocket))
+        .with_state(state)
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    if state.hub.is_closed() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "stopping\n").into_response();
+    }
+    (StatusCode::OK, "ok\n").into_response()
+}
+
+async fn websocket(
+    Path(app): Path<String>,
+    State(state): State<AppState>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let Some(settings) = state.apps.get(&app).cloned() else {
+        return (
+            StatusCode::NOT_FOUND,
+            format!("no application named {app:?} on this server\n"),
+        )
+            .into_response();
+    };
+    let limits = state.limits;
+    ws.max_message_size(limits.max_message_bytes)
+        .max_frame_size(limits.max_message_bytes)
+        .on_upgrade(move |socket| crate::ws::serve(socket, app, settings, limits, state.hub))
+}

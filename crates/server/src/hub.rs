@@ -1,0 +1,170 @@
+//! The hub task: owns the session logic and the SFU, the media socket and the
+//! timer, and carries side effects between them.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use tern_core::{AppSettings, Core, Output, SessionId};
+use tern_media::{Sfu, SfuOutput};
+use tern_signal::{ClientMessage, ParseError};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Largest datagram read; WebRTC keeps packets under the MTU, so more is garbage.
+const RECV_BUF: usize = 2048;
+/// Datagrams handled per wake-up before pumping outputs, to batch work.
+const RECV_BATCH: usize = 64;
+
+/// What WebSocket tasks tell the hub.
+pub enum HubMsg {
+    Open {
+        app: String,
+        settings: AppSettings,
+        outbound: mpsc::Sender<Outbound>,
+        reply: oneshot::Sender<SessionId>,
+    },
+    Frame {
+        session: SessionId,
+        parsed: Result<ClientMessage, ParseError>,
+    },
+    Closed {
+        session: SessionId,
+    },
+}
+
+/// What the hub tells a WebSocket task.
+#[derive(Debug)]
+pub enum Outbound {
+    Text(String),
+    /// Close the socket with this reason.
+    Close(String),
+}
+
+struct Hub {
+    core: Core,
+    sfu: Sfu,
+    udp: UdpSocket,
+    sessions: HashMap<SessionId, mpsc::Sender<Outbound>>,
+}
+
+pub async fn run(
+    mut rx: mpsc::Receiver<HubMsg>,
+    udp: UdpSocket,
+    sfu: Sfu,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut hub = Hub {
+        core: Core::new(),
+        sfu,
+        udp,
+        sessions: HashMap::new(),
+    };
+    let mut buf = vec![0u8; RECV_BUF];
+    loop {
+        let wake = hub
+            .sfu
+            .poll_timeout()
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        tokio::select! {
+            msg = rx.recv() => match msg {
+                Some(msg) => hub.handle(msg),
+                None => break,
+            },
+            res = hub.udp.recv_from(&mut buf) => {
+                if let Ok((n, src)) = res {
+                    hub.sfu.handle_datagram(Instant::now(), src, &buf[..n]);
+                    for _ in 1..RECV_BATCH {
+                        match hub.udp.try_recv_from(&mut buf) {
+                            Ok((n, src)) => hub.sfu.handle_datagram(Instant::now(), src, &buf[..n]),
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(wake.into()) => hub.sfu.handle_timeout(Instant::now()),
+            _ = shutdown.wait_for(|stop| *stop) => break,
+        }
+        hub.pump();
+    }
+    for (_, tx) in hub.sessions.drain() {
+        let _ = tx.try_send(Outbound::Close("server is stopping".into()));
+    }
+}
+
+impl Hub {
+    fn handle(&mut self, msg: HubMsg) {
+        let now = Instant::now();
+        match msg {
+            HubMsg::Open {
+                app,
+                settings,
+                outbound,
+                reply,
+            } => {
+                let id = self.core.open_session(now, &app, settings);
+                self.sessions.insert(id, outbound);
+                tracing::debug!(session = %id, app, "session opened");
+                if reply.send(id).is_err() {
+                    self.close(id);
+                }
+            }
+            HubMsg::Frame { session, parsed } => match parsed {
+                Ok(m) => self.core.handle_message(now, session, m),
+                Err(e) => self.core.handle_parse_error(now, session, e),
+            },
+            HubMsg::Closed { session } => self.close(session),
+        }
+    }
+
+    fn close(&mut self, session: SessionId) {
+        self.sessions.remove(&session);
+        self.core.close_session(Instant::now(), session);
+        tracing::debug!(%session, "session closed");
+    }
+
+    /// Carries outputs between the core, the SFU, the socket and the sessions
+    /// until nothing is left to do.
+    fn pump(&mut self) {
+        loop {
+            let mut idle = true;
+            while let Some(out) = self.sfu.poll_output() {
+                idle = false;
+                match out {
+                    SfuOutput::Transmit(t) => {
+                        // A full send buffer drops the datagram, as the network would;
+                        // RTP recovers through NACK and keyframes.
+                        let _ = self.udp.try_send_to(&t.contents, t.destination);
+                    }
+                    SfuOutput::Event(e) => self.core.handle_media_event(Instant::now(), e),
+                }
+            }
+            while let Some(out) = self.core.poll_output() {
+                idle = false;
+                match out {
+                    Output::Send { to, msg } => self.send(to, Outbound::Text(msg.to_text())),
+                    Output::Media(cmd) => self.sfu.handle_command(Instant::now(), cmd),
+                    Output::CloseSession { session, reason } => {
+                        self.send(session, Outbound::Close(reason));
+                        self.close(session);
+                    }
+                }
+            }
+            if idle {
+                break;
+            }
+        }
+    }
+
+    fn send(&mut self, to: SessionId, msg: Outbound) {
+        let Some(tx) = self.sessions.get(&to) else {
+            return;
+        };
+        if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(msg) {
+            // A client that does not read its socket must not make the server
+            // buffer without end: drop it.
+            tracing::info!(session = %to, "slow consumer disconnected");
+            let _ = tx.try_send(Outbound::Close("too many unread messages".into()));
+            self.close(to);
+        }
+    }
+}

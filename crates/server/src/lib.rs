@@ -1,0 +1,122 @@
+//! The `tern` server: the only crate with sockets, clocks and tasks.
+//!
+//! [`start`] binds the HTTP/WebSocket listener and the media socket and spawns
+//! the hub (session logic + SFU) and the HTTP server; tests call it with
+//! `127.0.0.1:0` addresses and read the bound ones from [`Running`].
+
+pub mod config;
+mod http;
+mod hub;
+mod local;
+mod ws;
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use config::Config;
+
+/// A started server.
+pub struct Running {
+    pub http_addr: SocketAddr,
+    pub media_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, closes every session and waits for the tasks to end.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("TERN_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,dimpl=warn,is=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Binds both sockets and starts serving.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("cannot create data directory {}", config.data_dir.display()))?;
+    let listener = TcpListener::bind(config.http_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (--http-addr)", config.http_addr))?;
+    let udp = UdpSocket::bind(config.media_addr)
+        .await
+        .with_context(|| format!("cannot bind UDP {} (--media-addr)", config.media_addr))?;
+    let http_addr = listener.local_addr()?;
+    let media_addr = udp.local_addr()?;
+    let local = local::candidate_addrs(media_addr, config.public_ip)?;
+    let sfu = tern_media::Sfu::new(local)?;
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let (hub_tx, hub_rx) = mpsc::channel(4096);
+    let hub_task = tokio::spawn(hub::run(hub_rx, udp, sfu, shutdown_rx.clone()));
+    let state = http::AppState::new(&config, hub_tx);
+    let router = http::router(state);
+    let mut http_shutdown = shutdown_rx;
+    let http_task = tokio::spawn(async move {
+        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+            let _ = http_shutdown.wait_for(|stop| *stop).await;
+        });
+        if let Err(e) = serve.await {
+            tracing::error!("HTTP server failed: {e}");
+        }
+    });
+    Ok(Running {
+        http_addr,
+        media_addr,
+        shutdown,
+        tasks: vec![hub_task, http_task],
+    })
+}
+
+/// Runs until SIGINT or SIGTERM, printing the ready line on stdout.
+pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
+    let running = start(config).await?;
+    println!(
+        "tern listening http={} media={}",
+        running.http_addr, running.media_addr
+    );
+    tracing::info!(http = %running.http_addr, media = %running.media_addr, "tern started");
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
