@@ -28,7 +28,8 @@ impl World {
     }
 
     fn open(&mut self) -> SessionId {
-        self.core.open_session(self.now, "LiveApp", AppSettings::default())
+        self.core
+            .open_session(self.now, "LiveApp", AppSettings::default())
     }
 
     fn tick(&mut self, ms: u64) {
@@ -60,7 +61,9 @@ impl World {
     }
 
     fn take_sent(&mut self, s: SessionId) -> Vec<serde_json::Value> {
-        let (mine, rest) = std::mem::take(&mut self.sent).into_iter().partition(|(to, _)| *to == s);
+        let (mine, rest) = std::mem::take(&mut self.sent)
+            .into_iter()
+            .partition(|(to, _)| *to == s);
         self.sent = rest;
         mine.into_iter().map(|(_, v)| v).collect()
     }
@@ -116,14 +119,20 @@ impl World {
         self.event(MediaEvent::Offer {
             peer,
             sdp: "v=0 player offer".into(),
-            id_mapping: vec![("0".into(), format!("ARDAMSa{id}")), ("1".into(), format!("ARDAMSv{id}"))],
+            id_mapping: vec![
+                ("0".into(), format!("ARDAMSa{id}")),
+                ("1".into(), format!("ARDAMSv{id}")),
+            ],
             candidates: LocalCandidates::default(),
         });
         self.frame(
             s,
             &format!(r#"{{"command":"takeConfiguration","streamId":"{id}","type":"answer","sdp":"v=0 ans"}}"#),
         );
-        assert!(matches!(self.take_media().as_slice(), [MediaCommand::ApplyAnswer { .. }]));
+        assert!(matches!(
+            self.take_media().as_slice(),
+            [MediaCommand::ApplyAnswer { .. }]
+        ));
         self.event(MediaEvent::Connected { peer });
         peer
     }
@@ -138,7 +147,10 @@ fn ping_and_ice_config() {
     let got = w.take_sent(s);
     assert_eq!(got[0], serde_json::json!({"command":"pong"}));
     assert_eq!(got[1]["command"], "iceServerConfig");
-    assert!(got[1]["stunServerUri"].as_str().unwrap().starts_with("stun:"));
+    assert!(got[1]["stunServerUri"]
+        .as_str()
+        .unwrap()
+        .starts_with("stun:"));
 }
 
 #[test]
@@ -148,7 +160,15 @@ fn publish_then_two_players_then_stop() {
     let p1 = w.open();
     let p2 = w.open();
     w.live_publisher(publisher, "cam");
-    assert_eq!(w.heard(publisher), ["start", "takeConfiguration", "takeCandidate", "publish_started"]);
+    assert_eq!(
+        w.heard(publisher),
+        [
+            "start",
+            "takeConfiguration",
+            "takeCandidate",
+            "publish_started"
+        ]
+    );
 
     for p in [p1, p2] {
         w.frame(p, r#"{"command":"play","streamId":"cam"}"#);
@@ -163,7 +183,11 @@ fn publish_then_two_players_then_stop() {
     assert_eq!(w.heard(publisher), ["publish_finished"]);
     assert_eq!(w.heard(p1), ["play_finished"]);
     assert_eq!(w.heard(p2), ["play_finished"]);
-    let closes = w.take_media().into_iter().filter(|m| matches!(m, MediaCommand::Close { .. })).count();
+    let closes = w
+        .take_media()
+        .into_iter()
+        .filter(|m| matches!(m, MediaCommand::Close { .. }))
+        .count();
     assert_eq!(closes, 3, "publisher and both players freed");
     assert_eq!(w.core.counts(), (3, 0, 0));
 }
@@ -183,7 +207,11 @@ fn stop_frees_state_for_the_sdk_retry() {
         w.tick(3000);
     }
     assert_eq!(w.heard(s), ["publish_finished", "start"].repeat(5));
-    assert_eq!(w.core.counts(), (1, 1, 1), "one peer, one stream: nothing piles up");
+    assert_eq!(
+        w.core.counts(),
+        (1, 1, 1),
+        "one peer, one stream: nothing piles up"
+    );
 }
 
 #[test]
@@ -215,7 +243,9 @@ fn stream_id_in_use_by_another_session() {
 fn same_id_in_two_apps_does_not_collide() {
     let mut w = World::new();
     let a = w.open();
-    let b = w.core.open_session(w.now, "WebRTCAppEE", AppSettings::default());
+    let b = w
+        .core
+        .open_session(w.now, "WebRTCAppEE", AppSettings::default());
     w.frame(a, r#"{"command":"publish","streamId":"x"}"#);
     w.frame(b, r#"{"command":"publish","streamId":"x"}"#);
     assert_eq!(w.heard(b), ["start"]);
@@ -225,7 +255,14 @@ fn same_id_in_two_apps_does_not_collide() {
 fn missing_and_invalid_stream_ids() {
     let mut w = World::new();
     let s = w.open();
-    for cmd in ["publish", "play", "stop", "getStreamInfo", "takeConfiguration", "takeCandidate"] {
+    for cmd in [
+        "publish",
+        "play",
+        "stop",
+        "getStreamInfo",
+        "takeConfiguration",
+        "takeCandidate",
+    ] {
         w.frame(s, &format!(r#"{{"command":"{cmd}","streamId":""}}"#));
         let got = w.take_sent(s);
         assert_eq!(got[0]["definition"], "noStreamNameSpecified", "{cmd}");
@@ -242,7 +279,10 @@ fn malformed_frames_get_a_clear_error_and_the_session_lives_on() {
     let mut w = World::new();
     let s = w.open();
     w.frame(s, "{not json");
-    w.frame(s, r#"{"command":"takeConfiguration","streamId":"a","type":"offer"}"#);
+    w.frame(
+        s,
+        r#"{"command":"takeConfiguration","streamId":"a","type":"offer"}"#,
+    );
     let got = w.take_sent(s);
     assert_eq!(got[0]["definition"], "malformed_message");
     assert!(got[0]["information"].as_str().unwrap().contains("JSON"));
@@ -310,7 +350,10 @@ fn play_twice_is_already_playing() {
     w.frame(p, r#"{"command":"stop","streamId":"s"}"#);
     w.frame(p, r#"{"command":"play","streamId":"s"}"#);
     assert_eq!(w.heard(p), ["play_finished"]);
-    assert!(matches!(w.take_media().as_slice(), [MediaCommand::Close { .. }, MediaCommand::OpenPlayer { .. }]));
+    assert!(matches!(
+        w.take_media().as_slice(),
+        [MediaCommand::Close { .. }, MediaCommand::OpenPlayer { .. }]
+    ));
 }
 
 #[test]
@@ -326,7 +369,10 @@ fn publisher_socket_closing_ends_the_stream_for_players() {
     w.core.close_session(w.now, publisher);
     w.drain();
     assert_eq!(w.heard(p), ["play_finished"]);
-    assert!(w.take_sent(publisher).is_empty(), "nothing is sent to a closed socket");
+    assert!(
+        w.take_sent(publisher).is_empty(),
+        "nothing is sent to a closed socket"
+    );
     assert_eq!(w.core.counts(), (1, 0, 0));
 }
 
@@ -352,7 +398,10 @@ fn sdp_failures_map_to_their_errors() {
     let mut w = World::new();
     let s = w.open();
     w.frame(s, r#"{"command":"publish","streamId":"a"}"#);
-    w.frame(s, r#"{"command":"takeConfiguration","streamId":"a","type":"offer","sdp":"garbage"}"#);
+    w.frame(
+        s,
+        r#"{"command":"takeConfiguration","streamId":"a","type":"offer","sdp":"garbage"}"#,
+    );
     let Some(MediaCommand::OpenPublisher { peer, .. }) = w.take_media().pop() else {
         panic!()
     };
@@ -368,7 +417,10 @@ fn sdp_failures_map_to_their_errors() {
     // The id is free again: a corrected publish works, and a local failure maps
     // to notSetLocalDescription.
     w.frame(s, r#"{"command":"publish","streamId":"a"}"#);
-    w.frame(s, r#"{"command":"takeConfiguration","streamId":"a","type":"offer","sdp":"v=0 vp9 only"}"#);
+    w.frame(
+        s,
+        r#"{"command":"takeConfiguration","streamId":"a","type":"offer","sdp":"v=0 vp9 only"}"#,
+    );
     let Some(MediaCommand::OpenPublisher { peer, .. }) = w.take_media().pop() else {
         panic!()
     };
@@ -386,9 +438,18 @@ fn sdp_out_of_order_is_ignored() {
     let mut w = World::new();
     let s = w.open();
     // An answer for a stream nobody plays, an offer before publish.
-    w.frame(s, r#"{"command":"takeConfiguration","streamId":"a","type":"answer","sdp":"v=0"}"#);
-    w.frame(s, r#"{"command":"takeConfiguration","streamId":"a","type":"offer","sdp":"v=0"}"#);
-    w.frame(s, r#"{"command":"takeCandidate","streamId":"a","label":0,"candidate":"candidate:x"}"#);
+    w.frame(
+        s,
+        r#"{"command":"takeConfiguration","streamId":"a","type":"answer","sdp":"v=0"}"#,
+    );
+    w.frame(
+        s,
+        r#"{"command":"takeConfiguration","streamId":"a","type":"offer","sdp":"v=0"}"#,
+    );
+    w.frame(
+        s,
+        r#"{"command":"takeCandidate","streamId":"a","label":0,"candidate":"candidate:x"}"#,
+    );
     assert!(w.take_media().is_empty());
     assert!(w.heard(s).is_empty());
 }
@@ -398,12 +459,18 @@ fn candidates_reach_the_right_peer_and_empty_ones_are_dropped() {
     let mut w = World::new();
     let s = w.open();
     w.frame(s, r#"{"command":"publish","streamId":"a"}"#);
-    w.frame(s, r#"{"command":"takeConfiguration","streamId":"a","type":"offer","sdp":"v=0"}"#);
+    w.frame(
+        s,
+        r#"{"command":"takeConfiguration","streamId":"a","type":"offer","sdp":"v=0"}"#,
+    );
     let Some(MediaCommand::OpenPublisher { peer, .. }) = w.take_media().pop() else {
         panic!()
     };
     w.frame(s, r#"{"command":"takeCandidate","streamId":"a","label":0,"id":"0","candidate":"candidate:1 1 udp 1 127.0.0.1 9 typ host"}"#);
-    w.frame(s, r#"{"command":"takeCandidate","streamId":"a","label":null,"id":null,"candidate":""}"#);
+    w.frame(
+        s,
+        r#"{"command":"takeCandidate","streamId":"a","label":null,"id":null,"candidate":""}"#,
+    );
     assert_eq!(
         w.take_media(),
         vec![MediaCommand::AddCandidate {
@@ -456,7 +523,8 @@ fn events_of_ended_peers_are_dropped() {
 #[test]
 fn messages_of_unknown_sessions_are_ignored() {
     let mut w = World::new();
-    w.core.handle_message(w.now, SessionId(999), ClientMessage::Ping);
+    w.core
+        .handle_message(w.now, SessionId(999), ClientMessage::Ping);
     w.drain();
     assert!(w.sent.is_empty());
 }

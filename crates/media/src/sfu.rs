@@ -30,7 +30,7 @@ pub enum SfuOutput {
 
 /// Work one peer's output creates for other peers.
 enum Forward {
-    Media(MediaData),
+    Media(Box<MediaData>),
     Data {
         binary: bool,
         data: Vec<u8>,
@@ -605,7 +605,7 @@ fn on_event(
             // Simulcast layers are chosen per player in a later step; until then
             // only single-layer media is forwarded.
             if data.rid.is_none() {
-                forwards.push(Forward::Media(data));
+                forwards.push(Forward::Media(Box::new(data)));
             }
         }
         Event::KeyframeRequest(req) => {
@@ -620,10 +620,10 @@ fn on_event(
                 });
             }
         }
+        // A player keeps the channel the server opened; a page's own channel
+        // (object-form play) is used only when there is none.
         Event::ChannelOpen(cid, _label) => {
-            if peer.role == PeerRole::Publisher || peer.channel.is_none() {
-                peer.channel.get_or_insert(cid);
-            }
+            peer.channel.get_or_insert(cid);
         }
         Event::ChannelData(d) if peer.role == PeerRole::Publisher => {
             forwards.push(Forward::Data {

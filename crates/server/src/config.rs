@@ -233,3 +233,13 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod example {
+    #[test]
+    fn the_example_file_is_valid() {
+        let text = include_str!("../../../config.example.toml");
+        let c = super::Config::from_toml(text).expect("config.example.toml parses");
+        assert!(c.apps.contains_key("H264App"));
+    }
+}

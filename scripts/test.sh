@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, Rust unit and integration tests, and
+# browser end-to-end tests in Debian's Chromium. Installs what a fresh machine
+# lacks (Chromium, the e2e npm packages) first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+if [ ! -x /usr/bin/chromium ]; then
+  step "installing Debian chromium"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y chromium
+fi
+if [ ! -d e2e/node_modules ] || [ e2e/package-lock.json -nt e2e/node_modules ]; then
+  step "npm ci (e2e)"
+  (cd e2e && npm ci --no-audit --no-fund)
+fi
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test"
+cargo test --workspace
+
+step "release build for the browser tests"
+cargo build --release --bin tern
+
+step "browser end-to-end tests"
+(cd e2e && npm test)
