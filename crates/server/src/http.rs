@@ -11,6 +11,7 @@ use axum::Router;
 use tern_core::AppSettings;
 use tokio::sync::mpsc;
 
+use crate::assets::Assets;
 use crate::config::{Config, Limits};
 use crate::hub::HubMsg;
 
@@ -19,6 +20,7 @@ pub struct AppState {
     pub apps: Arc<BTreeMap<String, AppSettings>>,
     pub limits: Limits,
     pub hub: mpsc::Sender<HubMsg>,
+    pub assets: Assets,
 }
 
 impl AppState {
@@ -27,6 +29,7 @@ impl AppState {
             apps: Arc::new(config.apps.clone()),
             limits: config.limits,
             hub,
+            assets: Assets::from_env(),
         }
     }
 }
@@ -35,6 +38,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/{app}/websocket", get(websocket))
+        .route("/{app}/js/{*path}", get(sdk_file))
+        .route("/{app}/", get(sample_index))
+        .route("/{app}/{*path}", get(sample_file))
         .with_state(state)
 }
 
@@ -51,14 +57,48 @@ async fn websocket(
     ws: WebSocketUpgrade,
 ) -> Response {
     let Some(settings) = state.apps.get(&app).cloned() else {
-        return (
-            StatusCode::NOT_FOUND,
-            format!("no application named {app:?} on this server\n"),
-        )
-            .into_response();
+        return unknown_app(&app);
     };
     let limits = state.limits;
     ws.max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
         .on_upgrade(move |socket| crate::ws::serve(socket, app, settings, limits, state.hub))
+}
+
+fn unknown_app(app: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        format!("no application named {app:?} on this server\n"),
+    )
+        .into_response()
+}
+
+/// `/{App}/js/…`: the SDK modules.
+async fn sdk_file(
+    Path((app, path)): Path<(String, String)>,
+    State(state): State<AppState>,
+) -> Response {
+    if !state.apps.contains_key(&app) {
+        return unknown_app(&app);
+    }
+    state.assets.respond(&format!("src/{path}"))
+}
+
+/// `/{App}/`: the index of sample pages.
+async fn sample_index(Path(app): Path<String>, State(state): State<AppState>) -> Response {
+    if !state.apps.contains_key(&app) {
+        return unknown_app(&app);
+    }
+    state.assets.respond("samples/index.html")
+}
+
+/// `/{App}/…`: the sample pages.
+async fn sample_file(
+    Path((app, path)): Path<(String, String)>,
+    State(state): State<AppState>,
+) -> Response {
+    if !state.apps.contains_key(&app) {
+        return unknown_app(&app);
+    }
+    state.assets.respond(&format!("samples/{path}"))
 }

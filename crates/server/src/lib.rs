@@ -4,6 +4,7 @@
 //! the hub (session logic + SFU) and the HTTP server; tests call it with
 //! `127.0.0.1:0` addresses and read the bound ones from [`Running`].
 
+mod assets;
 pub mod config;
 mod http;
 mod hub;

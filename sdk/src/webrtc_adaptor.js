@@ -1,0 +1,2 @@
+// Tern's browser SDK entry point; the implementation lands with the SDK issue.
+export class WebRTCAdaptor {}
