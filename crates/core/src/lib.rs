@@ -19,6 +19,7 @@ mod negotiate;
 mod play;
 mod publish;
 mod query;
+mod registry;
 mod session;
 mod settings;
 mod state;
@@ -38,6 +39,7 @@ pub use media_api::{
 };
 pub use play::PlayError;
 pub use publish::PublishError;
+pub use registry::{OpenRegistry, Refusal, Registry, StreamEvent};
 pub use settings::AppSettings;
 
 use state::State;
@@ -57,6 +59,7 @@ pub enum Output {
 pub struct Core {
     state: State,
     out: VecDeque<Output>,
+    registry: Box<dyn Registry>,
 }
 
 impl Default for Core {
@@ -66,10 +69,17 @@ impl Default for Core {
 }
 
 impl Core {
+    /// A core that allows every request.
     pub fn new() -> Self {
+        Self::with_registry(Box::new(OpenRegistry))
+    }
+
+    /// A core that consults `registry` before accepting publish and play.
+    pub fn with_registry(registry: Box<dyn Registry>) -> Self {
         Core {
             state: State::default(),
             out: VecDeque::new(),
+            registry,
         }
     }
 

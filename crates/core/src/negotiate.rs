@@ -127,10 +127,14 @@ impl Core {
                 p.phase = Phase::Connected;
                 match role {
                     PeerRole::Publisher => self.publisher_connected(now, peer),
-                    PeerRole::Player => self.send(
-                        session,
-                        ServerMessage::notification(NotificationDef::PlayStarted, &id),
-                    ),
+                    PeerRole::Player => {
+                        let key = p.stream.clone();
+                        self.send(
+                            session,
+                            ServerMessage::notification(NotificationDef::PlayStarted, &id),
+                        );
+                        self.report_viewers(&key);
+                    }
                 }
             }
             MediaEvent::Disconnected { reason, .. } => {

@@ -30,6 +30,15 @@ impl PlayError {
 
 impl Core {
     pub(crate) fn play(&mut self, now: Instant, session: SessionId, req: Play) {
+        let Some(key) = self.state.key(session, &req.stream_id) else {
+            return;
+        };
+        let viewers = self.state.streams.get(&key).map_or(0, |s| s.players.len());
+        if let Err(r) = self.registry.check_play(&key.app, &req, viewers) {
+            tracing::info!(%session, stream = %key, reason = r.reason, "play refused");
+            let msg = ServerMessage::error(r.definition, Some(&req.stream_id));
+            return self.send(session, msg);
+        }
         let id = req.stream_id;
         match self.start_play(now, session, &id) {
             Ok(_) => {}

@@ -6,6 +6,7 @@ use tern_signal::{ErrorDef, NotificationDef, Publish, ServerMessage};
 
 use crate::ids::{PeerId, SessionId};
 use crate::media_api::PeerRole;
+use crate::registry::StreamEvent;
 use crate::state::{Phase, Stream};
 use crate::Core;
 
@@ -29,10 +30,18 @@ impl PublishError {
 
 impl Core {
     pub(crate) fn publish(&mut self, _now: Instant, session: SessionId, req: Publish) {
+        let app = self.state.sessions[&session].app.clone();
+        if let Err(r) = self.registry.check_publish(&app, &req) {
+            tracing::info!(%session, stream = %req.stream_id, reason = r.reason, "publish refused");
+            let msg = ServerMessage::error(r.definition, Some(&req.stream_id));
+            return self.send(session, msg);
+        }
         let id = req.stream_id;
         match self.try_publish(session, &id) {
             Ok(peer) => {
                 tracing::info!(%session, %peer, stream = %id, "publish");
+                self.registry
+                    .stream_event(&app, &id, StreamEvent::Preparing);
                 self.send(session, ServerMessage::Start { stream_id: id });
             }
             Err(e) => self.send(session, ServerMessage::error(e.definition(), Some(&id))),
@@ -80,6 +89,8 @@ impl Core {
         if let Some(stream) = self.state.streams.get_mut(&key) {
             stream.live = true;
         }
+        self.registry
+            .stream_event(&key.app, &key.id, StreamEvent::Broadcasting);
         tracing::info!(%session, %peer, stream = %key, "publish started");
         self.send(
             session,

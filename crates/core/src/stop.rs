@@ -4,8 +4,10 @@ use std::time::Instant;
 
 use tern_signal::{NotificationDef, ServerMessage};
 
-use crate::ids::{PeerId, SessionId};
+use crate::ids::{PeerId, SessionId, StreamKey};
 use crate::media_api::{MediaCommand, PeerRole};
+use crate::registry::StreamEvent;
+use crate::state::Phase;
 use crate::Core;
 
 impl Core {
@@ -40,6 +42,8 @@ impl Core {
         let Some(stream) = self.state.streams.remove(&p.stream) else {
             return;
         };
+        self.registry
+            .stream_event(&p.stream.app, &p.stream.id, StreamEvent::Finished);
         for player in stream.players {
             self.end_player(player, true);
         }
@@ -51,6 +55,9 @@ impl Core {
             return;
         };
         self.media(MediaCommand::Close { peer });
+        if p.phase == Phase::Connected {
+            self.report_viewers(&p.stream);
+        }
         if notify_self {
             self.send(
                 p.session,
@@ -58,5 +65,26 @@ impl Core {
             );
         }
         tracing::info!(session = %p.session, %peer, stream = %p.stream, "play finished");
+    }
+}
+
+impl Core {
+    /// Tells the registry how many players are connected to `key`.
+    pub(crate) fn report_viewers(&mut self, key: &StreamKey) {
+        let Some(stream) = self.state.streams.get(key) else {
+            return;
+        };
+        let n = stream
+            .players
+            .iter()
+            .filter(|p| {
+                self.state
+                    .peers
+                    .get(p)
+                    .is_some_and(|p| p.phase == Phase::Connected)
+            })
+            .count();
+        self.registry
+            .stream_event(&key.app, &key.id, StreamEvent::Viewers(n));
     }
 }

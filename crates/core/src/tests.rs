@@ -528,3 +528,88 @@ fn messages_of_unknown_sessions_are_ignored() {
     w.drain();
     assert!(w.sent.is_empty());
 }
+
+/// A registry that refuses ids starting with "locked" and records events.
+#[derive(Default)]
+struct Recording {
+    events: std::sync::Arc<std::sync::Mutex<Vec<(String, StreamEvent)>>>,
+}
+
+impl Registry for Recording {
+    fn check_publish(&mut self, _app: &str, req: &tern_signal::Publish) -> Result<(), Refusal> {
+        if req.stream_id.starts_with("locked") && req.token.as_deref() != Some("good") {
+            return Err(Refusal::new(
+                tern_signal::ErrorDef::UnauthorizedAccess,
+                "no token",
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_play(
+        &mut self,
+        _app: &str,
+        _req: &tern_signal::Play,
+        viewers: usize,
+    ) -> Result<(), Refusal> {
+        if viewers >= 1 {
+            return Err(Refusal::new(
+                tern_signal::ErrorDef::ViewerLimitReached,
+                "limit 1",
+            ));
+        }
+        Ok(())
+    }
+
+    fn stream_event(&mut self, _app: &str, id: &str, event: StreamEvent) {
+        self.events.lock().unwrap().push((id.to_owned(), event));
+    }
+}
+
+#[test]
+fn the_registry_decides_and_hears_the_lifecycle() {
+    let rec = Recording::default();
+    let events = rec.events.clone();
+    let mut w = World::new();
+    w.core = Core::with_registry(Box::new(rec));
+    let s = w.open();
+    let p1 = w.open();
+    let p2 = w.open();
+    w.frame(s, r#"{"command":"publish","streamId":"locked1"}"#);
+    let got = w.take_sent(s);
+    assert_eq!(got[0]["definition"], "unauthorized_access");
+    assert_eq!(got[0]["streamId"], "locked1");
+    assert_eq!(
+        w.core.counts(),
+        (3, 0, 0),
+        "a refused publish leaves nothing behind"
+    );
+
+    w.frame(
+        s,
+        r#"{"command":"publish","streamId":"locked1","token":"good"}"#,
+    );
+    w.frame(s, r#"{"command":"stop","streamId":"locked1"}"#);
+    w.live_publisher(s, "open");
+    w.frame(p1, r#"{"command":"play","streamId":"open"}"#);
+    w.connect_player(p1, "open");
+    w.frame(p2, r#"{"command":"play","streamId":"open"}"#);
+    assert_eq!(w.take_sent(p2)[0]["definition"], "viewerLimitReached");
+    w.frame(p1, r#"{"command":"stop","streamId":"open"}"#);
+    w.frame(s, r#"{"command":"stop","streamId":"open"}"#);
+    let got: Vec<_> = events.lock().unwrap().clone();
+    use StreamEvent::*;
+    let want: Vec<(String, StreamEvent)> = [
+        ("locked1", Preparing),
+        ("locked1", Finished),
+        ("open", Preparing),
+        ("open", Broadcasting),
+        ("open", Viewers(1)),
+        ("open", Viewers(0)),
+        ("open", Finished),
+    ]
+    .into_iter()
+    .map(|(a, b)| (a.to_owned(), b))
+    .collect();
+    assert_eq!(got, want);
+}

@@ -42,6 +42,17 @@ wire_table! {
         NotSetRemoteDescription => "notSetRemoteDescription",
         /// The server could not build its own SDP (e.g. no codec in common).
         NotSetLocalDescription => "notSetLocalDescription",
+        /// A required token, JWT, hash or TOTP code is missing, wrong, expired,
+        /// for another stream or type, or already used.
+        UnauthorizedAccess => "unauthorized_access",
+        /// The app accepts only streams created through REST, and this one was not.
+        NotAllowedUnregisteredStreams => "not_allowed_unregistered_streams",
+        /// The broadcast's planned window does not contain now, or it expired.
+        StreamNotActiveOrExpired => "stream_not_active_or_expired",
+        /// The stream's WebRTC viewer limit is reached.
+        ViewerLimitReached => "viewerLimitReached",
+        /// The TOTP subscriber is blocked for this action.
+        UserBlocked => "user_blocked",
         /// The server is out of capacity for this request.
         HighResourceUsage => "highResourceUsage",
         /// The frame is not a JSON object with a string `command`, or a required
