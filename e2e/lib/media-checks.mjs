@@ -1,0 +1,39 @@
+// Assertions on what a player page decodes, from its RTCPeerConnection stats.
+import assert from 'node:assert/strict';
+import { sleep, waitUntil } from './poll.mjs';
+
+/** Wait (bounded) until the player has decoded at least one video frame; returns those stats. */
+export function waitForFirstFrame(player, timeoutMs = 15_000) {
+  return waitUntil(async () => {
+    const s = await player.stats();
+    return s && s.video && s.video.framesDecoded > 0 ? s : null;
+  }, { timeoutMs, intervalMs: 100, what: `${player.label}: first decoded video frame` });
+}
+
+/**
+ * Take two stats samples at least `gapMs` apart and assert that video keeps decoding (framesDecoded grows,
+ * frameHeight > 0) and, unless `audio` is false, that audio keeps arriving (packetsReceived and
+ * totalSamplesReceived grow). Returns both samples.
+ */
+export async function assertMediaFlowing(player, { gapMs = 1200, audio = true } = {}) {
+  const a = await player.stats();
+  const t0 = Date.now();
+  await sleep(gapMs);
+  const b = await player.stats();
+  const elapsed = Date.now() - t0;
+  const who = player.label;
+  assert.ok(a && b, `${who}: no RTCPeerConnection for the stream (stats ${JSON.stringify(a)} / ${JSON.stringify(b)})`);
+  assert.ok(a.video && b.video, `${who}: no inbound-rtp video stats: ${JSON.stringify(b)}`);
+  assert.ok(elapsed >= 1000, `${who}: samples only ${elapsed} ms apart`);
+  assert.ok(b.video.framesDecoded > a.video.framesDecoded,
+    `${who}: framesDecoded did not grow over ${elapsed} ms: ${a.video.framesDecoded} -> ${b.video.framesDecoded}`);
+  assert.ok(b.video.frameHeight > 0, `${who}: frameHeight is ${b.video.frameHeight}`);
+  if (audio) {
+    assert.ok(a.audio && b.audio, `${who}: no inbound-rtp audio stats: ${JSON.stringify(b)}`);
+    assert.ok(b.audio.packetsReceived > a.audio.packetsReceived,
+      `${who}: audio packetsReceived did not grow over ${elapsed} ms: ${a.audio.packetsReceived} -> ${b.audio.packetsReceived}`);
+    assert.ok(b.audio.totalSamplesReceived > a.audio.totalSamplesReceived,
+      `${who}: audio totalSamplesReceived did not grow over ${elapsed} ms: ${a.audio.totalSamplesReceived} -> ${b.audio.totalSamplesReceived}`);
+  }
+  return { before: a, after: b, elapsedMs: elapsed };
+}

@@ -1,0 +1,79 @@
+// A minimal node:http static server for the test pages and the two SDK files they load.
+//   /pages/...            -> e2e/pages/...
+//   /sdk/webrtc_adaptor.js -> the official SDK's browser (UMD) bundle
+//   /mediapipe/...        -> @mediapipe/selfie_segmentation package files
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const e2eDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const pagesDir = path.join(e2eDir, 'pages');
+const sdkBundle = path.join(e2eDir, 'node_modules', '@antmedia', 'webrtc_adaptor', 'dist', 'browser', 'webrtc_adaptor.js');
+const mediapipeDir = path.join(e2eDir, 'node_modules', '@mediapipe', 'selfie_segmentation');
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.wasm': 'application/wasm',
+};
+
+/** Resolve a request path to a file inside an allowed root, or null. */
+function resolveFile(urlPath) {
+  let rel;
+  let root;
+  if (urlPath === '/sdk/webrtc_adaptor.js') return sdkBundle;
+  if (urlPath.startsWith('/pages/')) { root = pagesDir; rel = urlPath.slice('/pages/'.length); }
+  else if (urlPath.startsWith('/mediapipe/')) { root = mediapipeDir; rel = urlPath.slice('/mediapipe/'.length); }
+  else return null;
+  const file = path.resolve(root, decodeURIComponent(rel));
+  if (!file.startsWith(root + path.sep)) return null; // no escaping the root
+  return file;
+}
+
+/** Start the static server on 127.0.0.1 with a free port. */
+export async function startStaticServer() {
+  const server = http.createServer(async (req, res) => {
+    const urlPath = new URL(req.url, 'http://localhost').pathname;
+    if (urlPath === '/favicon.ico') { res.writeHead(204); res.end(); return; }
+    const file = resolveFile(urlPath);
+    if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405); res.end(); return; }
+    if (!file) { res.writeHead(404); res.end('not found'); return; }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, {
+        'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
+        'cache-control': 'no-store',
+        // Screen capture is never wanted in these tests: make getDisplayMedia fail at once.
+        'permissions-policy': 'display-capture=()',
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    } catch {
+      res.writeHead(404); res.end('not found');
+    }
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const port = server.address().port;
+  return {
+    port,
+    /** URL of a page with query parameters, on localhost (a secure context). */
+    pageUrl(page, params = {}) {
+      const u = new URL(`http://localhost:${port}/pages/${page}`);
+      for (const [k, v] of Object.entries(params)) u.searchParams.set(k, String(v));
+      return u.toString();
+    },
+    close() {
+      return new Promise((resolve) => {
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      });
+    },
+  };
+}

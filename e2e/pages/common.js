@@ -1,0 +1,77 @@
+// Shared by the test pages: query parameters, event recording, RTCPeerConnection stats.
+// Loaded as a classic script; everything it exposes lives on window.TernPage.
+(function () {
+  'use strict';
+
+  window.events = [];
+
+  // Turn an SDK callback argument into something JSON-safe (it may be a CloseEvent, MediaStream, ...).
+  function plain(obj) {
+    if (obj === undefined || obj === null) return obj ?? null;
+    if (typeof obj !== 'object') return obj;
+    if (typeof Event !== 'undefined' && obj instanceof Event) {
+      const out = { eventType: obj.type };
+      if ('code' in obj) out.code = obj.code;
+      if ('reason' in obj) out.reason = obj.reason;
+      return out;
+    }
+    try {
+      return JSON.parse(JSON.stringify(obj, (key, value) => {
+        if (value instanceof MediaStream) return { mediaStream: value.id };
+        if (value instanceof MediaStreamTrack) return { track: value.id, kind: value.kind };
+        if (value instanceof ArrayBuffer) return { arrayBufferBytes: value.byteLength };
+        return value;
+      }));
+    } catch (e) {
+      return String(obj);
+    }
+  }
+
+  function params() {
+    const q = new URLSearchParams(location.search);
+    const out = {};
+    for (const [k, v] of q) out[k] = v;
+    if (!out.ws) throw new Error('page needs ?ws=<tern websocket url>');
+    if (!out.id) throw new Error('page needs ?id=<stream id>');
+    return out;
+  }
+
+  function record(kind, name, obj) {
+    // "pong" arrives every 3 s and "updated_stats" on every getStats call: keep them out of the log.
+    if (name === 'pong' || name === 'updated_stats') return;
+    window.events.push({ t: performance.now(), kind, name, data: plain(obj) });
+  }
+
+  // Inbound video/audio figures of one RTCPeerConnection (null when there is none).
+  async function inboundStats(pc) {
+    if (!pc) return null;
+    const report = await pc.getStats();
+    const out = { video: null, audio: null, iceState: pc.iceConnectionState, connectionState: pc.connectionState };
+    const codecs = {};
+    report.forEach((s) => { if (s.type === 'codec') codecs[s.id] = s.mimeType; });
+    report.forEach((s) => {
+      if (s.type !== 'inbound-rtp') return;
+      if (s.kind === 'video') {
+        out.video = {
+          framesDecoded: s.framesDecoded ?? 0,
+          frameWidth: s.frameWidth ?? 0,
+          frameHeight: s.frameHeight ?? 0,
+          packetsReceived: s.packetsReceived ?? 0,
+          packetsLost: s.packetsLost ?? 0,
+          keyFramesDecoded: s.keyFramesDecoded ?? 0,
+          codec: codecs[s.codecId] ?? null,
+        };
+      } else if (s.kind === 'audio') {
+        out.audio = {
+          packetsReceived: s.packetsReceived ?? 0,
+          totalSamplesReceived: s.totalSamplesReceived ?? 0,
+          packetsLost: s.packetsLost ?? 0,
+          codec: codecs[s.codecId] ?? null,
+        };
+      }
+    });
+    return out;
+  }
+
+  window.TernPage = { params, record, plain, inboundStats };
+})();
