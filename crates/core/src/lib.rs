@@ -13,17 +13,21 @@
 //! Every input takes `now`; the core never reads a clock, so tests run scenarios
 //! faster than real time.
 
+mod broadcast;
 mod ids;
 mod media_api;
 mod negotiate;
+mod p2p;
 mod play;
 mod publish;
 mod query;
 mod registry;
+mod room;
 mod session;
 mod settings;
 mod state;
 mod stop;
+mod tracks;
 
 #[cfg(test)]
 mod tests;
@@ -35,12 +39,13 @@ use tern_signal::{ClientMessage, ErrorDef, ParseError, ServerMessage};
 
 pub use ids::{PeerId, SessionId, StreamKey};
 pub use media_api::{
-    LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerRole, SdpFailure,
+    LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerRole, PlayerData, SdpFailure,
+    Source,
 };
 pub use play::PlayError;
 pub use publish::PublishError;
 pub use registry::{OpenRegistry, Refusal, Registry, StreamEvent};
-pub use settings::AppSettings;
+pub use settings::{default_visibility, AppSettings};
 
 use state::State;
 
@@ -81,6 +86,11 @@ impl Core {
             out: VecDeque::new(),
             registry,
         }
+    }
+
+    /// Seeds the generator of server-made ids (randomness is an input).
+    pub fn seed(&mut self, seed: u64) {
+        self.state.rng = seed;
     }
 
     /// Next side effect, oldest first.
@@ -126,10 +136,64 @@ impl Core {
                 stream_id,
                 kind,
                 sdp,
-            } => self.take_configuration(session, &stream_id, kind, sdp),
-            ClientMessage::TakeCandidate(c) => self.take_candidate(session, c),
+            } => {
+                if !self.relay_sdp(session, &stream_id, kind, &sdp) {
+                    self.take_configuration(session, &stream_id, kind, sdp);
+                }
+            }
+            ClientMessage::TakeCandidate(c) => {
+                if !self.relay_candidate(session, &c) {
+                    self.take_candidate(session, c);
+                }
+            }
             ClientMessage::Stop { stream_id } => self.stop(now, session, &stream_id),
             ClientMessage::GetStreamInfo { stream_id } => self.stream_info(session, &stream_id),
+            ClientMessage::Join {
+                stream_id,
+                play_only,
+            } => self.join(session, &stream_id, play_only),
+            ClientMessage::Leave { stream_id } => self.leave(session, &stream_id, true),
+            ClientMessage::PeerMessage { stream_id, raw } => {
+                self.peer_message(session, &stream_id, raw)
+            }
+            ClientMessage::JoinRoom(req) => self.join_room(session, req),
+            ClientMessage::LeaveFromRoom { room, .. } => self.leave_room(now, session, room),
+            ClientMessage::GetRoomInfo { room, stream_id } => {
+                self.room_info(session, room, stream_id)
+            }
+            ClientMessage::GetTrackList { stream_id } => self.track_list(session, &stream_id),
+            ClientMessage::EnableTrack {
+                stream_id,
+                track_id,
+                enabled,
+            } => self.enable_track(session, &stream_id, &track_id, enabled),
+            ClientMessage::Toggle {
+                stream_id,
+                track_id,
+                video,
+                enabled,
+            } => self.toggle(session, &stream_id, &track_id, video, enabled),
+            ClientMessage::GetBroadcastObject { stream_id } => {
+                self.broadcast_object(session, &stream_id)
+            }
+            ClientMessage::GetSubtracks {
+                stream_id,
+                role,
+                offset,
+                size,
+            } => self.get_subtracks(session, &stream_id, role.as_deref(), offset, size),
+            ClientMessage::GetSubtracksCount {
+                stream_id,
+                role,
+                status,
+            } => self.subtracks_count(session, &stream_id, role.as_deref(), status.as_deref()),
+            ClientMessage::GetSubscriberCount { stream_id } => {
+                self.subscriber_count(session, &stream_id)
+            }
+            ClientMessage::UpdateStreamMetaData {
+                stream_id,
+                meta_data,
+            } => self.update_meta_data(session, &stream_id, meta_data),
             ClientMessage::Unknown { command } => {
                 tracing::debug!(%session, command, "ignoring unknown command");
             }

@@ -10,6 +10,28 @@ pub struct MediaProfile {
     pub vp8: bool,
     pub h264: bool,
     pub data_channel: bool,
+    /// Where a player's data-channel messages go.
+    pub player_data: PlayerData,
+}
+
+/// `dataChannelPlayerDistribution` (PROTOCOL.md §6.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PlayerData {
+    /// Dropped.
+    None,
+    /// To the publisher only.
+    Publisher,
+    /// To the publisher and the other players.
+    #[default]
+    All,
+}
+
+/// One publisher a player receives, and the stream id its tracks are named by
+/// (`ARDAMSa<id>`/`ARDAMSv<id>`, msid stream `<id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub peer: PeerId,
+    pub stream_id: String,
 }
 
 /// Which side of a stream a peer is.
@@ -29,13 +51,30 @@ pub enum MediaCommand {
         profile: MediaProfile,
         offer: String,
     },
-    /// Build an offer that sends `source`'s media to a new player; answer with
+    /// Build an offer that sends the media of `sources` to a new player (one
+    /// source for a stream, one per participant for a room); answer with
     /// `Offer` or `SdpFailed`.
     OpenPlayer {
         peer: PeerId,
         stream: StreamKey,
-        source: PeerId,
+        sources: Vec<Source>,
         profile: MediaProfile,
+    },
+    /// Change a player's sources; the media layer renegotiates with a new
+    /// `Offer` (after any offer still waiting for its answer).
+    UpdateSources { peer: PeerId, sources: Vec<Source> },
+    /// Start or stop forwarding one source's audio and/or video to a player.
+    SetForwarding {
+        peer: PeerId,
+        source: PeerId,
+        audio: Option<bool>,
+        video: Option<bool>,
+    },
+    /// Write one message on a peer's data channel (dropped if it has none).
+    ChannelSend {
+        peer: PeerId,
+        binary: bool,
+        data: Vec<u8>,
     },
     /// Apply a player's answer; `SdpFailed` if it does not fit.
     ApplyAnswer { peer: PeerId, answer: String },

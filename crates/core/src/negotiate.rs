@@ -24,7 +24,7 @@ impl Core {
                 Phase::AwaitingOffer,
                 Phase::Negotiating,
             ),
-            SdpKind::Answer => (PeerRole::Player, Phase::AwaitingAnswer, Phase::Connecting),
+            SdpKind::Answer => (PeerRole::Player, Phase::AwaitingAnswer, Phase::Negotiated),
         };
         let Some(peer) = self.state.session_peer(session, id, role) else {
             // Ant Media ignores SDP for streams the session holds no peer for: it
@@ -81,7 +81,7 @@ impl Core {
             MediaEvent::Answer {
                 sdp, candidates, ..
             } => {
-                p.phase = Phase::Connecting;
+                p.phase = Phase::Negotiated;
                 self.send(
                     session,
                     ServerMessage::TakeConfiguration {
@@ -121,10 +121,10 @@ impl Core {
                     session,
                     ServerMessage::error(def, Some(&id)).with("information", why),
                 );
-                self.end_peer(peer, role, false);
+                self.end_peer(now, peer, role, false);
             }
             MediaEvent::Connected { .. } => {
-                p.phase = Phase::Connected;
+                p.connected = true;
                 match role {
                     PeerRole::Publisher => self.publisher_connected(now, peer),
                     PeerRole::Player => {
@@ -139,7 +139,7 @@ impl Core {
             }
             MediaEvent::Disconnected { reason, .. } => {
                 tracing::info!(%session, %peer, stream = id, reason, "peer disconnected");
-                self.end_peer(peer, role, true);
+                self.end_peer(now, peer, role, true);
             }
             MediaEvent::SourceInfo { info, .. } => {
                 let key = p.stream.clone();
@@ -150,9 +150,9 @@ impl Core {
         }
     }
 
-    fn end_peer(&mut self, peer: PeerId, role: PeerRole, notify_self: bool) {
+    fn end_peer(&mut self, now: Instant, peer: PeerId, role: PeerRole, notify_self: bool) {
         match role {
-            PeerRole::Publisher => self.end_publisher(peer, notify_self),
+            PeerRole::Publisher => self.end_publisher(now, peer, notify_self),
             PeerRole::Player => self.end_player(peer, notify_self),
         }
     }

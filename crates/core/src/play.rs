@@ -1,12 +1,12 @@
-//! `play` (PROTOCOL.md §2.4, §4.3).
+//! `play` of a stream or of a room (PROTOCOL.md §2.4, §4.3, §4.5).
 
 use std::time::Instant;
 
 use tern_signal::{ErrorDef, Play, ServerMessage};
 
 use crate::ids::{PeerId, SessionId};
-use crate::media_api::{MediaCommand, PeerRole};
-use crate::state::Phase;
+use crate::media_api::{MediaCommand, PeerRole, Source};
+use crate::state::{Phase, RoomView};
 use crate::Core;
 
 /// Why a `play` is refused.
@@ -39,19 +39,23 @@ impl Core {
             let msg = ServerMessage::error(r.definition, Some(&req.stream_id));
             return self.send(session, msg);
         }
-        let id = req.stream_id;
-        match self.start_play(now, session, &id) {
+        match self.start_play(now, session, &req) {
             Ok(_) => {}
             Err(PlayError::NotLive) => {
-                if let Some(key) = self.state.key(session, &id) {
-                    self.state.waiting.entry(key).or_default().insert(session);
-                    if let Some(s) = self.state.sessions.get_mut(&session) {
-                        s.waiting.insert(id.clone());
-                    }
+                self.state
+                    .waiting
+                    .entry(key)
+                    .or_default()
+                    .insert(session, req.clone());
+                if let Some(s) = self.state.sessions.get_mut(&session) {
+                    s.waiting.insert(req.stream_id.clone());
                 }
-                self.send(session, ServerMessage::no_stream_exist(&id));
+                self.send(session, ServerMessage::no_stream_exist(&req.stream_id));
             }
-            Err(e) => self.send(session, ServerMessage::error(e.definition(), Some(&id))),
+            Err(e) => self.send(
+                session,
+                ServerMessage::error(e.definition(), Some(&req.stream_id)),
+            ),
         }
     }
 
@@ -60,8 +64,9 @@ impl Core {
         &mut self,
         _now: Instant,
         session: SessionId,
-        id: &str,
+        req: &Play,
     ) -> Result<PeerId, PlayError> {
+        let id = req.stream_id.as_str();
         if self
             .state
             .session_peer(session, id, PeerRole::Player)
@@ -70,25 +75,84 @@ impl Core {
             return Err(PlayError::AlreadyPlaying);
         }
         let key = self.state.key(session, id).ok_or(PlayError::NotLive)?;
-        let source = match self.state.streams.get(&key) {
-            Some(stream) if stream.live => stream.publisher,
-            _ => return Err(PlayError::NotLive),
+        let settings = &self.state.sessions[&session].settings;
+        let profile = settings.media_profile();
+        let live_source = self
+            .state
+            .streams
+            .get(&key)
+            .filter(|s| s.live)
+            .map(|s| s.publisher);
+        let (sources, view) = match live_source {
+            Some(publisher) => (
+                vec![Source {
+                    peer: publisher,
+                    stream_id: id.to_owned(),
+                }],
+                None,
+            ),
+            None if self.state.rooms.contains_key(&key) => {
+                let mut view = RoomView {
+                    exclude: req.user_publish_id.clone(),
+                    track_list: req.track_list.clone(),
+                    role: req.role.clone().unwrap_or_else(|| "default".into()),
+                    disabled: Default::default(),
+                    enabled: Default::default(),
+                    disabled_by_default: req.disable_tracks_by_default,
+                };
+                let sources = self.room_sources(&key, &view);
+                if sources.is_empty() && !profile.data_channel {
+                    return Err(PlayError::NotLive);
+                }
+                if view.disabled_by_default {
+                    view.disabled = sources.iter().map(|s| s.stream_id.clone()).collect();
+                }
+                (sources, Some(view))
+            }
+            None => return Err(PlayError::NotLive),
         };
         self.state.unwait(session, &key);
-        let profile = self.state.sessions[&session].settings.media_profile();
         let peer = self
             .state
             .add_peer(session, key.clone(), PeerRole::Player, Phase::Negotiating);
-        if let Some(stream) = self.state.streams.get_mut(&key) {
-            stream.players.insert(peer);
+        let disabled: Vec<String> = view
+            .as_ref()
+            .map(|v| v.disabled.iter().cloned().collect())
+            .unwrap_or_default();
+        if let Some(p) = self.state.peers.get_mut(&peer) {
+            p.view = view;
         }
-        tracing::info!(%session, %peer, stream = %key, "play");
+        if let Some(stream) = self
+            .state
+            .streams
+            .get_mut(&key)
+            .filter(|_| live_source.is_some())
+        {
+            stream.players.insert(peer);
+        } else if let Some(room) = self.state.rooms.get_mut(&key) {
+            room.players.insert(peer);
+        }
+        tracing::info!(%session, %peer, stream = %key, sources = sources.len(), "play");
+        let by_id: Vec<(String, PeerId)> = sources
+            .iter()
+            .map(|s| (s.stream_id.clone(), s.peer))
+            .collect();
         self.media(MediaCommand::OpenPlayer {
             peer,
             stream: key,
-            source,
+            sources,
             profile,
         });
+        for (stream_id, source) in by_id {
+            if disabled.contains(&stream_id) {
+                self.media(MediaCommand::SetForwarding {
+                    peer,
+                    source,
+                    audio: Some(false),
+                    video: Some(false),
+                });
+            }
+        }
         Ok(peer)
     }
 }

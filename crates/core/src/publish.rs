@@ -7,7 +7,7 @@ use tern_signal::{ErrorDef, NotificationDef, Publish, ServerMessage};
 use crate::ids::{PeerId, SessionId};
 use crate::media_api::PeerRole;
 use crate::registry::StreamEvent;
-use crate::state::{Phase, Stream};
+use crate::state::{Phase, Stream, StreamMeta};
 use crate::Core;
 
 /// Why a `publish` is refused.
@@ -36,8 +36,8 @@ impl Core {
             let msg = ServerMessage::error(r.definition, Some(&req.stream_id));
             return self.send(session, msg);
         }
-        let id = req.stream_id;
-        match self.try_publish(session, &id) {
+        let id = req.stream_id.clone();
+        match self.try_publish(session, &req) {
             Ok(peer) => {
                 tracing::info!(%session, %peer, stream = %id, "publish");
                 self.registry
@@ -48,7 +48,8 @@ impl Core {
         }
     }
 
-    fn try_publish(&mut self, session: SessionId, id: &str) -> Result<PeerId, PublishError> {
+    fn try_publish(&mut self, session: SessionId, req: &Publish) -> Result<PeerId, PublishError> {
+        let id = req.stream_id.as_str();
         if self
             .state
             .session_peer(session, id, PeerRole::Publisher)
@@ -62,21 +63,38 @@ impl Core {
         if self.state.streams.contains_key(&key) {
             return Err(PublishError::StreamIdInUse);
         }
+        // Legacy conference: a publish after `joinRoom` belongs to that room.
+        let main_track = req.main_track.clone().or_else(|| {
+            self.state.sessions[&session]
+                .joined_room
+                .as_ref()
+                .map(|(room, _)| room.clone())
+        });
         let peer = self.state.add_peer(
             session,
             key.clone(),
             PeerRole::Publisher,
             Phase::AwaitingOffer,
         );
+        let meta = StreamMeta {
+            name: req.stream_name.clone(),
+            meta_data: req.meta_data.clone(),
+            role: req.role.clone().unwrap_or_else(|| "default".into()),
+            main_track: main_track.clone(),
+        };
         self.state.streams.insert(
-            key,
+            key.clone(),
             Stream {
                 publisher: peer,
                 live: false,
                 players: Default::default(),
                 info: Vec::new(),
+                meta,
             },
         );
+        if let Some(room) = main_track {
+            self.join_room_as_participant(&key, &room);
+        }
         Ok(peer)
     }
 
@@ -96,8 +114,21 @@ impl Core {
             session,
             ServerMessage::notification(NotificationDef::PublishStarted, &key.id),
         );
-        let waiting = self.state.waiting.remove(&key).unwrap_or_default();
-        for player_session in waiting {
+        self.wake_waiting(now, &key);
+        let room = self
+            .state
+            .streams
+            .get(&key)
+            .and_then(|s| s.meta.main_track.clone());
+        if let Some(room) = room {
+            self.participant_changed(now, &key, &room, true);
+        }
+    }
+
+    /// Starts every player that waited for `key` to go live.
+    pub(crate) fn wake_waiting(&mut self, now: Instant, key: &crate::ids::StreamKey) {
+        let waiting = self.state.waiting.remove(key).unwrap_or_default();
+        for (player_session, req) in waiting {
             if let Some(s) = self.state.sessions.get_mut(&player_session) {
                 s.waiting.remove(&key.id);
             } else {
@@ -107,7 +138,7 @@ impl Core {
                 player_session,
                 ServerMessage::notification(NotificationDef::StreamingStarted, &key.id),
             );
-            if let Err(e) = self.start_play(now, player_session, &key.id) {
+            if let Err(e) = self.start_play(now, player_session, &req) {
                 self.send(
                     player_session,
                     ServerMessage::error(e.definition(), Some(&key.id)),

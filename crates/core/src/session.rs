@@ -20,23 +20,29 @@ impl Core {
                 settings,
                 peers: HashMap::new(),
                 waiting: BTreeSet::new(),
+                p2p: BTreeSet::new(),
+                joined_room: None,
             },
         );
         id
     }
 
     /// The WebSocket closed: end everything the session held. Nothing is sent to it.
-    pub fn close_session(&mut self, _now: Instant, session: SessionId) {
+    pub fn close_session(&mut self, now: Instant, session: SessionId) {
         let Some(s) = self.state.sessions.get(&session) else {
             return;
         };
         let peers: Vec<_> = s.peers.iter().map(|(k, p)| (k.1, *p)).collect();
         let waiting: Vec<_> = s.waiting.iter().cloned().collect();
+        let p2p: Vec<_> = s.p2p.iter().cloned().collect();
         for (role, peer) in peers {
             match role {
-                PeerRole::Publisher => self.end_publisher(peer, false),
+                PeerRole::Publisher => self.end_publisher(now, peer, false),
                 PeerRole::Player => self.end_player(peer, false),
             }
+        }
+        for id in p2p {
+            self.leave(session, &id, false);
         }
         for id in waiting {
             if let Some(key) = self.state.key(session, &id) {

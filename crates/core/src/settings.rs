@@ -3,7 +3,9 @@
 
 use tern_signal::IceServers;
 
-use crate::media_api::MediaProfile;
+use std::collections::BTreeMap;
+
+use crate::media_api::{MediaProfile, PlayerData};
 
 /// Settings of one application.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,6 +16,10 @@ pub struct AppSettings {
     pub h264_enabled: bool,
     /// Accept `m=application` and relay data channels (`dataChannelEnabled`).
     pub data_channel_enabled: bool,
+    /// `dataChannelPlayerDistribution`.
+    pub player_data: PlayerData,
+    /// `participantVisibilityMatrix`: viewer role → participant roles it sees.
+    pub visibility: BTreeMap<String, Vec<String>>,
     /// What `iceServerConfig` announces (`stunServerURI`, `turnServerUsername`,
     /// `turnServerCredential`).
     pub ice: IceServers,
@@ -25,6 +31,8 @@ impl Default for AppSettings {
             vp8_enabled: true,
             h264_enabled: true,
             data_channel_enabled: true,
+            player_data: PlayerData::All,
+            visibility: default_visibility(),
             ice: IceServers {
                 stun_server_uri: "stun:stun1.l.google.com:19302".into(),
                 turn_server_username: String::new(),
@@ -40,6 +48,34 @@ impl AppSettings {
             vp8: self.vp8_enabled,
             h264: self.h264_enabled,
             data_channel: self.data_channel_enabled,
+            player_data: self.player_data,
         }
     }
+
+    /// May a viewer of role `viewer` see a participant of role `participant`?
+    /// Roles missing from the matrix see everyone.
+    pub fn sees(&self, viewer: &str, participant: &str) -> bool {
+        match self.visibility.get(viewer) {
+            Some(roles) => roles.iter().any(|r| r == participant),
+            None => true,
+        }
+    }
+}
+
+/// Ant Media's default `participantVisibilityMatrix` (PROTOCOL.md §4.5.4).
+pub fn default_visibility() -> BTreeMap<String, Vec<String>> {
+    let row = |viewer: &str, seen: &[&str]| {
+        (
+            viewer.to_owned(),
+            seen.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),
+        )
+    };
+    [
+        row("default", &["default"]),
+        row("speaker", &["speaker", "active_attendee"]),
+        row("attendee", &["speaker", "active_attendee"]),
+        row("active_attendee", &["active_attendee", "speaker"]),
+    ]
+    .into_iter()
+    .collect()
 }

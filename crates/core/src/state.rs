@@ -1,9 +1,9 @@
 //! The tables the session logic keeps. Plain data; the rules live in the
 //! command files.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use tern_signal::StreamInfo;
+use tern_signal::{Play, StreamInfo};
 
 use crate::ids::{PeerId, SessionId, StreamKey};
 use crate::media_api::PeerRole;
@@ -17,8 +17,15 @@ pub(crate) struct State {
     pub peers: HashMap<PeerId, Peer>,
     /// Streams that have a publisher (live or still negotiating).
     pub streams: HashMap<StreamKey, Stream>,
-    /// Sessions that asked to play a stream before it went live.
-    pub waiting: HashMap<StreamKey, BTreeSet<SessionId>>,
+    /// Sessions that asked to play a stream before it went live, with their
+    /// request (a room player's view depends on it).
+    pub waiting: HashMap<StreamKey, BTreeMap<SessionId, Play>>,
+    /// Conference rooms (main tracks) by room id.
+    pub rooms: HashMap<StreamKey, Room>,
+    /// Peer-to-peer pairs by id: at most two sessions each.
+    pub p2p: HashMap<StreamKey, Vec<P2pPeer>>,
+    /// Seed of the id generator (randomness is an input: see `Core::seed`).
+    pub rng: u64,
 }
 
 pub(crate) struct Session {
@@ -28,6 +35,11 @@ pub(crate) struct Session {
     pub peers: HashMap<(String, PeerRole), PeerId>,
     /// Stream ids this session waits to play.
     pub waiting: BTreeSet<String>,
+    /// Peer-to-peer ids this session joined.
+    pub p2p: BTreeSet<String>,
+    /// The room of `joinRoom` and the stream id it assigned, so a later
+    /// `publish` without `mainTrack` (legacy conference) joins that room.
+    pub joined_room: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,9 +50,8 @@ pub(crate) enum Phase {
     Negotiating,
     /// Player: offer sent, waiting for the client's answer.
     AwaitingAnswer,
-    /// SDP done, waiting for ICE and DTLS.
-    Connecting,
-    Connected,
+    /// Offer and answer applied (media may or may not be connected).
+    Negotiated,
 }
 
 pub(crate) struct Peer {
@@ -48,6 +59,42 @@ pub(crate) struct Peer {
     pub stream: StreamKey,
     pub role: PeerRole,
     pub phase: Phase,
+    /// ICE and DTLS are up.
+    pub connected: bool,
+    /// Room players: what this player wants to see of the room.
+    pub view: Option<RoomView>,
+}
+
+/// What a room player receives (PROTOCOL.md §4.5.4).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RoomView {
+    /// The player's own publish id, never sent back to it.
+    pub exclude: Option<String>,
+    /// Non-empty: only these participants; `!id` entries excluded.
+    pub track_list: Vec<String>,
+    pub role: String,
+    /// Participants negotiated but not forwarded (`enableTrack` false or
+    /// `disableTracksByDefault`).
+    pub disabled: BTreeSet<String>,
+    /// Participants enabled with `enableTrack` (matters with
+    /// `disabled_by_default`).
+    pub enabled: BTreeSet<String>,
+    pub disabled_by_default: bool,
+}
+
+/// A conference room: a main track whose subtracks are participants' streams.
+#[derive(Debug, Default)]
+pub(crate) struct Room {
+    /// Participants' stream ids in join order.
+    pub participants: Vec<String>,
+    /// Room players (plays of the room id).
+    pub players: BTreeSet<PeerId>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct P2pPeer {
+    pub session: SessionId,
+    pub play_only: bool,
 }
 
 pub(crate) struct Stream {
@@ -56,6 +103,18 @@ pub(crate) struct Stream {
     pub live: bool,
     pub players: BTreeSet<PeerId>,
     pub info: Vec<StreamInfo>,
+    /// Broadcast fields clients read back (`getBroadcastObject`).
+    pub meta: StreamMeta,
+}
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct StreamMeta {
+    pub name: Option<String>,
+    pub meta_data: Option<String>,
+    /// Participant role; `default` when none was given.
+    pub role: String,
+    /// The room this stream is a subtrack of.
+    pub main_track: Option<String>,
 }
 
 impl State {
@@ -83,9 +142,23 @@ impl State {
                 stream,
                 role,
                 phase,
+                connected: false,
+                view: None,
             },
         );
         id
+    }
+
+    /// A fresh id for streams the server names (`joinRoom` without `streamId`).
+    pub fn random_id(&mut self, prefix: &str) -> String {
+        // xorshift64*: ids need to be unlikely to collide, not unpredictable.
+        let mut x = self.rng | 1;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng = x;
+        let n = x.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        format!("{prefix}{:012x}", n >> 16)
     }
 
     /// Removes a peer from every table that names it.
@@ -97,6 +170,9 @@ impl State {
         if peer.role == PeerRole::Player {
             if let Some(stream) = self.streams.get_mut(&peer.stream) {
                 stream.players.remove(&id);
+            }
+            if let Some(room) = self.rooms.get_mut(&peer.stream) {
+                room.players.remove(&id);
             }
         }
         Some(peer)

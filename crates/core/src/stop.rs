@@ -7,16 +7,15 @@ use tern_signal::{NotificationDef, ServerMessage};
 use crate::ids::{PeerId, SessionId, StreamKey};
 use crate::media_api::{MediaCommand, PeerRole};
 use crate::registry::StreamEvent;
-use crate::state::Phase;
 use crate::Core;
 
 impl Core {
     /// Frees state at once so that the SDK's `publish`/`play` retry 500 ms later is
     /// accepted. A stop for an id the session does not hold gets no reply: the SDK's
     /// retry loop sends such stops routinely.
-    pub(crate) fn stop(&mut self, _now: Instant, session: SessionId, id: &str) {
+    pub(crate) fn stop(&mut self, now: Instant, session: SessionId, id: &str) {
         if let Some(peer) = self.state.session_peer(session, id, PeerRole::Publisher) {
-            self.end_publisher(peer, true);
+            self.end_publisher(now, peer, true);
         }
         if let Some(peer) = self.state.session_peer(session, id, PeerRole::Player) {
             self.end_player(peer, true);
@@ -27,7 +26,7 @@ impl Core {
     }
 
     /// Ends a publisher and its stream; every player gets `play_finished`.
-    pub(crate) fn end_publisher(&mut self, peer: PeerId, notify_self: bool) {
+    pub(crate) fn end_publisher(&mut self, now: Instant, peer: PeerId, notify_self: bool) {
         let Some(p) = self.state.remove_peer(peer) else {
             return;
         };
@@ -47,6 +46,9 @@ impl Core {
         for player in stream.players {
             self.end_player(player, true);
         }
+        if let Some(room) = stream.meta.main_track {
+            self.participant_changed(now, &p.stream, &room, false);
+        }
     }
 
     /// Ends one player; its session gets `play_finished` when `notify_self`.
@@ -55,7 +57,7 @@ impl Core {
             return;
         };
         self.media(MediaCommand::Close { peer });
-        if p.phase == Phase::Connected {
+        if p.connected {
             self.report_viewers(&p.stream);
         }
         if notify_self {
@@ -77,12 +79,7 @@ impl Core {
         let n = stream
             .players
             .iter()
-            .filter(|p| {
-                self.state
-                    .peers
-                    .get(p)
-                    .is_some_and(|p| p.phase == Phase::Connected)
-            })
+            .filter(|p| self.state.peers.get(p).is_some_and(|p| p.connected))
             .count();
         self.registry
             .stream_event(&key.app, &key.id, StreamEvent::Viewers(n));

@@ -13,6 +13,7 @@
 mod codec_info;
 mod local_addrs;
 mod peer;
+mod player;
 mod sdp_text;
 mod sfu;
 mod source_stats;

@@ -8,7 +8,7 @@ use str0m::change::SdpPendingOffer;
 use str0m::channel::ChannelId;
 use str0m::media::{MediaKind, Mid};
 use str0m::Rtc;
-use tern_core::{PeerId, PeerRole};
+use tern_core::{MediaProfile, PeerId, PeerRole, Source};
 
 use crate::source_stats::SourceStats;
 
@@ -24,8 +24,14 @@ pub const KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
 /// A player's outgoing track and the publisher track that feeds it.
 #[derive(Debug, Clone, Copy)]
 pub struct TrackOut {
+    pub source: PeerId,
     pub source_mid: Mid,
     pub mid: Mid,
+    pub kind: MediaKind,
+    /// Forwarded now (`enableTrack`, `toggleAudio`/`toggleVideo`).
+    pub enabled: bool,
+    /// Its m-line is being stopped in the pending offer.
+    pub stopping: bool,
 }
 
 pub struct Peer {
@@ -46,15 +52,22 @@ pub struct Peer {
     /// Publisher: the data channel it opened. Player: the channel the server
     /// opened (or the first one the page opened).
     pub channel: Option<ChannelId>,
-    /// Player: the publisher it plays.
-    pub source: Option<PeerId>,
+    /// Player: the stream or room id it plays (its channel label).
+    pub stream_id: String,
+    /// Player: the publishers it receives, with the ids their tracks are named by.
+    pub sources: Vec<Source>,
+    /// Player: sources asked for while an offer was pending.
+    pub wanted: Option<Vec<Source>>,
+    /// Player: forwarding switched off per source, as (audio off, video off).
+    pub muted: HashMap<PeerId, (bool, bool)>,
     pub tracks_out: Vec<TrackOut>,
     /// Player: the offer waiting for the page's answer.
     pub pending: Option<SdpPendingOffer>,
+    pub profile: MediaProfile,
 }
 
 impl Peer {
-    pub fn new(rtc: Rtc, role: PeerRole, now: Instant) -> Self {
+    pub fn new(rtc: Rtc, role: PeerRole, profile: MediaProfile, now: Instant) -> Self {
         Peer {
             rtc,
             role,
@@ -66,9 +79,27 @@ impl Peer {
             last_keyframe_request: HashMap::new(),
             stats: SourceStats::default(),
             channel: None,
-            source: None,
+            stream_id: String::new(),
+            sources: Vec::new(),
+            wanted: None,
+            muted: HashMap::new(),
             tracks_out: Vec::new(),
             pending: None,
+            profile,
+        }
+    }
+
+    /// Whether media of `kind` from `source` may be forwarded to this player.
+    pub fn forwards(&self, source: PeerId, kind: MediaKind) -> bool {
+        match self.muted.get(&source) {
+            Some((audio_off, video_off)) => {
+                if kind == MediaKind::Audio {
+                    !audio_off
+                } else {
+                    !video_off
+                }
+            }
+            None => true,
         }
     }
 

@@ -5,18 +5,20 @@ use std::net::SocketAddr;
 use std::sync::Once;
 use std::time::Instant;
 
-use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::change::SdpOffer;
 use str0m::config::DtlsCert;
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Mid};
 use str0m::net::{DatagramRecv, Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 use tern_core::{
-    LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerId, PeerRole, SdpFailure,
-    StreamKey,
+    LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerId, PeerRole, PlayerData,
+    SdpFailure, StreamKey,
 };
 
+use crate::player::first_mid;
+
 use crate::local_addrs::LocalAddrs;
-use crate::peer::{Peer, TrackOut, DISCONNECT_GRACE};
+use crate::peer::{Peer, DISCONNECT_GRACE};
 use crate::sdp_text::{publisher_offer_as_sendonly, rejected_media};
 
 /// What the driver must do.
@@ -31,7 +33,13 @@ pub enum SfuOutput {
 /// Work one peer's output creates for other peers.
 enum Forward {
     Media(Box<MediaData>),
+    /// From a publisher's channel: to its players.
     Data {
+        binary: bool,
+        data: Vec<u8>,
+    },
+    /// From a player's channel: per `dataChannelPlayerDistribution`.
+    PlayerData {
         binary: bool,
         data: Vec<u8>,
     },
@@ -47,14 +55,14 @@ enum Forward {
 }
 
 pub struct Sfu {
-    local: LocalAddrs,
-    cert: DtlsCert,
-    peers: HashMap<PeerId, Peer>,
+    pub(crate) local: LocalAddrs,
+    pub(crate) cert: DtlsCert,
+    pub(crate) peers: HashMap<PeerId, Peer>,
     /// Demultiplexing cache: remote address → peer.
-    by_addr: HashMap<SocketAddr, PeerId>,
-    players_of: HashMap<PeerId, Vec<PeerId>>,
-    out: VecDeque<SfuOutput>,
-    dirty: Vec<PeerId>,
+    pub(crate) by_addr: HashMap<SocketAddr, PeerId>,
+    pub(crate) players_of: HashMap<PeerId, Vec<PeerId>>,
+    pub(crate) out: VecDeque<SfuOutput>,
+    pub(crate) dirty: Vec<PeerId>,
 }
 
 static CRYPTO: Once = Once::new();
@@ -124,9 +132,19 @@ impl Sfu {
             MediaCommand::OpenPlayer {
                 peer,
                 stream,
-                source,
+                sources,
                 profile,
-            } => self.open_player(now, peer, &stream, source, profile),
+            } => self.open_player(now, peer, &stream, sources, profile),
+            MediaCommand::UpdateSources { peer, sources } => self.update_sources(peer, sources),
+            MediaCommand::SetForwarding {
+                peer,
+                source,
+                audio,
+                video,
+            } => self.set_forwarding(peer, source, audio, video),
+            MediaCommand::ChannelSend { peer, binary, data } => {
+                self.channel_send(peer, binary, &data);
+            }
             MediaCommand::ApplyAnswer { peer, answer } => self.apply_answer(peer, &answer),
             MediaCommand::AddCandidate { peer, candidate } => self.add_candidate(peer, &candidate),
             MediaCommand::Close { peer } => {
@@ -211,7 +229,7 @@ impl Sfu {
         self.drive(now);
     }
 
-    fn new_rtc(&self, profile: MediaProfile, now: Instant) -> Rtc {
+    pub(crate) fn new_rtc(&self, profile: MediaProfile, now: Instant) -> Rtc {
         let mut cfg = RtcConfig::new()
             .set_ice_lite(true)
             .set_dtls_cert(self.cert.clone())
@@ -232,7 +250,7 @@ impl Sfu {
         rtc
     }
 
-    fn candidates(&self, mid: String) -> LocalCandidates {
+    pub(crate) fn candidates(&self, mid: String) -> LocalCandidates {
         let lines = self
             .local
             .all()
@@ -243,11 +261,11 @@ impl Sfu {
         LocalCandidates { mid, lines }
     }
 
-    fn event(&mut self, e: MediaEvent) {
+    pub(crate) fn event(&mut self, e: MediaEvent) {
         self.out.push_back(SfuOutput::Event(e));
     }
 
-    fn sdp_failed(&mut self, peer: PeerId, failure: SdpFailure) {
+    pub(crate) fn sdp_failed(&mut self, peer: PeerId, failure: SdpFailure) {
         self.event(MediaEvent::SdpFailed { peer, failure });
     }
 
@@ -291,7 +309,7 @@ impl Sfu {
         }
         let first_mid = first_mid(&answer);
         self.peers
-            .insert(id, Peer::new(rtc, PeerRole::Publisher, now));
+            .insert(id, Peer::new(rtc, PeerRole::Publisher, profile, now));
         self.dirty.push(id);
         let candidates = self.candidates(first_mid);
         self.event(MediaEvent::Answer {
@@ -299,85 +317,6 @@ impl Sfu {
             sdp: answer,
             candidates,
         });
-    }
-
-    fn open_player(
-        &mut self,
-        now: Instant,
-        id: PeerId,
-        stream: &StreamKey,
-        source: PeerId,
-        profile: MediaProfile,
-    ) {
-        let Some(src) = self.peers.get(&source) else {
-            return self.sdp_failed(
-                id,
-                SdpFailure::Local("the stream's publisher is gone".into()),
-            );
-        };
-        let tracks_in = src.tracks_in.clone();
-        let with_channel = profile.data_channel && src.channel.is_some();
-        let mut rtc = self.new_rtc(profile, now);
-        let mut api = rtc.sdp_api();
-        let mut tracks_out = Vec::new();
-        let mut id_mapping = Vec::new();
-        for (source_mid, kind) in tracks_in {
-            let letter = if kind == MediaKind::Audio { 'a' } else { 'v' };
-            let track_id = format!("ARDAMS{letter}{}", stream.id);
-            let mid = api.add_media(
-                kind,
-                Direction::SendOnly,
-                Some(stream.id.clone()),
-                Some(track_id.clone()),
-                None,
-            );
-            tracks_out.push(TrackOut { source_mid, mid });
-            id_mapping.push((mid.to_string(), track_id));
-        }
-        let channel = with_channel.then(|| api.add_channel(stream.id.clone()));
-        let Some((offer, pending)) = api.apply() else {
-            return self.sdp_failed(
-                id,
-                SdpFailure::Local("the stream has nothing to send".into()),
-            );
-        };
-        let sdp = offer.to_sdp_string();
-        let mut peer = Peer::new(rtc, PeerRole::Player, now);
-        peer.source = Some(source);
-        peer.tracks_out = tracks_out;
-        peer.channel = channel;
-        peer.pending = Some(pending);
-        self.peers.insert(id, peer);
-        self.players_of.entry(source).or_default().push(id);
-        self.dirty.push(id);
-        let candidates = self.candidates(first_mid(&sdp));
-        self.event(MediaEvent::Offer {
-            peer: id,
-            sdp,
-            id_mapping,
-            candidates,
-        });
-    }
-
-    fn apply_answer(&mut self, id: PeerId, answer: &str) {
-        let Some(peer) = self.peers.get_mut(&id) else {
-            return;
-        };
-        let Some(pending) = peer.pending.take() else {
-            return;
-        };
-        let result = SdpAnswer::from_sdp_string(answer)
-            .map_err(|e| format!("the answer does not parse: {e}"))
-            .and_then(|a| {
-                peer.rtc
-                    .sdp_api()
-                    .accept_answer(pending, a)
-                    .map_err(|e| format!("the answer was refused: {e}"))
-            });
-        match result {
-            Ok(()) => self.dirty.push(id),
-            Err(why) => self.sdp_failed(id, SdpFailure::Remote(why)),
-        }
     }
 
     fn add_candidate(&mut self, id: PeerId, line: &str) {
@@ -405,8 +344,8 @@ impl Sfu {
             }
         }
         self.players_of.remove(&id);
-        if let Some(source) = peer.source {
-            if let Some(list) = self.players_of.get_mut(&source) {
+        for source in &peer.sources {
+            if let Some(list) = self.players_of.get_mut(&source.peer) {
                 list.retain(|p| *p != id);
             }
         }
@@ -457,7 +396,10 @@ impl Sfu {
                     if !player.connected {
                         continue;
                     }
-                    let Some(track) = player.tracks_out.iter().find(|t| t.source_mid == data.mid)
+                    let Some(track) = player
+                        .tracks_out
+                        .iter()
+                        .find(|t| t.source == from && t.source_mid == data.mid && t.enabled)
                     else {
                         continue;
                     };
@@ -478,16 +420,29 @@ impl Sfu {
             Forward::Data { binary, data } => {
                 let players = self.players_of.get(&from).cloned().unwrap_or_default();
                 for pid in players {
-                    let Some(player) = self.peers.get_mut(&pid) else {
-                        continue;
-                    };
-                    let Some(mut ch) = player.channel.and_then(|c| player.rtc.channel(c)) else {
-                        continue;
-                    };
-                    if let Err(e) = ch.write(binary, &data) {
-                        tracing::debug!(peer = %pid, "channel write failed: {e}");
+                    self.channel_send(pid, binary, &data);
+                }
+            }
+            Forward::PlayerData { binary, data } => {
+                let Some(player) = self.peers.get(&from) else {
+                    return;
+                };
+                let to_others = match player.profile.player_data {
+                    PlayerData::None => return,
+                    PlayerData::Publisher => false,
+                    PlayerData::All => true,
+                };
+                let sources: Vec<PeerId> = player.sources.iter().map(|s| s.peer).collect();
+                let mut targets = sources.clone();
+                if to_others {
+                    for s in &sources {
+                        targets.extend(self.players_of.get(s).into_iter().flatten().copied());
                     }
-                    self.dirty.push(pid);
+                }
+                targets.sort();
+                targets.dedup();
+                for pid in targets.into_iter().filter(|p| *p != from) {
+                    self.channel_send(pid, binary, &data);
                 }
             }
             Forward::Keyframe { source, mid, kind } => {
@@ -510,6 +465,20 @@ impl Sfu {
                 }
             }
         }
+    }
+
+    /// Writes one message on a peer's data channel, if it has an open one.
+    pub(crate) fn channel_send(&mut self, id: PeerId, binary: bool, data: &[u8]) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let Some(mut ch) = peer.channel.and_then(|c| peer.rtc.channel(c)) else {
+            return;
+        };
+        if let Err(e) = ch.write(binary, data) {
+            tracing::debug!(peer = %id, "channel write failed: {e}");
+        }
+        self.dirty.push(id);
     }
 
     fn request_keyframe(
@@ -575,8 +544,10 @@ fn on_event(
             peer.connected = true;
             peer.deadline = None;
             events.push(MediaEvent::Connected { peer: id });
-            if let Some(source) = peer.source {
-                forwards.push(Forward::KeyframesFor { source });
+            for source in &peer.sources {
+                forwards.push(Forward::KeyframesFor {
+                    source: source.peer,
+                });
             }
         }
         Event::IceConnectionStateChange(state) if peer.connected => match state {
@@ -609,12 +580,9 @@ fn on_event(
             }
         }
         Event::KeyframeRequest(req) => {
-            if let (Some(source), Some(track)) = (
-                peer.source,
-                peer.tracks_out.iter().find(|t| t.mid == req.mid),
-            ) {
+            if let Some(track) = peer.tracks_out.iter().find(|t| t.mid == req.mid) {
                 forwards.push(Forward::Keyframe {
-                    source,
+                    source: track.source,
                     mid: track.source_mid,
                     kind: req.kind,
                 });
@@ -627,6 +595,12 @@ fn on_event(
         }
         Event::ChannelData(d) if peer.role == PeerRole::Publisher => {
             forwards.push(Forward::Data {
+                binary: d.binary,
+                data: d.data,
+            });
+        }
+        Event::ChannelData(d) => {
+            forwards.push(Forward::PlayerData {
                 binary: d.binary,
                 data: d.data,
             });
@@ -644,13 +618,4 @@ fn codec_list(p: MediaProfile) -> String {
         v.push("H264");
     }
     v.join(", ")
-}
-
-/// The `a=mid` of the first m-line, which carries the bundled candidates.
-fn first_mid(sdp: &str) -> String {
-    sdp.lines()
-        .find_map(|l| l.strip_prefix("a=mid:"))
-        .unwrap_or("0")
-        .trim()
-        .to_owned()
 }

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::Parser;
 use serde::Deserialize;
-use tern_core::AppSettings;
+use tern_core::{AppSettings, PlayerData};
 
 /// Applications every Tern has, as Ant Media does.
 pub const DEFAULT_APPS: [&str; 2] = ["LiveApp", "WebRTCAppEE"];
@@ -90,6 +90,10 @@ struct AppFile {
     h264_enabled: Option<bool>,
     #[serde(rename = "dataChannelEnabled")]
     data_channel_enabled: Option<bool>,
+    #[serde(rename = "dataChannelPlayerDistribution")]
+    data_channel_player_distribution: Option<String>,
+    #[serde(rename = "participantVisibilityMatrix")]
+    participant_visibility_matrix: Option<BTreeMap<String, Vec<String>>>,
     #[serde(rename = "stunServerURI")]
     stun_server_uri: Option<String>,
     #[serde(rename = "turnServerUsername")]
@@ -174,6 +178,17 @@ fn apply_app(app: &mut AppSettings, f: AppFile) -> anyhow::Result<()> {
     }
     if let Some(v) = f.data_channel_enabled {
         app.data_channel_enabled = v;
+    }
+    if let Some(v) = f.data_channel_player_distribution {
+        app.player_data = match v.as_str() {
+            "none" => PlayerData::None,
+            "publisher" => PlayerData::Publisher,
+            "all" => PlayerData::All,
+            _ => bail!("dataChannelPlayerDistribution must be none, publisher or all (got {v:?})"),
+        };
+    }
+    if let Some(m) = f.participant_visibility_matrix {
+        app.visibility = m;
     }
     if let Some(v) = f.stun_server_uri {
         if !(v.is_empty() || v.starts_with("stun:") || v.starts_with("turn:")) {

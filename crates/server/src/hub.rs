@@ -53,8 +53,10 @@ pub async fn run(
     sfu: Sfu,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut core = Core::new();
+    core.seed(random_seed());
     let mut hub = Hub {
-        core: Core::new(),
+        core,
         sfu,
         udp,
         sessions: HashMap::new(),
@@ -167,4 +169,16 @@ impl Hub {
             self.close(to);
         }
     }
+}
+
+/// A seed for server-made ids, from the OS-randomized hasher keys and the clock.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
 }

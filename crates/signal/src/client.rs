@@ -24,6 +24,76 @@ pub enum ClientMessage {
     GetStreamInfo {
         stream_id: String,
     },
+    /// Peer-to-peer `join` (PROTOCOL.md §2.8).
+    Join {
+        stream_id: String,
+        /// `play` peers only answer; `both` peers may offer.
+        play_only: bool,
+    },
+    /// Peer-to-peer `leave` (§2.9).
+    Leave {
+        stream_id: String,
+    },
+    /// Peer-to-peer app message, relayed as sent (§2.18).
+    PeerMessage {
+        stream_id: String,
+        raw: Value,
+    },
+    /// `joinRoom` (§2.10). `room` is `None` when missing.
+    JoinRoom(JoinRoom),
+    /// `leaveFromRoom` (§2.11).
+    LeaveFromRoom {
+        room: Option<String>,
+        stream_id: Option<String>,
+    },
+    /// `getRoomInfo` (§2.12); `stream_id` is the asker's own id.
+    GetRoomInfo {
+        room: Option<String>,
+        stream_id: Option<String>,
+    },
+    /// `getTrackList` (§2.15).
+    GetTrackList {
+        stream_id: String,
+    },
+    /// `enableTrack` (§2.16): start or stop forwarding a subtrack to this player.
+    EnableTrack {
+        stream_id: String,
+        track_id: String,
+        enabled: bool,
+    },
+    /// `toggleAudio` / `toggleVideo` (§2.17).
+    Toggle {
+        stream_id: String,
+        track_id: String,
+        video: bool,
+        enabled: bool,
+    },
+    /// `getBroadcastObject` (§2.20).
+    GetBroadcastObject {
+        stream_id: String,
+    },
+    /// `getSubtracks` (§2.21).
+    GetSubtracks {
+        stream_id: String,
+        role: Option<String>,
+        offset: u32,
+        size: u32,
+    },
+    /// `getSubtracksCount` (§2.22).
+    GetSubtracksCount {
+        stream_id: String,
+        role: Option<String>,
+        status: Option<String>,
+    },
+    /// `getSubscriberCount` (§2.23).
+    GetSubscriberCount {
+        stream_id: String,
+    },
+    /// `updateStreamMetaData` (§2.19).
+    UpdateStreamMetaData {
+        stream_id: String,
+        meta_data: Option<String>,
+    },
     /// A command this server does not handle; the protocol says to ignore it.
     Unknown {
         command: String,
@@ -68,6 +138,18 @@ pub struct TakeCandidate {
     pub mid: Option<String>,
     /// `None` for the empty end-of-candidates marker.
     pub candidate: Option<String>,
+}
+
+/// `joinRoom` (PROTOCOL.md §2.10).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JoinRoom {
+    pub room: Option<String>,
+    pub stream_id: Option<String>,
+    /// `legacy` (default), `multitrack`, `mcu`, `amcu`.
+    pub mode: Option<String>,
+    pub stream_name: Option<String>,
+    pub role: Option<String>,
+    pub meta_data: Option<String>,
 }
 
 /// The `type` of a `takeConfiguration`.
@@ -138,6 +220,68 @@ pub fn parse(text: &str) -> Result<ClientMessage, ParseError> {
         "getStreamInfo" => ClientMessage::GetStreamInfo {
             stream_id: required_id(&obj, &command)?,
         },
+        "join" => ClientMessage::Join {
+            stream_id: required_id(&obj, &command)?,
+            play_only: obj.get("mode").and_then(Value::as_str) == Some("play"),
+        },
+        "leave" => ClientMessage::Leave {
+            stream_id: required_id(&obj, &command)?,
+        },
+        "peerMessageCommand" => ClientMessage::PeerMessage {
+            stream_id: required_id(&obj, &command)?,
+            raw: Value::Object(obj.clone()),
+        },
+        "joinRoom" => ClientMessage::JoinRoom(JoinRoom {
+            room: optional_id(&obj, "room", &command)?,
+            stream_id: optional_id(&obj, "streamId", &command)?,
+            mode: opt_str(&obj, "mode"),
+            stream_name: opt_str(&obj, "streamName"),
+            role: opt_str(&obj, "role"),
+            meta_data: opt_str(&obj, "metadata").or_else(|| opt_str(&obj, "metaData")),
+        }),
+        "leaveFromRoom" => ClientMessage::LeaveFromRoom {
+            room: optional_id(&obj, "room", &command)?,
+            stream_id: optional_id(&obj, "streamId", &command)?,
+        },
+        "getRoomInfo" => ClientMessage::GetRoomInfo {
+            room: optional_id(&obj, "room", &command)?,
+            stream_id: optional_id(&obj, "streamId", &command)?,
+        },
+        "getTrackList" => ClientMessage::GetTrackList {
+            stream_id: required_id(&obj, &command)?,
+        },
+        "enableTrack" => ClientMessage::EnableTrack {
+            stream_id: required_id(&obj, &command)?,
+            track_id: opt_str(&obj, "trackId").unwrap_or_default(),
+            enabled: bool_or(&obj, "enabled", true),
+        },
+        "toggleAudio" | "toggleVideo" => ClientMessage::Toggle {
+            stream_id: required_id(&obj, &command)?,
+            track_id: opt_str(&obj, "trackId").unwrap_or_default(),
+            video: command == "toggleVideo",
+            enabled: bool_or(&obj, "enabled", true),
+        },
+        "getBroadcastObject" => ClientMessage::GetBroadcastObject {
+            stream_id: required_id(&obj, &command)?,
+        },
+        "getSubtracks" => ClientMessage::GetSubtracks {
+            stream_id: required_id(&obj, &command)?,
+            role: opt_str(&obj, "role"),
+            offset: opt_u32(&obj, "offset").unwrap_or(0),
+            size: opt_u32(&obj, "size").unwrap_or(50).min(500),
+        },
+        "getSubtracksCount" => ClientMessage::GetSubtracksCount {
+            stream_id: required_id(&obj, &command)?,
+            role: opt_str(&obj, "role"),
+            status: opt_str(&obj, "status"),
+        },
+        "getSubscriberCount" => ClientMessage::GetSubscriberCount {
+            stream_id: required_id(&obj, &command)?,
+        },
+        "updateStreamMetaData" => ClientMessage::UpdateStreamMetaData {
+            stream_id: required_id(&obj, &command)?,
+            meta_data: opt_str(&obj, "metaData"),
+        },
         _ => ClientMessage::Unknown { command },
     };
     Ok(msg)
@@ -156,6 +300,17 @@ fn required_id(obj: &Object, command: &str) -> Result<String, ParseError> {
         });
     }
     Ok(id)
+}
+
+/// An id field that may be absent, but must follow the id rules when given.
+fn optional_id(obj: &Object, key: &str, command: &str) -> Result<Option<String>, ParseError> {
+    match opt_str(obj, key) {
+        Some(id) if !stream_id::is_valid(&id) => Err(ParseError::InvalidStreamId {
+            command: command.to_owned(),
+            stream_id: id,
+        }),
+        other => Ok(other),
+    }
 }
 
 fn publish(obj: &Object, command: &str) -> Result<Publish, ParseError> {
@@ -368,6 +523,71 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn room_commands_need_no_stream_id() {
+        assert_eq!(
+            ok(r#"{"command":"joinRoom","room":"r1","mainTrack":"r1","metadata":"m"}"#),
+            ClientMessage::JoinRoom(JoinRoom {
+                room: Some("r1".into()),
+                meta_data: Some("m".into()),
+                ..Default::default()
+            })
+        );
+        assert_eq!(
+            ok(r#"{"command":"joinRoom"}"#),
+            ClientMessage::JoinRoom(JoinRoom::default())
+        );
+        assert_eq!(
+            ok(r#"{"command":"leaveFromRoom","room":"r1"}"#),
+            ClientMessage::LeaveFromRoom {
+                room: Some("r1".into()),
+                stream_id: None
+            }
+        );
+        assert!(matches!(
+            parse(r#"{"command":"joinRoom","room":"bad room"}"#),
+            Err(ParseError::InvalidStreamId { .. })
+        ));
+    }
+
+    #[test]
+    fn p2p_commands() {
+        assert_eq!(
+            ok(r#"{"command":"join","streamId":"r","multiPeer":false,"mode":"play"}"#),
+            ClientMessage::Join {
+                stream_id: "r".into(),
+                play_only: true
+            }
+        );
+        let ClientMessage::PeerMessage { raw, .. } = ok(
+            r#"{"command":"peerMessageCommand","streamId":"r","definition":"hi","data":{"x":[1]}}"#,
+        ) else {
+            panic!()
+        };
+        assert_eq!(raw["data"]["x"][0], 1);
+    }
+
+    #[test]
+    fn track_commands() {
+        assert_eq!(
+            ok(r#"{"command":"toggleVideo","streamId":"s","trackId":"t","enabled":false}"#),
+            ClientMessage::Toggle {
+                stream_id: "s".into(),
+                track_id: "t".into(),
+                video: true,
+                enabled: false
+            }
+        );
+        assert!(matches!(
+            ok(r#"{"command":"getSubtracks","streamId":"r","offset":"5","size":100000}"#),
+            ClientMessage::GetSubtracks {
+                offset: 5,
+                size: 500,
+                ..
+            }
+        ));
     }
 
     #[test]

@@ -53,6 +53,16 @@ wire_table! {
         ViewerLimitReached => "viewerLimitReached",
         /// The TOTP subscriber is blocked for this action.
         UserBlocked => "user_blocked",
+        /// `joinRoom`, `leaveFromRoom` or `getRoomInfo` without `room`.
+        NoRoomSpecified => "no_room_specified",
+        /// `getRoomInfo` found no broadcasting participant other than the asker.
+        NoActiveStreamsInRoom => "no_active_streams_in_room",
+        /// The room's planned window does not contain now.
+        RoomNotActiveOrExpired => "room_not_active_or_expired",
+        /// A peer-to-peer relay message while this session has no partner.
+        NoPeerAssociatedBefore => "no_peer_associated_before",
+        /// A quality was forced on a stream with no adaptive layers.
+        NoEncoderSettings => "no_encoder_settings",
         /// The server is out of capacity for this request.
         HighResourceUsage => "highResourceUsage",
         /// The frame is not a JSON object with a string `command`, or a required
@@ -70,7 +80,28 @@ wire_table! {
         PlayStarted => "play_started",
         PlayFinished => "play_finished",
         StreamingStarted => "streaming_started",
+        Joined => "joined",
+        Leaved => "leaved",
+        JoinedTheRoom => "joinedTheRoom",
+        LeavedFromRoom => "leavedFromRoom",
+        SubtrackAdded => "subtrackAdded",
+        SubtrackRemoved => "subtrackRemoved",
+        BroadcastObject => "broadcastObject",
+        SubtrackList => "subtrackList",
+        SubtrackCount => "subtrackCount",
+        SubscriberCount => "subscriberCount",
+        ResolutionChangeInfo => "resolutionChangeInfo",
+        BitrateMeasurement => "bitrateMeasurement",
+        SessionRestored => "session_restored",
         ServerWillStop => "server_will_stop",
+    }
+}
+
+wire_table! {
+    /// `eventType` values of JSON events the server writes on data channels
+    /// (PROTOCOL.md §6.3).
+    ChannelEvent {
+        TrackListUpdated => "TRACK_LIST_UPDATED",
     }
 }
 

@@ -11,6 +11,8 @@ mod fields;
 pub mod server;
 pub mod stream_id;
 
-pub use client::{parse, ClientMessage, ParseError, Play, Publish, SdpKind, TakeCandidate};
-pub use definition::{ErrorDef, NotificationDef};
+pub use client::{
+    parse, ClientMessage, JoinRoom, ParseError, Play, Publish, SdpKind, TakeCandidate,
+};
+pub use definition::{ChannelEvent, ErrorDef, NotificationDef};
 pub use server::{IceServers, ServerMessage, StreamInfo};

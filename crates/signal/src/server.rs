@@ -49,16 +49,30 @@ pub enum ServerMessage {
         stream_id: String,
         infos: Vec<StreamInfo>,
     },
+    /// Peer-to-peer: the other peer left; close the connection silently.
+    Stop {
+        stream_id: String,
+    },
     Notification {
         definition: NotificationDef,
         stream_id: Option<String>,
+        /// Extra keys such as `room` or `trackId`.
+        extra: Vec<(&'static str, Value)>,
     },
     Error {
         definition: ErrorDef,
         stream_id: Option<String>,
         /// Extra keys such as `error_code` and `information`.
-        extra: Vec<(&'static str, String)>,
+        extra: Vec<(&'static str, Value)>,
     },
+    /// A top-level command with free-form fields (`trackList`, `roomInformation`,
+    /// relayed peer-to-peer messages).
+    Other {
+        command: &'static str,
+        fields: Vec<(&'static str, Value)>,
+    },
+    /// A peer-to-peer message passed on as the other peer sent it.
+    Relay(Value),
 }
 
 impl ServerMessage {
@@ -66,6 +80,16 @@ impl ServerMessage {
         ServerMessage::Notification {
             definition,
             stream_id: Some(stream_id.to_owned()),
+            extra: Vec::new(),
+        }
+    }
+
+    /// A notification that names no stream.
+    pub fn bare_notification(definition: NotificationDef) -> Self {
+        ServerMessage::Notification {
+            definition,
+            stream_id: None,
+            extra: Vec::new(),
         }
     }
 
@@ -77,10 +101,14 @@ impl ServerMessage {
         }
     }
 
-    /// Adds a key to an `Error`; other messages are returned unchanged.
-    pub fn with(mut self, key: &'static str, value: impl Into<String>) -> Self {
-        if let ServerMessage::Error { extra, .. } = &mut self {
-            extra.push((key, value.into()));
+    /// Adds a key to an `Error`, `Notification` or `Other`; other messages are
+    /// returned unchanged.
+    pub fn with(mut self, key: &'static str, value: impl Into<Value>) -> Self {
+        match &mut self {
+            ServerMessage::Error { extra, .. }
+            | ServerMessage::Notification { extra, .. }
+            | ServerMessage::Other { fields: extra, .. } => extra.push((key, value.into())),
+            _ => {}
         }
         self
     }
@@ -96,7 +124,13 @@ impl ServerMessage {
     pub fn stream_id(&self) -> Option<&str> {
         match self {
             ServerMessage::Pong | ServerMessage::IceServerConfig(_) => None,
+            ServerMessage::Other { fields, .. } => fields
+                .iter()
+                .find(|(k, _)| *k == "streamId")
+                .and_then(|(_, v)| v.as_str()),
+            ServerMessage::Relay(v) => v.get("streamId").and_then(Value::as_str),
             ServerMessage::Start { stream_id }
+            | ServerMessage::Stop { stream_id }
             | ServerMessage::TakeConfiguration { stream_id, .. }
             | ServerMessage::TakeCandidate { stream_id, .. }
             | ServerMessage::StreamInformation { stream_id, .. } => Some(stream_id),
@@ -137,6 +171,7 @@ impl ServerMessage {
                     "subscriberId": "",
                 })
             }
+            ServerMessage::Stop { stream_id } => json!({"command": "stop", "streamId": stream_id}),
             ServerMessage::TakeCandidate {
                 stream_id,
                 label,
@@ -169,14 +204,26 @@ impl ServerMessage {
             ServerMessage::Notification {
                 definition,
                 stream_id,
+                extra,
             } => {
                 let mut v = json!({"command": "notification", "definition": definition.as_str()});
                 if let Some(id) = stream_id {
                     v["streamId"] = json!(id);
                     v["subscriberId"] = json!("");
                 }
+                for (k, val) in extra {
+                    v[*k] = val.clone();
+                }
                 v
             }
+            ServerMessage::Other { command, fields } => {
+                let mut v = json!({ "command": command });
+                for (k, val) in fields {
+                    v[*k] = val.clone();
+                }
+                v
+            }
+            ServerMessage::Relay(v) => v.clone(),
             ServerMessage::Error {
                 definition,
                 stream_id,
@@ -187,7 +234,7 @@ impl ServerMessage {
                     v["streamId"] = json!(id);
                 }
                 for (k, val) in extra {
-                    v[*k] = json!(val);
+                    v[*k] = val.clone();
                 }
                 v
             }

@@ -1,0 +1,212 @@
+//! Players: the offer Tern makes to a page that plays a stream or a room, and
+//! its renegotiation when the room's participants change.
+
+use std::time::Instant;
+
+use str0m::change::SdpAnswer;
+use str0m::media::{Direction, MediaKind, Mid};
+use tern_core::{MediaEvent, MediaProfile, PeerId, PeerRole, SdpFailure, Source, StreamKey};
+
+use crate::peer::{Peer, TrackOut};
+use crate::sfu::Sfu;
+
+/// Track id of a source's track, as Ant Media names them.
+fn track_id(kind: MediaKind, stream_id: &str) -> String {
+    let letter = if kind == MediaKind::Audio { 'a' } else { 'v' };
+    format!("ARDAMS{letter}{stream_id}")
+}
+
+impl Sfu {
+    pub(crate) fn open_player(
+        &mut self,
+        now: Instant,
+        id: PeerId,
+        stream: &StreamKey,
+        sources: Vec<Source>,
+        profile: MediaProfile,
+    ) {
+        let rtc = self.new_rtc(profile, now);
+        let mut peer = Peer::new(rtc, PeerRole::Player, profile, now);
+        peer.stream_id = stream.id.clone();
+        self.peers.insert(id, peer);
+        self.negotiate(id, sources, true);
+    }
+
+    pub(crate) fn update_sources(&mut self, id: PeerId, sources: Vec<Source>) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        if peer.pending.is_some() {
+            // One offer at a time: this one goes out when the answer is in.
+            peer.wanted = Some(sources);
+            return;
+        }
+        self.negotiate(id, sources, false);
+    }
+
+    /// Makes an offer that sends exactly `sources` (plus, the first time, a
+    /// data channel) and tells the session logic.
+    fn negotiate(&mut self, id: PeerId, sources: Vec<Source>, first: bool) {
+        // Tracks of the sources that are new to this player.
+        let current: Vec<PeerId> = self
+            .peers
+            .get(&id)
+            .map(|p| p.sources.iter().map(|s| s.peer).collect())
+            .unwrap_or_default();
+        let added: Vec<(Source, Vec<(Mid, MediaKind)>)> = sources
+            .iter()
+            .filter(|s| !current.contains(&s.peer))
+            .filter_map(|s| Some((s.clone(), self.peers.get(&s.peer)?.tracks_in.clone())))
+            .collect();
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let kept: Vec<PeerId> = sources.iter().map(|s| s.peer).collect();
+        let mut api = peer.rtc.sdp_api();
+        for t in peer
+            .tracks_out
+            .iter_mut()
+            .filter(|t| !kept.contains(&t.source))
+        {
+            api.stop_media(t.mid);
+            t.stopping = true;
+        }
+        let mut new_tracks = Vec::new();
+        for (source, tracks) in &added {
+            for (source_mid, kind) in tracks {
+                let mid = api.add_media(
+                    *kind,
+                    Direction::SendOnly,
+                    Some(source.stream_id.clone()),
+                    Some(track_id(*kind, &source.stream_id)),
+                    None,
+                );
+                new_tracks.push(TrackOut {
+                    source: source.peer,
+                    source_mid: *source_mid,
+                    mid,
+                    kind: *kind,
+                    enabled: true,
+                    stopping: false,
+                });
+            }
+        }
+        if first && peer.profile.data_channel {
+            peer.channel = Some(api.add_channel(peer.stream_id.clone()));
+        }
+        let applied = api.apply();
+        for mut t in new_tracks {
+            t.enabled = peer.forwards(t.source, t.kind);
+            peer.tracks_out.push(t);
+        }
+        let removed: Vec<PeerId> = current
+            .iter()
+            .filter(|p| !kept.contains(p))
+            .copied()
+            .collect();
+        peer.sources = sources;
+        let Some((offer, pending)) = applied else {
+            if first {
+                self.sdp_failed(
+                    id,
+                    SdpFailure::Local("the stream has nothing to send".into()),
+                );
+            }
+            return;
+        };
+        peer.pending = Some(pending);
+        let id_mapping: Vec<(String, String)> = peer
+            .tracks_out
+            .iter()
+            .filter(|t| !t.stopping)
+            .map(|t| {
+                let stream_id = peer
+                    .sources
+                    .iter()
+                    .find(|s| s.peer == t.source)
+                    .map_or("", |s| s.stream_id.as_str());
+                (t.mid.to_string(), track_id(t.kind, stream_id))
+            })
+            .collect();
+        let sdp = offer.to_sdp_string();
+        for p in removed {
+            if let Some(list) = self.players_of.get_mut(&p) {
+                list.retain(|x| *x != id);
+            }
+        }
+        for (s, _) in &added {
+            self.players_of.entry(s.peer).or_default().push(id);
+        }
+        self.dirty.push(id);
+        let candidates = self.candidates(first_mid(&sdp));
+        self.event(MediaEvent::Offer {
+            peer: id,
+            sdp,
+            id_mapping,
+            candidates,
+        });
+    }
+
+    pub(crate) fn apply_answer(&mut self, id: PeerId, answer: &str) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let Some(pending) = peer.pending.take() else {
+            return;
+        };
+        let result = SdpAnswer::from_sdp_string(answer)
+            .map_err(|e| format!("the answer does not parse: {e}"))
+            .and_then(|a| {
+                peer.rtc
+                    .sdp_api()
+                    .accept_answer(pending, a)
+                    .map_err(|e| format!("the answer was refused: {e}"))
+            });
+        match result {
+            Ok(()) => {
+                peer.tracks_out.retain(|t| !t.stopping);
+                self.dirty.push(id);
+                if let Some(wanted) = peer.wanted.take() {
+                    self.negotiate(id, wanted, false);
+                }
+            }
+            Err(why) => self.sdp_failed(id, SdpFailure::Remote(why)),
+        }
+    }
+
+    pub(crate) fn set_forwarding(
+        &mut self,
+        id: PeerId,
+        source: PeerId,
+        audio: Option<bool>,
+        video: Option<bool>,
+    ) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let muted = peer.muted.entry(source).or_insert((false, false));
+        if let Some(on) = audio {
+            muted.0 = !on;
+        }
+        if let Some(on) = video {
+            muted.1 = !on;
+        }
+        let (audio_off, video_off) = *muted;
+        for t in peer.tracks_out.iter_mut().filter(|t| t.source == source) {
+            t.enabled = if t.kind == MediaKind::Audio {
+                !audio_off
+            } else {
+                !video_off
+            };
+        }
+    }
+}
+
+/// The `a=mid` of the first m-line, which carries the bundled candidates.
+pub(crate) fn first_mid(sdp: &str) -> String {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=mid:"))
+        .unwrap_or("0")
+        .trim()
+        .to_owned()
+}
