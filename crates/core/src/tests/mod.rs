@@ -613,3 +613,6 @@ fn the_registry_decides_and_hears_the_lifecycle() {
     .collect();
     assert_eq!(got, want);
 }
+
+mod p2p;
+mod rooms;
