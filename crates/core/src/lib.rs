@@ -27,6 +27,7 @@ mod session;
 mod settings;
 mod state;
 mod stop;
+mod timers;
 mod tracks;
 
 #[cfg(test)]

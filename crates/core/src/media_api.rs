@@ -1,5 +1,7 @@
 //! What the session logic asks of the media layer, and what it hears back.
 
+use std::time::Duration;
+
 use tern_signal::StreamInfo;
 
 use crate::ids::{PeerId, StreamKey};
@@ -12,6 +14,8 @@ pub struct MediaProfile {
     pub data_channel: bool,
     /// Where a player's data-channel messages go.
     pub player_data: PlayerData,
+    /// Publishers: report `NoMedia` when no packet came for this long.
+    pub no_media_timeout: Option<Duration>,
 }
 
 /// `dataChannelPlayerDistribution` (PROTOCOL.md §6.4).
@@ -69,6 +73,13 @@ pub enum MediaCommand {
         source: PeerId,
         audio: Option<bool>,
         video: Option<bool>,
+    },
+    /// A republished stream: move a player's tracks from the old publisher to
+    /// the new one, kind by kind, without renegotiating.
+    SwitchSource {
+        peer: PeerId,
+        from: PeerId,
+        to: PeerId,
     },
     /// Write one message on a peer's data channel (dropped if it has none).
     ChannelSend {
@@ -133,6 +144,10 @@ pub enum MediaEvent {
         peer: PeerId,
         reason: String,
     },
+    /// A connected publisher sent no media for its `no_media_timeout`.
+    NoMedia {
+        peer: PeerId,
+    },
     /// A publisher's renditions changed (codec, size or bitrate).
     SourceInfo {
         peer: PeerId,
@@ -148,6 +163,7 @@ impl MediaEvent {
             | MediaEvent::SdpFailed { peer, .. }
             | MediaEvent::Connected { peer }
             | MediaEvent::Disconnected { peer, .. }
+            | MediaEvent::NoMedia { peer }
             | MediaEvent::SourceInfo { peer, .. } => *peer,
         }
     }

@@ -125,6 +125,7 @@ impl Core {
             }
             MediaEvent::Connected { .. } => {
                 p.connected = true;
+                p.deadline = None;
                 match role {
                     PeerRole::Publisher => self.publisher_connected(now, peer),
                     PeerRole::Player => {
@@ -139,6 +140,16 @@ impl Core {
             }
             MediaEvent::Disconnected { reason, .. } => {
                 tracing::info!(%session, %peer, stream = id, reason, "peer disconnected");
+                match role {
+                    PeerRole::Publisher => self.orphan_publisher(now, peer, &reason),
+                    PeerRole::Player => self.end_player(peer, true),
+                }
+            }
+            MediaEvent::NoMedia { .. } => {
+                self.send(
+                    session,
+                    ServerMessage::error(ErrorDef::NoPacketReceivedForTimeoutDuration, Some(&id)),
+                );
                 self.end_peer(now, peer, role, true);
             }
             MediaEvent::SourceInfo { info, .. } => {

@@ -39,6 +39,9 @@ impl Core {
             let msg = ServerMessage::error(r.definition, Some(&req.stream_id));
             return self.send(session, msg);
         }
+        if self.session_full(session, &req.stream_id) {
+            return;
+        }
         match self.start_play(now, session, &req) {
             Ok(_) => {}
             Err(PlayError::NotLive) => {
@@ -154,5 +157,24 @@ impl Core {
             }
         }
         Ok(peer)
+    }
+}
+
+impl Core {
+    /// True (and the client told) when the session holds as many peers as allowed.
+    pub(crate) fn session_full(&mut self, session: SessionId, id: &str) -> bool {
+        let Some(s) = self.state.sessions.get(&session) else {
+            return true;
+        };
+        let limit = s.settings.max_peers_per_session;
+        if s.peers.len() < limit {
+            return false;
+        }
+        let msg = ServerMessage::error(ErrorDef::LimitReached, Some(id)).with(
+            "information",
+            format!("this connection already holds {limit} publish/play sessions; stop one first"),
+        );
+        self.send(session, msg);
+        true
     }
 }

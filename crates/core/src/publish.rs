@@ -5,7 +5,7 @@ use std::time::Instant;
 use tern_signal::{ErrorDef, NotificationDef, Publish, ServerMessage};
 
 use crate::ids::{PeerId, SessionId};
-use crate::media_api::PeerRole;
+use crate::media_api::{MediaCommand, PeerRole};
 use crate::registry::StreamEvent;
 use crate::state::{Phase, Stream, StreamMeta};
 use crate::Core;
@@ -29,7 +29,7 @@ impl PublishError {
 }
 
 impl Core {
-    pub(crate) fn publish(&mut self, _now: Instant, session: SessionId, req: Publish) {
+    pub(crate) fn publish(&mut self, now: Instant, session: SessionId, req: Publish) {
         let app = self.state.sessions[&session].app.clone();
         if let Err(r) = self.registry.check_publish(&app, &req) {
             tracing::info!(%session, stream = %req.stream_id, reason = r.reason, "publish refused");
@@ -37,7 +37,10 @@ impl Core {
             return self.send(session, msg);
         }
         let id = req.stream_id.clone();
-        match self.try_publish(session, &req) {
+        if self.session_full(session, &id) {
+            return;
+        }
+        match self.try_publish(now, session, &req) {
             Ok(peer) => {
                 tracing::info!(%session, %peer, stream = %id, "publish");
                 self.registry
@@ -48,7 +51,12 @@ impl Core {
         }
     }
 
-    fn try_publish(&mut self, session: SessionId, req: &Publish) -> Result<PeerId, PublishError> {
+    fn try_publish(
+        &mut self,
+        now: Instant,
+        session: SessionId,
+        req: &Publish,
+    ) -> Result<PeerId, PublishError> {
         let id = req.stream_id.as_str();
         if self
             .state
@@ -60,8 +68,30 @@ impl Core {
         let Some(key) = self.state.key(session, id) else {
             return Err(PublishError::StreamIdInUse);
         };
-        if self.state.streams.contains_key(&key) {
-            return Err(PublishError::StreamIdInUse);
+        let window = self.state.sessions[&session].settings.client_start_timeout;
+        if let Some(stream) = self.state.streams.get(&key) {
+            // A dropped publisher's stream takes a republish of its id within the
+            // window (a network change gives the page a new socket).
+            if stream.orphaned_until.is_none() || stream.restoring_from.is_some() {
+                return Err(PublishError::StreamIdInUse);
+            }
+            let old = stream.publisher;
+            let peer = self.state.add_peer(
+                session,
+                key.clone(),
+                PeerRole::Publisher,
+                Phase::AwaitingOffer,
+            );
+            self.state
+                .peers
+                .get_mut(&peer)
+                .expect("just added")
+                .deadline = Some(now + window);
+            let stream = self.state.streams.get_mut(&key).expect("checked above");
+            stream.publisher = peer;
+            stream.restoring_from = Some(old);
+            tracing::info!(%session, %peer, stream = %key, "republish within the restore window");
+            return Ok(peer);
         }
         // Legacy conference: a publish after `joinRoom` belongs to that room.
         let main_track = req.main_track.clone().or_else(|| {
@@ -76,6 +106,11 @@ impl Core {
             PeerRole::Publisher,
             Phase::AwaitingOffer,
         );
+        self.state
+            .peers
+            .get_mut(&peer)
+            .expect("just added")
+            .deadline = Some(now + window);
         let meta = StreamMeta {
             name: req.stream_name.clone(),
             meta_data: req.meta_data.clone(),
@@ -86,6 +121,9 @@ impl Core {
             key.clone(),
             Stream {
                 publisher: peer,
+                orphaned_until: None,
+                restoring_from: None,
+                restore_window: window,
                 live: false,
                 players: Default::default(),
                 info: Vec::new(),
@@ -104,16 +142,35 @@ impl Core {
             return;
         };
         let (session, key) = (p.session, p.stream.clone());
+        let mut restored = None;
         if let Some(stream) = self.state.streams.get_mut(&key) {
             stream.live = true;
+            stream.orphaned_until = None;
+            restored = stream.restoring_from.take();
         }
-        self.registry
-            .stream_event(&key.app, &key.id, StreamEvent::Broadcasting);
-        tracing::info!(%session, %peer, stream = %key, "publish started");
-        self.send(
-            session,
-            ServerMessage::notification(NotificationDef::PublishStarted, &key.id),
-        );
+        if let Some(old) = restored {
+            tracing::info!(%session, %peer, stream = %key, "session restored");
+            self.send(
+                session,
+                ServerMessage::notification(NotificationDef::SessionRestored, &key.id),
+            );
+            let players: Vec<PeerId> = self.state.streams[&key].players.iter().copied().collect();
+            for player in players {
+                self.media(MediaCommand::SwitchSource {
+                    peer: player,
+                    from: old,
+                    to: peer,
+                });
+            }
+        } else {
+            self.registry
+                .stream_event(&key.app, &key.id, StreamEvent::Broadcasting);
+            tracing::info!(%session, %peer, stream = %key, "publish started");
+            self.send(
+                session,
+                ServerMessage::notification(NotificationDef::PublishStarted, &key.id),
+            );
+        }
         self.wake_waiting(now, &key);
         let room = self
             .state

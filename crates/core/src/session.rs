@@ -37,7 +37,7 @@ impl Core {
         let p2p: Vec<_> = s.p2p.iter().cloned().collect();
         for (role, peer) in peers {
             match role {
-                PeerRole::Publisher => self.end_publisher(now, peer, false),
+                PeerRole::Publisher => self.orphan_publisher(now, peer, "socket closed"),
                 PeerRole::Player => self.end_player(peer, false),
             }
         }

@@ -4,6 +4,7 @@
 use tern_signal::IceServers;
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use crate::media_api::{MediaProfile, PlayerData};
 
@@ -16,6 +17,14 @@ pub struct AppSettings {
     pub h264_enabled: bool,
     /// Accept `m=application` and relay data channels (`dataChannelEnabled`).
     pub data_channel_enabled: bool,
+    /// `webRTCClientStartTimeoutMs`: how long a publish may take to reach media,
+    /// and how long a dropped publisher's stream waits for it to come back.
+    pub client_start_timeout: Duration,
+    /// `dropWebRTCIngestIfNoPacketReceived`: end a publish whose media stops
+    /// for `client_start_timeout`.
+    pub drop_if_no_packets: bool,
+    /// Publish and play peers one session may hold (a server limit).
+    pub max_peers_per_session: usize,
     /// `dataChannelPlayerDistribution`.
     pub player_data: PlayerData,
     /// `participantVisibilityMatrix`: viewer role → participant roles it sees.
@@ -31,6 +40,9 @@ impl Default for AppSettings {
             vp8_enabled: true,
             h264_enabled: true,
             data_channel_enabled: true,
+            client_start_timeout: Duration::from_secs(10),
+            drop_if_no_packets: false,
+            max_peers_per_session: 64,
             player_data: PlayerData::All,
             visibility: default_visibility(),
             ice: IceServers {
@@ -49,6 +61,7 @@ impl AppSettings {
             h264: self.h264_enabled,
             data_channel: self.data_channel_enabled,
             player_data: self.player_data,
+            no_media_timeout: self.drop_if_no_packets.then_some(self.client_start_timeout),
         }
     }
 

@@ -2,6 +2,7 @@
 //! command files.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::Instant;
 
 use tern_signal::{Play, StreamInfo};
 
@@ -63,6 +64,8 @@ pub(crate) struct Peer {
     pub connected: bool,
     /// Room players: what this player wants to see of the room.
     pub view: Option<RoomView>,
+    /// Publishers: media must be up by then (`publishTimeoutError`).
+    pub deadline: Option<Instant>,
 }
 
 /// What a room player receives (PROTOCOL.md §4.5.4).
@@ -99,6 +102,14 @@ pub(crate) struct P2pPeer {
 
 pub(crate) struct Stream {
     pub publisher: PeerId,
+    /// The publisher dropped (socket closed or ICE failed): the stream and its
+    /// players wait until this instant for a republish (PROTOCOL.md §4.9).
+    pub orphaned_until: Option<Instant>,
+    /// A republish is attaching to this stream; its players move over when the
+    /// new publisher connects.
+    pub restoring_from: Option<PeerId>,
+    /// `webRTCClientStartTimeoutMs` of the app, for the restore window.
+    pub restore_window: std::time::Duration,
     /// The publisher's ICE and DTLS are up; players may join.
     pub live: bool,
     pub players: BTreeSet<PeerId>,
@@ -144,6 +155,7 @@ impl State {
                 phase,
                 connected: false,
                 view: None,
+                deadline: None,
             },
         );
         id

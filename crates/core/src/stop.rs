@@ -38,16 +38,49 @@ impl Core {
             );
         }
         tracing::info!(session = %p.session, %peer, stream = %p.stream, "publish finished");
-        let Some(stream) = self.state.streams.remove(&p.stream) else {
+        if self
+            .state
+            .streams
+            .get(&p.stream)
+            .is_some_and(|s| s.publisher == peer)
+        {
+            self.end_stream(now, &p.stream);
+        }
+    }
+
+    /// Ends a stream whose publisher is gone; every player gets `play_finished`.
+    pub(crate) fn end_stream(&mut self, now: Instant, key: &StreamKey) {
+        let Some(stream) = self.state.streams.remove(key) else {
             return;
         };
         self.registry
-            .stream_event(&p.stream.app, &p.stream.id, StreamEvent::Finished);
+            .stream_event(&key.app, &key.id, StreamEvent::Finished);
         for player in stream.players {
             self.end_player(player, true);
         }
         if let Some(room) = stream.meta.main_track {
-            self.participant_changed(now, &p.stream, &room, false);
+            self.participant_changed(now, key, &room, false);
+        }
+    }
+
+    /// A live publisher dropped without `stop` (socket closed or ICE failed):
+    /// its stream and players wait for a republish (PROTOCOL.md §4.9).
+    pub(crate) fn orphan_publisher(&mut self, now: Instant, peer: PeerId, reason: &str) {
+        let live = self.state.peers.get(&peer).and_then(|p| {
+            let s = self.state.streams.get(&p.stream)?;
+            (s.live && s.publisher == peer).then_some(s.restore_window)
+        });
+        let Some(window) = live else {
+            return self.end_publisher(now, peer, false);
+        };
+        let Some(p) = self.state.remove_peer(peer) else {
+            return;
+        };
+        self.media(MediaCommand::Close { peer });
+        tracing::info!(session = %p.session, %peer, stream = %p.stream, reason, "publisher dropped, waiting for it to come back");
+        if let Some(s) = self.state.streams.get_mut(&p.stream) {
+            s.live = false;
+            s.orphaned_until = Some(now + window);
         }
     }
 

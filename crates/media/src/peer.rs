@@ -42,6 +42,8 @@ pub struct Peer {
     /// Peer is dropped at this instant unless it (re)connects first.
     pub deadline: Option<Instant>,
     pub connected: bool,
+    /// Publisher: when media last arrived (set once media flows).
+    pub last_media: Option<Instant>,
     /// Remote addresses this peer was seen at, to clean the demultiplexing cache.
     pub addrs: Vec<SocketAddr>,
     /// Publisher: incoming tracks in m-line order.
@@ -74,6 +76,7 @@ impl Peer {
             next_timeout: Some(now),
             deadline: Some(now + CONNECT_TIMEOUT),
             connected: false,
+            last_media: None,
             addrs: Vec::new(),
             tracks_in: Vec::new(),
             last_keyframe_request: HashMap::new(),
@@ -87,6 +90,11 @@ impl Peer {
             pending: None,
             profile,
         }
+    }
+
+    /// Publisher: when it counts as silent (`dropWebRTCIngestIfNoPacketReceived`).
+    pub fn silent_deadline(&self) -> Option<Instant> {
+        Some(self.last_media? + self.profile.no_media_timeout?)
     }
 
     /// Whether media of `kind` from `source` may be forwarded to this player.

@@ -210,3 +210,36 @@ pub(crate) fn first_mid(sdp: &str) -> String {
         .trim()
         .to_owned()
 }
+
+impl Sfu {
+    /// Moves a player's tracks from one publisher to another of the same
+    /// stream (a restored session), kind by kind, and asks for keyframes.
+    pub(crate) fn switch_source(&mut self, now: Instant, id: PeerId, from: PeerId, to: PeerId) {
+        let Some(new_tracks) = self.peers.get(&to).map(|p| p.tracks_in.clone()) else {
+            return;
+        };
+        let Some(player) = self.peers.get_mut(&id) else {
+            return;
+        };
+        for t in player.tracks_out.iter_mut().filter(|t| t.source == from) {
+            if let Some((mid, _)) = new_tracks.iter().find(|(_, k)| *k == t.kind) {
+                t.source = to;
+                t.source_mid = *mid;
+            }
+        }
+        for s in player.sources.iter_mut().filter(|s| s.peer == from) {
+            s.peer = to;
+        }
+        if let Some(m) = player.muted.remove(&from) {
+            player.muted.insert(to, m);
+        }
+        if let Some(list) = self.players_of.get_mut(&from) {
+            list.retain(|p| *p != id);
+        }
+        let list = self.players_of.entry(to).or_default();
+        if !list.contains(&id) {
+            list.push(id);
+        }
+        self.request_keyframes(now, to);
+    }
+}

@@ -116,7 +116,7 @@ impl Sfu {
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.peers
             .values()
-            .flat_map(|p| [p.next_timeout, p.deadline])
+            .flat_map(|p| [p.next_timeout, p.deadline, p.silent_deadline()])
             .flatten()
             .min()
     }
@@ -142,6 +142,9 @@ impl Sfu {
                 audio,
                 video,
             } => self.set_forwarding(peer, source, audio, video),
+            MediaCommand::SwitchSource { peer, from, to } => {
+                self.switch_source(now, peer, from, to)
+            }
             MediaCommand::ChannelSend { peer, binary, data } => {
                 self.channel_send(peer, binary, &data);
             }
@@ -203,7 +206,10 @@ impl Sfu {
             .peers
             .iter()
             .filter(|(_, p)| {
-                p.next_timeout.is_some_and(|t| t <= now) || p.deadline.is_some_and(|t| t <= now)
+                [p.next_timeout, p.deadline, p.silent_deadline()]
+                    .into_iter()
+                    .flatten()
+                    .any(|t| t <= now)
             })
             .map(|(id, _)| *id)
             .collect();
@@ -211,6 +217,11 @@ impl Sfu {
             let Some(peer) = self.peers.get_mut(&id) else {
                 continue;
             };
+            if peer.silent_deadline().is_some_and(|t| t <= now) {
+                peer.last_media = None;
+                self.event(MediaEvent::NoMedia { peer: id });
+                continue;
+            }
             if peer.deadline.is_some_and(|t| t <= now) {
                 let why = if peer.connected {
                     "ICE disconnected"
@@ -448,22 +459,7 @@ impl Sfu {
             Forward::Keyframe { source, mid, kind } => {
                 self.request_keyframe(now, source, mid, kind)
             }
-            Forward::KeyframesFor { source } => {
-                let mids: Vec<Mid> = self
-                    .peers
-                    .get(&source)
-                    .map(|p| {
-                        p.tracks_in
-                            .iter()
-                            .filter(|(_, k)| *k == MediaKind::Video)
-                            .map(|(m, _)| *m)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                for mid in mids {
-                    self.request_keyframe(now, source, mid, KeyframeRequestKind::Pli);
-                }
-            }
+            Forward::KeyframesFor { source } => self.request_keyframes(now, source),
         }
     }
 
@@ -479,6 +475,24 @@ impl Sfu {
             tracing::debug!(peer = %id, "channel write failed: {e}");
         }
         self.dirty.push(id);
+    }
+
+    /// Asks a publisher for a keyframe on every video track.
+    pub(crate) fn request_keyframes(&mut self, now: Instant, source: PeerId) {
+        let mids: Vec<Mid> = self
+            .peers
+            .get(&source)
+            .map(|p| {
+                p.tracks_in
+                    .iter()
+                    .filter(|(_, k)| *k == MediaKind::Video)
+                    .map(|(m, _)| *m)
+                    .collect()
+            })
+            .unwrap_or_default();
+        for mid in mids {
+            self.request_keyframe(now, source, mid, KeyframeRequestKind::Pli);
+        }
     }
 
     fn request_keyframe(
@@ -567,6 +581,7 @@ fn on_event(
             };
             peer.stats
                 .on_frame(now, kind, data.params.spec().codec, &data.data);
+            peer.last_media = Some(now);
             if !data.contiguous && kind == MediaKind::Video && peer.keyframe_allowed(data.mid, now)
             {
                 if let Some(mut w) = peer.rtc.writer(data.mid) {

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Parser;
@@ -56,6 +57,16 @@ pub struct Limits {
     pub max_message_bytes: usize,
     /// Frames queued for one socket; a client that reads slower is disconnected.
     pub session_queue: usize,
+    /// Messages one socket may send per second (burst: twice that).
+    pub messages_per_second: u32,
+    /// WebSockets one client IP may hold at once.
+    pub sockets_per_ip: usize,
+    /// Publish and play peers one socket may hold at once.
+    pub peers_per_socket: usize,
+    /// A socket that sends nothing (the SDK pings every 3 s) for this long is closed.
+    pub idle_timeout: Duration,
+    /// On SIGTERM/SIGINT, how long sessions get after `server_will_stop`.
+    pub shutdown_drain: Duration,
 }
 
 impl Default for Limits {
@@ -63,6 +74,11 @@ impl Default for Limits {
         Limits {
             max_message_bytes: 1 << 20,
             session_queue: 512,
+            messages_per_second: 100,
+            sockets_per_ip: 100,
+            peers_per_socket: 64,
+            idle_timeout: Duration::from_secs(60),
+            shutdown_drain: Duration::from_secs(3),
         }
     }
 }
@@ -76,6 +92,11 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     max_message_bytes: Option<usize>,
     session_queue: Option<usize>,
+    messages_per_second: Option<u32>,
+    sockets_per_ip: Option<usize>,
+    peers_per_socket: Option<usize>,
+    idle_timeout_secs: Option<u64>,
+    shutdown_drain_ms: Option<u64>,
     #[serde(default)]
     apps: BTreeMap<String, AppFile>,
 }
@@ -94,6 +115,10 @@ struct AppFile {
     data_channel_player_distribution: Option<String>,
     #[serde(rename = "participantVisibilityMatrix")]
     participant_visibility_matrix: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(rename = "webRTCClientStartTimeoutMs")]
+    client_start_timeout_ms: Option<u64>,
+    #[serde(rename = "dropWebRTCIngestIfNoPacketReceived")]
+    drop_if_no_packets: Option<bool>,
     #[serde(rename = "stunServerURI")]
     stun_server_uri: Option<String>,
     #[serde(rename = "turnServerUsername")]
@@ -126,6 +151,30 @@ impl Config {
         if let Some(n) = file.session_queue {
             limits.session_queue = n;
         }
+        if let Some(n) = file.messages_per_second {
+            limits.messages_per_second = n;
+        }
+        if let Some(n) = file.sockets_per_ip {
+            limits.sockets_per_ip = n;
+        }
+        if let Some(n) = file.peers_per_socket {
+            limits.peers_per_socket = n;
+        }
+        if let Some(n) = file.idle_timeout_secs {
+            limits.idle_timeout = Duration::from_secs(n);
+        }
+        if let Some(n) = file.shutdown_drain_ms {
+            limits.shutdown_drain = Duration::from_millis(n);
+        }
+        if limits.messages_per_second == 0
+            || limits.sockets_per_ip == 0
+            || limits.peers_per_socket == 0
+        {
+            bail!("messages_per_second, sockets_per_ip and peers_per_socket must be at least 1");
+        }
+        if limits.idle_timeout < Duration::from_secs(5) {
+            bail!("idle_timeout_secs must be at least 5 (the SDK pings every 3 s)");
+        }
         if limits.max_message_bytes < 64 * 1024 {
             bail!("max_message_bytes must be at least 65536 (SDP of large sessions)");
         }
@@ -136,11 +185,17 @@ impl Config {
             .iter()
             .map(|a| (a.to_string(), AppSettings::default()))
             .collect();
+        for app in apps.values_mut() {
+            app.max_peers_per_session = limits.peers_per_socket;
+        }
         for (name, f) in file.apps {
             if !tern_signal::stream_id::is_valid(&name) {
                 bail!("application name {name:?} may only use letters, digits, '_', '.', '-'");
             }
-            let app = apps.entry(name.clone()).or_default();
+            let app = apps.entry(name.clone()).or_insert_with(|| AppSettings {
+                max_peers_per_session: limits.peers_per_socket,
+                ..AppSettings::default()
+            });
             apply_app(app, f).with_context(|| format!("in [apps.{name}]"))?;
         }
         Ok(Config {
@@ -178,6 +233,15 @@ fn apply_app(app: &mut AppSettings, f: AppFile) -> anyhow::Result<()> {
     }
     if let Some(v) = f.data_channel_enabled {
         app.data_channel_enabled = v;
+    }
+    if let Some(ms) = f.client_start_timeout_ms {
+        if ms < 1000 {
+            bail!("webRTCClientStartTimeoutMs must be at least 1000");
+        }
+        app.client_start_timeout = Duration::from_millis(ms);
+    }
+    if let Some(v) = f.drop_if_no_packets {
+        app.drop_if_no_packets = v;
     }
     if let Some(v) = f.data_channel_player_distribution {
         app.player_data = match v.as_str() {

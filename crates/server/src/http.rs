@@ -1,9 +1,10 @@
 //! HTTP routes: health, and the WebSocket endpoint of every application.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,6 +22,7 @@ pub struct AppState {
     pub limits: Limits,
     pub hub: mpsc::Sender<HubMsg>,
     pub assets: Assets,
+    pub sockets: SocketCounts,
 }
 
 impl AppState {
@@ -30,6 +32,7 @@ impl AppState {
             limits: config.limits,
             hub,
             assets: Assets::from_env(),
+            sockets: SocketCounts::default(),
         }
     }
 }
@@ -54,15 +57,66 @@ async fn healthz(State(state): State<AppState>) -> Response {
 async fn websocket(
     Path(app): Path<String>,
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let Some(settings) = state.apps.get(&app).cloned() else {
         return unknown_app(&app);
     };
     let limits = state.limits;
+    let Some(slot) = state.sockets.acquire(peer.ip(), limits.sockets_per_ip) else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "this address already holds {} WebSockets; close some first\n",
+                limits.sockets_per_ip
+            ),
+        )
+            .into_response();
+    };
     ws.max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
-        .on_upgrade(move |socket| crate::ws::serve(socket, app, settings, limits, state.hub))
+        .on_upgrade(move |socket| async move {
+            crate::ws::serve(socket, app, settings, limits, state.hub).await;
+            drop(slot);
+        })
+}
+
+/// WebSockets per client address.
+#[derive(Clone, Default)]
+pub struct SocketCounts(Arc<Mutex<HashMap<IpAddr, usize>>>);
+
+/// One counted socket; dropping it frees the slot.
+pub struct Slot {
+    counts: SocketCounts,
+    ip: IpAddr,
+}
+
+impl SocketCounts {
+    fn acquire(&self, ip: IpAddr, limit: usize) -> Option<Slot> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(ip).or_insert(0);
+        if *n >= limit {
+            return None;
+        }
+        *n += 1;
+        Some(Slot {
+            counts: self.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut map = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
 }
 
 fn unknown_app(app: &str) -> Response {

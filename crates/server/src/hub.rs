@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tern_core::{AppSettings, Core, Output, SessionId};
 use tern_media::{Sfu, SfuOutput};
-use tern_signal::{ClientMessage, ParseError};
+use tern_signal::{ClientMessage, NotificationDef, ParseError, ServerMessage};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -52,6 +52,7 @@ pub async fn run(
     udp: UdpSocket,
     sfu: Sfu,
     mut shutdown: watch::Receiver<bool>,
+    drain: Duration,
 ) {
     let mut core = Core::new();
     core.seed(random_seed());
@@ -62,11 +63,22 @@ pub async fn run(
         sessions: HashMap::new(),
     };
     let mut buf = vec![0u8; RECV_BUF];
+    // Set when shutdown starts: sessions were told `server_will_stop` and get
+    // until then to leave.
+    let mut drain_until: Option<Instant> = None;
     loop {
-        let wake = hub
-            .sfu
-            .poll_timeout()
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
+        let idle = Instant::now() + Duration::from_secs(1);
+        let wake = [hub.sfu.poll_timeout(), hub.core.poll_timeout(), drain_until]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(idle)
+            .min(idle);
+        if drain_until.is_some_and(|d| d <= Instant::now())
+            || (drain_until.is_some() && hub.sessions.is_empty())
+        {
+            break;
+        }
         tokio::select! {
             msg = rx.recv() => match msg {
                 Some(msg) => hub.handle(msg),
@@ -83,8 +95,20 @@ pub async fn run(
                     }
                 }
             }
-            _ = tokio::time::sleep_until(wake.into()) => hub.sfu.handle_timeout(Instant::now()),
-            _ = shutdown.wait_for(|stop| *stop) => break,
+            _ = tokio::time::sleep_until(wake.into()) => {
+                let now = Instant::now();
+                hub.sfu.handle_timeout(now);
+                hub.core.handle_timeout(now);
+            }
+            _ = shutdown.wait_for(|stop| *stop), if drain_until.is_none() => {
+                tracing::info!(sessions = hub.sessions.len(), "telling every session the server will stop");
+                let note = ServerMessage::bare_notification(NotificationDef::ServerWillStop).to_text();
+                let ids: Vec<SessionId> = hub.sessions.keys().copied().collect();
+                for id in ids {
+                    hub.send(id, Outbound::Text(note.clone()));
+                }
+                drain_until = Some(Instant::now() + drain);
+            }
         }
         hub.pump();
     }

@@ -66,12 +66,19 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (hub_tx, hub_rx) = mpsc::channel(4096);
-    let hub_task = tokio::spawn(hub::run(hub_rx, udp, sfu, shutdown_rx.clone()));
+    let hub_task = tokio::spawn(hub::run(
+        hub_rx,
+        udp,
+        sfu,
+        shutdown_rx.clone(),
+        config.limits.shutdown_drain,
+    ));
     let state = http::AppState::new(&config, hub_tx);
     let router = http::router(state);
     let mut http_shutdown = shutdown_rx;
     let http_task = tokio::spawn(async move {
-        let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
+        let service = router.into_make_service_with_connect_info::<SocketAddr>();
+        let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
             let _ = http_shutdown.wait_for(|stop| *stop).await;
         });
         if let Err(e) = serve.await {

@@ -1,5 +1,7 @@
 //! One WebSocket: frames in → parsed messages to the hub; hub output → frames out.
 
+use std::time::Instant;
+
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
 use tern_core::AppSettings;
@@ -35,8 +37,16 @@ pub async fn serve(
         return;
     };
     let (mut sink, mut stream) = socket.split();
+    let mut bucket = RateLimit::new(limits.messages_per_second, Instant::now());
+    let idle = tokio::time::sleep(limits.idle_timeout);
+    tokio::pin!(idle);
     loop {
         tokio::select! {
+            _ = &mut idle => {
+                let reason = format!("no message for {} s; send ping to keep the socket open", limits.idle_timeout.as_secs());
+                let _ = sink.send(close(CLOSE_POLICY, &reason)).await;
+                break;
+            }
             out = out_rx.recv() => match out {
                 Some(Outbound::Text(t)) => {
                     if sink.send(Message::Text(t.into())).await.is_err() {
@@ -49,7 +59,15 @@ pub async fn serve(
                 }
                 None => break,
             },
-            inc = stream.next() => match inc {
+            inc = stream.next() => {
+                idle.as_mut().reset(tokio::time::Instant::now() + limits.idle_timeout);
+                if matches!(inc, Some(Ok(Message::Text(_) | Message::Binary(_)))) && !bucket.take(Instant::now()) {
+                    let reason = format!("more than {} messages per second", limits.messages_per_second);
+                    let _ = sink.send(close(CLOSE_POLICY, &reason)).await;
+                    tracing::info!(%session, "message rate limit: socket closed");
+                    break;
+                }
+                match inc {
                 Some(Ok(Message::Text(text))) => {
                     let parsed = tern_signal::parse(text.as_str());
                     if hub.send(HubMsg::Frame { session, parsed }).await.is_err() {
@@ -78,10 +96,39 @@ pub async fn serve(
                     tracing::debug!(%session, "websocket error: {text}");
                     break;
                 }
-            },
+            }},
         }
     }
     let _ = hub.send(HubMsg::Closed { session }).await;
+}
+
+/// A token bucket: `rate` messages per second, bursts of twice that.
+struct RateLimit {
+    rate: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl RateLimit {
+    fn new(rate: u32, now: Instant) -> Self {
+        let rate = f64::from(rate);
+        RateLimit {
+            rate,
+            tokens: rate * 2.0,
+            at: now,
+        }
+    }
+
+    fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.at = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.rate * 2.0);
+        if self.tokens < 1.0 {
+            return false;
+        }
+        self.tokens -= 1.0;
+        true
+    }
 }
 
 fn close(code: u16, reason: &str) -> Message {
@@ -94,4 +141,27 @@ fn close(code: u16, reason: &str) -> Message {
         code,
         reason: reason.into(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn bucket_allows_bursts_then_the_rate() {
+        let t0 = Instant::now();
+        let mut b = RateLimit::new(10, t0);
+        assert_eq!(
+            (0..30).filter(|_| b.take(t0)).count(),
+            20,
+            "burst of twice the rate"
+        );
+        assert!(!b.take(t0));
+        assert!(
+            b.take(t0 + Duration::from_millis(100)),
+            "one more after 1/rate s"
+        );
+        assert!(!b.take(t0 + Duration::from_millis(100)));
+    }
 }

@@ -63,6 +63,12 @@ wire_table! {
         NoPeerAssociatedBefore => "no_peer_associated_before",
         /// A quality was forced on a stream with no adaptive layers.
         NoEncoderSettings => "no_encoder_settings",
+        /// The publish did not reach media within `webRTCClientStartTimeoutMs`.
+        PublishTimeoutError => "publishTimeoutError",
+        /// The publisher stopped sending media (`dropWebRTCIngestIfNoPacketReceived`).
+        NoPacketReceivedForTimeoutDuration => "noPacketReceivedForTimeoutDuration",
+        /// A limit of this server was reached; `information` names it.
+        LimitReached => "limit_reached",
         /// The server is out of capacity for this request.
         HighResourceUsage => "highResourceUsage",
         /// The frame is not a JSON object with a string `command`, or a required

@@ -357,7 +357,7 @@ fn play_twice_is_already_playing() {
 }
 
 #[test]
-fn publisher_socket_closing_ends_the_stream_for_players() {
+fn publisher_socket_closing_ends_the_stream_after_the_restore_window() {
     let mut w = World::new();
     let publisher = w.open();
     let p = w.open();
@@ -368,16 +368,70 @@ fn publisher_socket_closing_ends_the_stream_for_players() {
     w.heard(publisher);
     w.core.close_session(w.now, publisher);
     w.drain();
-    assert_eq!(w.heard(p), ["play_finished"]);
+    assert!(w.heard(p).is_empty(), "players wait for a republish");
     assert!(
         w.take_sent(publisher).is_empty(),
         "nothing is sent to a closed socket"
     );
+    assert_eq!(w.core.poll_timeout(), Some(w.now + Duration::from_secs(10)));
+    w.tick(9_999);
+    w.core.handle_timeout(w.now);
+    w.drain();
+    assert!(w.heard(p).is_empty());
+    w.tick(1);
+    w.core.handle_timeout(w.now);
+    w.drain();
+    assert_eq!(w.heard(p), ["play_finished"]);
     assert_eq!(w.core.counts(), (1, 0, 0));
+    assert_eq!(w.core.poll_timeout(), None);
 }
 
 #[test]
-fn publisher_ice_failure_ends_the_stream() {
+fn a_republish_within_the_window_restores_the_session() {
+    let mut w = World::new();
+    let old_socket = w.open();
+    let p = w.open();
+    let old = w.live_publisher(old_socket, "s");
+    w.frame(p, r#"{"command":"play","streamId":"s"}"#);
+    let player = w.connect_player(p, "s");
+    w.heard(p);
+    w.core.close_session(w.now, old_socket);
+    w.drain();
+    w.take_media();
+    w.tick(4_000);
+    // The page comes back on a new socket after a network change.
+    let new_socket = w.open();
+    w.frame(new_socket, r#"{"command":"publish","streamId":"s"}"#);
+    w.frame(
+        new_socket,
+        r#"{"command":"takeConfiguration","streamId":"s","type":"offer","sdp":"v=0"}"#,
+    );
+    let Some(MediaCommand::OpenPublisher { peer: new, .. }) = w.take_media().pop() else {
+        panic!()
+    };
+    w.event(MediaEvent::Connected { peer: new });
+    assert_eq!(w.heard(new_socket), ["start", "session_restored"]);
+    assert_eq!(
+        w.take_media(),
+        vec![MediaCommand::SwitchSource {
+            peer: player,
+            from: old,
+            to: new
+        }]
+    );
+    assert!(w.heard(p).is_empty(), "no play_finished for the player");
+    w.tick(60_000);
+    w.core.handle_timeout(w.now);
+    w.drain();
+    assert!(w.heard(p).is_empty(), "the restored stream lives on");
+    // Another socket still cannot take the id.
+    let other = w.open();
+    w.frame(other, r#"{"command":"publish","streamId":"s"}"#);
+    assert_eq!(w.heard(other), ["streamIdInUse"]);
+}
+
+#[test]
+fn publisher_ice_failure_waits_then_ends_the_stream() {
     let mut w = World::new();
     let publisher = w.open();
     let p = w.open();
@@ -389,8 +443,46 @@ fn publisher_ice_failure_ends_the_stream() {
         peer,
         reason: "ICE disconnected".into(),
     });
+    assert!(w.heard(p).is_empty());
+    w.tick(10_000);
+    w.core.handle_timeout(w.now);
+    w.drain();
     assert_eq!(w.heard(p), ["play_finished"]);
     assert_eq!(w.core.counts(), (2, 0, 0));
+}
+
+#[test]
+fn a_publish_that_never_reaches_media_times_out() {
+    let mut w = World::new();
+    let s = w.open();
+    w.frame(s, r#"{"command":"publish","streamId":"slow"}"#);
+    w.heard(s);
+    w.tick(9_000);
+    w.core.handle_timeout(w.now);
+    w.drain();
+    assert!(w.heard(s).is_empty());
+    w.tick(1_000);
+    w.core.handle_timeout(w.now);
+    w.drain();
+    assert_eq!(w.heard(s), ["publishTimeoutError"]);
+    assert_eq!(w.core.counts(), (1, 0, 0));
+    // The id is free again.
+    w.frame(s, r#"{"command":"publish","streamId":"slow"}"#);
+    assert_eq!(w.heard(s), ["start"]);
+}
+
+#[test]
+fn a_publisher_whose_media_stops_is_dropped() {
+    let mut w = World::new();
+    let s = w.open();
+    let peer = w.live_publisher(s, "quiet");
+    w.heard(s);
+    w.event(MediaEvent::NoMedia { peer });
+    assert_eq!(
+        w.heard(s),
+        ["noPacketReceivedForTimeoutDuration", "publish_finished"]
+    );
+    assert_eq!(w.core.counts(), (1, 0, 0));
 }
 
 #[test]

@@ -34,7 +34,10 @@ fn relay_is_verbatim_with_an_empty_id_mapping() {
     w.frame(b, r#"{"command":"join","streamId":"call"}"#);
     w.heard(a);
     w.heard(b);
-    w.frame(a, r#"{"command":"takeConfiguration","streamId":"call","type":"offer","sdp":"v=0 a"}"#);
+    w.frame(
+        a,
+        r#"{"command":"takeConfiguration","streamId":"call","type":"offer","sdp":"v=0 a"}"#,
+    );
     let got = w.take_sent(b);
     assert_eq!(got[0]["type"], "offer");
     assert_eq!(got[0]["sdp"], "v=0 a");
@@ -42,7 +45,10 @@ fn relay_is_verbatim_with_an_empty_id_mapping() {
     w.frame(b, r#"{"command":"takeCandidate","streamId":"call","label":0,"id":"0","candidate":"candidate:1 1 udp 9 10.0.0.1 5 typ host"}"#);
     let got = w.take_sent(a);
     assert_eq!(got[0]["label"], 0);
-    assert_eq!(got[0]["candidate"], "candidate:1 1 udp 9 10.0.0.1 5 typ host");
+    assert_eq!(
+        got[0]["candidate"],
+        "candidate:1 1 udp 9 10.0.0.1 5 typ host"
+    );
     w.frame(b, r#"{"command":"peerMessageCommand","streamId":"call","definition":"chat","data":{"text":"hi"}}"#);
     let got = w.take_sent(a);
     assert_eq!(got[0]["command"], "peerMessageCommand");
@@ -56,9 +62,18 @@ fn alone_or_unjoined_relays_get_no_peer_associated_before() {
     let a = w.open();
     w.frame(a, r#"{"command":"join","streamId":"call"}"#);
     w.heard(a);
-    w.frame(a, r#"{"command":"takeConfiguration","streamId":"call","type":"offer","sdp":"v=0"}"#);
-    w.frame(a, r#"{"command":"takeCandidate","streamId":"call","label":0,"candidate":"candidate:x"}"#);
-    w.frame(a, r#"{"command":"peerMessageCommand","streamId":"other","definition":"x"}"#);
+    w.frame(
+        a,
+        r#"{"command":"takeConfiguration","streamId":"call","type":"offer","sdp":"v=0"}"#,
+    );
+    w.frame(
+        a,
+        r#"{"command":"takeCandidate","streamId":"call","label":0,"candidate":"candidate:x"}"#,
+    );
+    w.frame(
+        a,
+        r#"{"command":"peerMessageCommand","streamId":"other","definition":"x"}"#,
+    );
     assert_eq!(w.heard(a), ["no_peer_associated_before"; 3]);
 }
 
@@ -70,7 +85,10 @@ fn no_error_when_a_partner_exists() {
     w.frame(a, r#"{"command":"join","streamId":"call"}"#);
     w.frame(b, r#"{"command":"join","streamId":"call"}"#);
     w.heard(a);
-    w.frame(a, r#"{"command":"peerMessageCommand","streamId":"call","definition":"x"}"#);
+    w.frame(
+        a,
+        r#"{"command":"peerMessageCommand","streamId":"call","definition":"x"}"#,
+    );
     assert!(w.heard(a).is_empty());
     assert_eq!(w.heard(b), ["joined", "peerMessageCommand"]);
 }
@@ -84,7 +102,10 @@ fn a_third_peer_is_refused() {
     w.frame(c, r#"{"command":"join","streamId":"call"}"#);
     let got = w.take_sent(c);
     assert_eq!(got[0]["definition"], "streamIdInUse");
-    assert!(got[0]["information"].as_str().unwrap().contains("two peers"));
+    assert!(got[0]["information"]
+        .as_str()
+        .unwrap()
+        .contains("two peers"));
 }
 
 #[test]
@@ -98,7 +119,10 @@ fn leave_and_socket_close_stop_the_other_peer() {
     w.frame(b, r#"{"command":"leave","streamId":"call"}"#);
     assert_eq!(w.heard(b), ["leaved"]);
     let got = w.take_sent(a);
-    assert_eq!(got[0], serde_json::json!({"command":"stop","streamId":"call"}));
+    assert_eq!(
+        got[0],
+        serde_json::json!({"command":"stop","streamId":"call"})
+    );
     // c can take b's place; then c's socket closes.
     w.frame(c, r#"{"command":"join","streamId":"call"}"#);
     assert_eq!(w.heard(a), ["start"]);

@@ -11,7 +11,9 @@ fn participant(w: &mut World, s: SessionId, id: &str, room: &str, role: &str) ->
     );
     w.frame(
         s,
-        &format!(r#"{{"command":"takeConfiguration","streamId":"{id}","type":"offer","sdp":"v=0"}}"#),
+        &format!(
+            r#"{{"command":"takeConfiguration","streamId":"{id}","type":"offer","sdp":"v=0"}}"#
+        ),
     );
     let peer = match w.take_media().pop() {
         Some(MediaCommand::OpenPublisher { peer, .. }) => peer,
@@ -29,7 +31,8 @@ fn participant(w: &mut World, s: SessionId, id: &str, room: &str, role: &str) ->
 fn source_ids(cmds: &[MediaCommand]) -> Vec<Vec<String>> {
     cmds.iter()
         .filter_map(|c| match c {
-            MediaCommand::OpenPlayer { sources, .. } | MediaCommand::UpdateSources { sources, .. } => {
+            MediaCommand::OpenPlayer { sources, .. }
+            | MediaCommand::UpdateSources { sources, .. } => {
                 Some(sources.iter().map(|s| s.stream_id.clone()).collect())
             }
             _ => None,
@@ -46,17 +49,28 @@ fn room_play_gets_every_other_participant_and_follows_changes() {
     w.heard(a);
     w.heard(b);
     w.take_media();
-    w.frame(a, r#"{"command":"play","streamId":"room","userPublishId":"pa"}"#);
+    w.frame(
+        a,
+        r#"{"command":"play","streamId":"room","userPublishId":"pa"}"#,
+    );
     assert_eq!(source_ids(&w.take_media()), vec![vec!["pb".to_string()]]);
 
     // c joins: a's room player is renegotiated and told.
     participant(&mut w, c, "pc", "room", "");
     let media = w.take_media();
-    assert_eq!(source_ids(&media), vec![vec!["pb".to_string(), "pc".to_string()]]);
-    assert!(media.iter().any(|m| matches!(m, MediaCommand::ChannelSend { data, .. }
+    assert_eq!(
+        source_ids(&media),
+        vec![vec!["pb".to_string(), "pc".to_string()]]
+    );
+    assert!(media
+        .iter()
+        .any(|m| matches!(m, MediaCommand::ChannelSend { data, .. }
         if String::from_utf8_lossy(data).contains("TRACK_LIST_UPDATED"))));
     let got = w.take_sent(a);
-    let added = got.iter().find(|v| v["definition"] == "subtrackAdded").expect("subtrackAdded");
+    let added = got
+        .iter()
+        .find(|v| v["definition"] == "subtrackAdded")
+        .expect("subtrackAdded");
     assert_eq!(added["streamId"], "room");
     assert_eq!(added["trackId"], "pc");
 
@@ -84,7 +98,10 @@ fn the_last_participant_leaving_ends_the_room() {
 fn a_waiting_room_player_starts_with_the_first_participant() {
     let mut w = World::new();
     let [a, viewer] = [w.open(), w.open()];
-    w.frame(viewer, r#"{"command":"play","streamId":"room","userPublishId":"me"}"#);
+    w.frame(
+        viewer,
+        r#"{"command":"play","streamId":"room","userPublishId":"me"}"#,
+    );
     assert_eq!(w.heard(viewer), ["no_stream_exist"]);
     participant(&mut w, a, "pa", "room", "");
     assert_eq!(source_ids(&w.take_media()), vec![vec!["pa".to_string()]]);
@@ -98,12 +115,18 @@ fn track_list_and_roles_filter_sources() {
     participant(&mut w, b, "pb", "room", "speaker");
     participant(&mut w, c, "pc", "room", "");
     w.take_media();
-    w.frame(v, r#"{"command":"play","streamId":"room","trackList":["!pc"]}"#);
+    w.frame(
+        v,
+        r#"{"command":"play","streamId":"room","trackList":["!pc"]}"#,
+    );
     // default viewers see default participants only, and pc is excluded.
     assert_eq!(source_ids(&w.take_media()), vec![vec!["pa".to_string()]]);
     w.frame(v, r#"{"command":"stop","streamId":"room"}"#);
     w.take_media();
-    w.frame(v, r#"{"command":"play","streamId":"room","role":"attendee"}"#);
+    w.frame(
+        v,
+        r#"{"command":"play","streamId":"room","role":"attendee"}"#,
+    );
     assert_eq!(source_ids(&w.take_media()), vec![vec!["pb".to_string()]]);
 }
 
@@ -113,7 +136,10 @@ fn disabled_by_default_and_enable_track() {
     let [a, v] = [w.open(), w.open()];
     let pa = participant(&mut w, a, "pa", "room", "");
     w.take_media();
-    w.frame(v, r#"{"command":"play","streamId":"room","disableTracksByDefault":true}"#);
+    w.frame(
+        v,
+        r#"{"command":"play","streamId":"room","disableTracksByDefault":true}"#,
+    );
     let media = w.take_media();
     let player = match &media[0] {
         MediaCommand::OpenPlayer { peer, .. } => *peer,
@@ -128,7 +154,10 @@ fn disabled_by_default_and_enable_track() {
             video: Some(false)
         }
     );
-    w.frame(v, r#"{"command":"enableTrack","streamId":"room","trackId":"pa","enabled":true}"#);
+    w.frame(
+        v,
+        r#"{"command":"enableTrack","streamId":"room","trackId":"pa","enabled":true}"#,
+    );
     assert_eq!(
         w.take_media(),
         vec![MediaCommand::SetForwarding {
@@ -138,7 +167,10 @@ fn disabled_by_default_and_enable_track() {
             video: Some(true)
         }]
     );
-    w.frame(v, r#"{"command":"toggleVideo","streamId":"room","trackId":"pa","enabled":false}"#);
+    w.frame(
+        v,
+        r#"{"command":"toggleVideo","streamId":"room","trackId":"pa","enabled":false}"#,
+    );
     assert_eq!(
         w.take_media(),
         vec![MediaCommand::SetForwarding {
@@ -157,7 +189,10 @@ fn join_room_info_and_leave() {
     let [a, b] = [w.open(), w.open()];
     w.frame(a, r#"{"command":"joinRoom"}"#);
     assert_eq!(w.heard(a), ["no_room_specified"]);
-    w.frame(a, r#"{"command":"getRoomInfo","room":"room","streamId":"x"}"#);
+    w.frame(
+        a,
+        r#"{"command":"getRoomInfo","room":"room","streamId":"x"}"#,
+    );
     let got = w.take_sent(a);
     assert_eq!(got[0]["definition"], "no_active_streams_in_room");
     assert_eq!(got[0]["room"], "room");
@@ -171,7 +206,10 @@ fn join_room_info_and_leave() {
     assert_eq!(got[0]["streams"], serde_json::json!([]));
 
     // Legacy: a publish without mainTrack after joinRoom joins the room.
-    w.frame(a, &format!(r#"{{"command":"publish","streamId":"{assigned}"}}"#));
+    w.frame(
+        a,
+        &format!(r#"{{"command":"publish","streamId":"{assigned}"}}"#),
+    );
     w.frame(
         a,
         &format!(r#"{{"command":"takeConfiguration","streamId":"{assigned}","type":"offer","sdp":"v=0"}}"#),
@@ -180,10 +218,16 @@ fn join_room_info_and_leave() {
         panic!()
     };
     w.event(MediaEvent::Connected { peer });
-    w.frame(b, r#"{"command":"joinRoom","room":"room","streamId":"bee"}"#);
+    w.frame(
+        b,
+        r#"{"command":"joinRoom","room":"room","streamId":"bee"}"#,
+    );
     let got = w.take_sent(b);
     assert_eq!(got[0]["streams"], serde_json::json!([assigned]));
-    w.frame(b, r#"{"command":"getRoomInfo","room":"room","streamId":"bee"}"#);
+    w.frame(
+        b,
+        r#"{"command":"getRoomInfo","room":"room","streamId":"bee"}"#,
+    );
     let got = w.take_sent(b);
     assert_eq!(got[0]["command"], "roomInformation");
     assert_eq!(got[0]["streams"], serde_json::json!([assigned]));
@@ -191,7 +235,10 @@ fn join_room_info_and_leave() {
     w.heard(a);
     w.frame(a, r#"{"command":"leaveFromRoom","room":"room"}"#);
     assert_eq!(w.heard(a), ["publish_finished", "leavedFromRoom"]);
-    w.frame(b, r#"{"command":"getRoomInfo","room":"room","streamId":"bee"}"#);
+    w.frame(
+        b,
+        r#"{"command":"getRoomInfo","room":"room","streamId":"bee"}"#,
+    );
     assert_eq!(w.heard(b), ["no_active_streams_in_room"]);
 }
 
@@ -218,7 +265,10 @@ fn track_list_broadcast_object_and_counts() {
     assert_eq!(b["metaData"], "mpb");
     assert_eq!(b["status"], "broadcasting");
 
-    w.frame(q, r#"{"command":"getSubtracks","streamId":"room","role":"speaker","offset":0,"size":10}"#);
+    w.frame(
+        q,
+        r#"{"command":"getSubtracks","streamId":"room","role":"speaker","offset":0,"size":10}"#,
+    );
     let got = w.take_sent(q);
     let list = got[0]["subtrackList"].as_array().unwrap();
     assert_eq!(list.len(), 1);
