@@ -11,6 +11,8 @@ use clap::Parser;
 use serde::Deserialize;
 use tern_core::{AppSettings, PlayerData};
 
+use crate::tls::TlsFiles;
+
 /// Applications every Tern has, as Ant Media does.
 pub const DEFAULT_APPS: [&str; 2] = ["LiveApp", "WebRTCAppEE"];
 
@@ -37,6 +39,12 @@ pub struct Cli {
     /// Where Tern keeps its data [default: ./data].
     #[arg(long, env = "TERN_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// PEM certificate chain: serve HTTPS and WSS (with --tls-key).
+    #[arg(long, env = "TERN_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "TERN_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// The validated configuration.
@@ -48,6 +56,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub apps: BTreeMap<String, AppSettings>,
     pub limits: Limits,
+    /// Serve HTTPS/WSS with these files; plain HTTP when `None`.
+    pub tls: Option<TlsFiles>,
 }
 
 /// Bounds that protect the server from one client.
@@ -90,6 +100,8 @@ struct FileConfig {
     media_addr: Option<SocketAddr>,
     public_ip: Option<IpAddr>,
     data_dir: Option<PathBuf>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
     max_message_bytes: Option<usize>,
     session_queue: Option<usize>,
     messages_per_second: Option<u32>,
@@ -198,7 +210,13 @@ impl Config {
             });
             apply_app(app, f).with_context(|| format!("in [apps.{name}]"))?;
         }
+        let tls = match (cli.tls_cert.or(file.tls_cert), cli.tls_key.or(file.tls_key)) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            _ => bail!("give both --tls-cert and --tls-key, or neither"),
+        };
         Ok(Config {
+            tls,
             http_addr: cli
                 .http_addr
                 .or(file.http_addr)

@@ -9,9 +9,11 @@ pub mod config;
 mod http;
 mod hub;
 mod local;
+mod tls;
 mod ws;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::{TcpListener, UdpSocket};
@@ -24,6 +26,8 @@ use config::Config;
 pub struct Running {
     pub http_addr: SocketAddr,
     pub media_addr: SocketAddr,
+    /// HTTPS and WSS instead of HTTP and WS.
+    pub tls: bool,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -75,21 +79,46 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     ));
     let state = http::AppState::new(&config, hub_tx);
     let router = http::router(state);
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
     let mut http_shutdown = shutdown_rx;
-    let http_task = tokio::spawn(async move {
-        let service = router.into_make_service_with_connect_info::<SocketAddr>();
-        let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
-            let _ = http_shutdown.wait_for(|stop| *stop).await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!("HTTP server failed: {e}");
+    let mut tasks = vec![hub_task];
+    match &config.tls {
+        None => tasks.push(tokio::spawn(async move {
+            let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
+                let _ = http_shutdown.wait_for(|stop| *stop).await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("HTTP server failed: {e}");
+            }
+        })),
+        Some(files) => {
+            let rustls =
+                axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls::load(files)?));
+            let watcher = tokio::spawn(tls::watch(files.clone(), rustls.clone()));
+            let handle = axum_server::Handle::new();
+            let on_stop = handle.clone();
+            tokio::spawn(async move {
+                let _ = http_shutdown.wait_for(|stop| *stop).await;
+                watcher.abort();
+                on_stop.graceful_shutdown(Some(std::time::Duration::from_secs(1)));
+            });
+            let std_listener = listener.into_std()?;
+            tasks.push(tokio::spawn(async move {
+                let serve = axum_server::from_tcp_rustls(std_listener, rustls)
+                    .handle(handle)
+                    .serve(service);
+                if let Err(e) = serve.await {
+                    tracing::error!("HTTPS server failed: {e}");
+                }
+            }));
         }
-    });
+    }
     Ok(Running {
         http_addr,
         media_addr,
+        tls: config.tls.is_some(),
         shutdown,
-        tasks: vec![hub_task, http_task],
+        tasks,
     })
 }
 
@@ -97,8 +126,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
     let running = start(config).await?;
     println!(
-        "tern listening http={} media={}",
-        running.http_addr, running.media_addr
+        "tern listening http={} media={}{}",
+        running.http_addr,
+        running.media_addr,
+        if running.tls { " tls" } else { "" }
     );
     tracing::info!(http = %running.http_addr, media = %running.media_addr, "tern started");
     wait_for_signal().await;
