@@ -14,6 +14,7 @@
 //! faster than real time.
 
 mod broadcast;
+mod data;
 mod ids;
 mod media_api;
 mod negotiate;

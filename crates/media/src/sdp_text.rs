@@ -22,6 +22,42 @@ pub fn publisher_offer_as_sendonly(offer: &str) -> String {
     out
 }
 
+/// An app with data channels off rejects the `m=application` section of its
+/// answer (port 0, out of the BUNDLE group), so the browser's data channel
+/// never opens and media is unaffected. (str0m accepts every section it can.)
+pub fn reject_application(answer: &str) -> String {
+    let mut app_mid = None;
+    let mut in_app = false;
+    for line in answer.lines() {
+        if line.starts_with("m=") {
+            in_app = line.starts_with("m=application");
+        } else if in_app {
+            if let Some(mid) = line.strip_prefix("a=mid:") {
+                app_mid = Some(mid.trim().to_owned());
+            }
+        }
+    }
+    let mut out = String::with_capacity(answer.len());
+    for line in answer.split_inclusive('\n') {
+        let bare = line.trim_end_matches(['\r', '\n']);
+        let eol = &line[bare.len()..];
+        if let Some(rest) = bare.strip_prefix("m=application ") {
+            out.push_str("m=application 0 ");
+            out.push_str(rest.split_once(' ').map_or("", |(_, t)| t));
+        } else if let (Some(group), Some(mid)) = (bare.strip_prefix("a=group:BUNDLE"), &app_mid) {
+            out.push_str("a=group:BUNDLE");
+            for m in group.split_whitespace().filter(|m| m != mid) {
+                out.push(' ');
+                out.push_str(m);
+            }
+        } else {
+            out.push_str(bare);
+        }
+        out.push_str(eol);
+    }
+    out
+}
+
 /// Kind and port of every m-line, in order.
 fn m_lines(sdp: &str) -> Vec<(&str, &str)> {
     sdp.lines()
@@ -59,6 +95,18 @@ mod tests {
         let out = publisher_offer_as_sendonly(OFFER);
         assert_eq!(out.matches("a=sendonly\r\n").count(), 2);
         assert!(out.ends_with("webrtc-datachannel\r\na=sendrecv\r\n"));
+    }
+
+    #[test]
+    fn application_rejected_in_the_answer() {
+        let answer = "v=0\r\na=group:BUNDLE 0 1 2\r\nm=audio 9 X 111\r\na=mid:0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=mid:2\r\n";
+        let out = reject_application(answer);
+        assert!(out.contains("a=group:BUNDLE 0 1\r\n"), "{out}");
+        assert!(
+            out.contains("m=application 0 UDP/DTLS/SCTP webrtc-datachannel\r\n"),
+            "{out}"
+        );
+        assert!(out.contains("m=audio 9 X 111\r\n"));
     }
 
     #[test]

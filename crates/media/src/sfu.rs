@@ -19,7 +19,7 @@ use crate::player::first_mid;
 
 use crate::local_addrs::LocalAddrs;
 use crate::peer::{Peer, DISCONNECT_GRACE};
-use crate::sdp_text::{publisher_offer_as_sendonly, rejected_media};
+use crate::sdp_text::{publisher_offer_as_sendonly, reject_application, rejected_media};
 
 /// What the driver must do.
 #[derive(Debug)]
@@ -300,7 +300,8 @@ impl Sfu {
         };
         let mut rtc = self.new_rtc(profile, now);
         let answer = match rtc.sdp_api().accept_offer(parsed) {
-            Ok(a) => a.to_sdp_string(),
+            Ok(a) if profile.data_channel => a.to_sdp_string(),
+            Ok(a) => reject_application(&a.to_sdp_string()),
             Err(e) => {
                 return self.sdp_failed(
                     id,

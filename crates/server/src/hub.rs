@@ -30,6 +30,14 @@ pub enum HubMsg {
     Closed {
         session: SessionId,
     },
+    /// Write `data` to every player of a live stream; the reply is how many
+    /// players, or `None` when it is not live.
+    SendData {
+        app: String,
+        stream_id: String,
+        data: Vec<u8>,
+        reply: oneshot::Sender<Option<usize>>,
+    },
 }
 
 /// What the hub tells a WebSocket task.
@@ -139,6 +147,15 @@ impl Hub {
                 Err(e) => self.core.handle_parse_error(now, session, e),
             },
             HubMsg::Closed { session } => self.close(session),
+            HubMsg::SendData {
+                app,
+                stream_id,
+                data,
+                reply,
+            } => {
+                let sent = self.core.send_data(&app, &stream_id, false, &data);
+                let _ = reply.send(sent);
+            }
         }
     }
 
