@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tern_signal::StreamInfo;
 
-use crate::ids::{PeerId, StreamKey};
+use crate::ids::{PeerId, SessionId, StreamKey};
 
 /// Codecs and features a peer connection may negotiate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +51,8 @@ pub enum MediaCommand {
     /// Accept a publisher's offer; answer with `Answer` or `SdpFailed`.
     OpenPublisher {
         peer: PeerId,
+        /// The session it belongs to (a session gets a relayed message once).
+        session: SessionId,
         stream: StreamKey,
         profile: MediaProfile,
         offer: String,
@@ -60,6 +62,7 @@ pub enum MediaCommand {
     /// `Offer` or `SdpFailed`.
     OpenPlayer {
         peer: PeerId,
+        session: SessionId,
         stream: StreamKey,
         sources: Vec<Source>,
         profile: MediaProfile,

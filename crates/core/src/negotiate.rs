@@ -45,6 +45,7 @@ impl Core {
         let cmd = match kind {
             SdpKind::Offer => MediaCommand::OpenPublisher {
                 peer,
+                session,
                 stream: p.stream.clone(),
                 profile: self.state.sessions[&session].settings.media_profile(),
                 offer: sdp,

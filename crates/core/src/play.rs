@@ -142,6 +142,7 @@ impl Core {
             .collect();
         self.media(MediaCommand::OpenPlayer {
             peer,
+            session,
             stream: key,
             sources,
             profile,

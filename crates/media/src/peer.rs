@@ -8,7 +8,7 @@ use str0m::change::SdpPendingOffer;
 use str0m::channel::ChannelId;
 use str0m::media::{MediaKind, Mid};
 use str0m::Rtc;
-use tern_core::{MediaProfile, PeerId, PeerRole, Source};
+use tern_core::{MediaProfile, PeerId, PeerRole, SessionId, Source};
 
 use crate::source_stats::SourceStats;
 
@@ -37,6 +37,7 @@ pub struct TrackOut {
 pub struct Peer {
     pub rtc: Rtc,
     pub role: PeerRole,
+    pub session: SessionId,
     /// When the next `Input::Timeout` is due, as str0m last said.
     pub next_timeout: Option<Instant>,
     /// Peer is dropped at this instant unless it (re)connects first.
@@ -69,10 +70,17 @@ pub struct Peer {
 }
 
 impl Peer {
-    pub fn new(rtc: Rtc, role: PeerRole, profile: MediaProfile, now: Instant) -> Self {
+    pub fn new(
+        rtc: Rtc,
+        role: PeerRole,
+        session: SessionId,
+        profile: MediaProfile,
+        now: Instant,
+    ) -> Self {
         Peer {
             rtc,
             role,
+            session,
             next_timeout: Some(now),
             deadline: Some(now + CONNECT_TIMEOUT),
             connected: false,

@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use str0m::change::SdpAnswer;
 use str0m::media::{Direction, MediaKind, Mid};
-use tern_core::{MediaEvent, MediaProfile, PeerId, PeerRole, SdpFailure, Source, StreamKey};
+use tern_core::{
+    MediaEvent, MediaProfile, PeerId, PeerRole, SdpFailure, SessionId, Source, StreamKey,
+};
 
 use crate::peer::{Peer, TrackOut};
 use crate::sfu::Sfu;
@@ -21,12 +23,13 @@ impl Sfu {
         &mut self,
         now: Instant,
         id: PeerId,
+        session: SessionId,
         stream: &StreamKey,
         sources: Vec<Source>,
         profile: MediaProfile,
     ) {
         let rtc = self.new_rtc(profile, now);
-        let mut peer = Peer::new(rtc, PeerRole::Player, profile, now);
+        let mut peer = Peer::new(rtc, PeerRole::Player, session, profile, now);
         peer.stream_id = stream.id.clone();
         self.peers.insert(id, peer);
         self.negotiate(id, sources, true);

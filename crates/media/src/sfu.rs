@@ -12,7 +12,7 @@ use str0m::net::{DatagramRecv, Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 use tern_core::{
     LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerId, PeerRole, PlayerData,
-    SdpFailure, StreamKey,
+    SdpFailure, SessionId, StreamKey,
 };
 
 use crate::player::first_mid;
@@ -125,16 +125,18 @@ impl Sfu {
         match cmd {
             MediaCommand::OpenPublisher {
                 peer,
+                session,
                 stream,
                 profile,
                 offer,
-            } => self.open_publisher(now, peer, &stream, profile, &offer),
+            } => self.open_publisher(now, peer, session, &stream, profile, &offer),
             MediaCommand::OpenPlayer {
                 peer,
+                session,
                 stream,
                 sources,
                 profile,
-            } => self.open_player(now, peer, &stream, sources, profile),
+            } => self.open_player(now, peer, session, &stream, sources, profile),
             MediaCommand::UpdateSources { peer, sources } => self.update_sources(peer, sources),
             MediaCommand::SetForwarding {
                 peer,
@@ -284,6 +286,7 @@ impl Sfu {
         &mut self,
         now: Instant,
         id: PeerId,
+        session: SessionId,
         stream: &StreamKey,
         profile: MediaProfile,
         offer: &str,
@@ -320,8 +323,10 @@ impl Sfu {
             return self.sdp_failed(id, SdpFailure::Local(why));
         }
         let first_mid = first_mid(&answer);
-        self.peers
-            .insert(id, Peer::new(rtc, PeerRole::Publisher, profile, now));
+        self.peers.insert(
+            id,
+            Peer::new(rtc, PeerRole::Publisher, session, profile, now),
+        );
         self.dirty.push(id);
         let candidates = self.candidates(first_mid);
         self.event(MediaEvent::Answer {
@@ -451,9 +456,25 @@ impl Sfu {
                         targets.extend(self.players_of.get(s).into_iter().flatten().copied());
                     }
                 }
-                targets.sort();
-                targets.dedup();
-                for pid in targets.into_iter().filter(|p| *p != from) {
+                // One copy per session, on its player channel when it has one:
+                // a room participant both publishes and plays the room.
+                let own = self.peers.get(&from).map(|p| p.session);
+                let mut chosen: Vec<(SessionId, PeerId, bool)> = Vec::new();
+                for pid in targets {
+                    let Some(p) = self.peers.get(&pid) else {
+                        continue;
+                    };
+                    if Some(p.session) == own {
+                        continue;
+                    }
+                    let is_player = p.role == PeerRole::Player;
+                    match chosen.iter_mut().find(|(s, _, _)| *s == p.session) {
+                        Some(slot) if is_player && !slot.2 => *slot = (p.session, pid, true),
+                        Some(_) => {}
+                        None => chosen.push((p.session, pid, is_player)),
+                    }
+                }
+                for (_, pid, _) in chosen {
                     self.channel_send(pid, binary, &data);
                 }
             }

@@ -27,6 +27,7 @@ fn open(offer: &str, profile: MediaProfile) -> MediaEvent {
         Instant::now(),
         MediaCommand::OpenPublisher {
             peer: PeerId(1),
+            session: tern_core::SessionId(1),
             stream: StreamKey {
                 app: "LiveApp".into(),
                 id: "s".into(),

@@ -1,0 +1,298 @@
+//! Media through the real server with str0m clients: frames arrive intact,
+//! data channels and REST data reach players, a dropped publisher is restored,
+//! and garbage UDP does not disturb a running stream.
+
+mod common;
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use common::start;
+use serde_json::json;
+use str0m::media::MediaKind;
+use tern_load::peer::{ClientPeer, PeerCmd, PeerEvent, PeerHandle};
+use tern_load::signal::Signal;
+use tern_load::synth;
+
+const WAIT: Duration = Duration::from_secs(10);
+const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+/// Publishes `id` with audio, video and a data channel; returns when live.
+async fn publisher(url: &str, id: &str, restored: bool) -> (Signal, PeerHandle) {
+    let mut sig = Signal::connect(url).await.unwrap();
+    sig.publish(id).await.unwrap();
+    sig.expect("start", WAIT).await.unwrap();
+    let mut peer = ClientPeer::new(LOCAL).await.unwrap();
+    let offer = peer.publish_offer(id, true, true, true);
+    sig.sdp(id, "offer", &offer).await.unwrap();
+    let answer = sig.expect("takeConfiguration", WAIT).await.unwrap();
+    assert_eq!(answer["type"], "answer");
+    peer.accept_answer(answer["sdp"].as_str().unwrap()).unwrap();
+    let mut handle = peer.spawn();
+    wait_event(&mut handle, |e| matches!(e, PeerEvent::Connected)).await;
+    wait_event(&mut handle, |e| matches!(e, PeerEvent::ChannelOpen { .. })).await;
+    let started = if restored {
+        "session_restored"
+    } else {
+        "publish_started"
+    };
+    sig.expect(started, WAIT).await.unwrap();
+    (sig, handle)
+}
+
+async fn player(url: &str, id: &str) -> (Signal, PeerHandle) {
+    let mut sig = Signal::connect(url).await.unwrap();
+    sig.play(id).await.unwrap();
+    let offer = sig.expect("takeConfiguration", WAIT).await.unwrap();
+    assert_eq!(offer["type"], "offer");
+    assert!(offer["idMapping"]
+        .as_object()
+        .unwrap()
+        .values()
+        .any(|v| v == &json!(format!("ARDAMSv{id}"))));
+    let mut peer = ClientPeer::new(LOCAL).await.unwrap();
+    let answer = peer.accept_offer(offer["sdp"].as_str().unwrap()).unwrap();
+    sig.sdp(id, "answer", &answer).await.unwrap();
+    let mut handle = peer.spawn();
+    wait_event(&mut handle, |e| matches!(e, PeerEvent::Connected)).await;
+    // The server opens every player's data channel right after DTLS.
+    wait_event(&mut handle, |e| matches!(e, PeerEvent::ChannelOpen { .. })).await;
+    sig.expect("play_started", WAIT).await.unwrap();
+    (sig, handle)
+}
+
+async fn wait_event(h: &mut PeerHandle, mut pred: impl FnMut(&PeerEvent) -> bool) -> PeerEvent {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match tokio::time::timeout(left, h.events.recv()).await {
+            Ok(Some(e)) if pred(&e) => return e,
+            Ok(Some(PeerEvent::Closed(why))) => panic!("peer closed: {why}"),
+            Ok(Some(_)) => continue,
+            _ => panic!("no matching peer event within {WAIT:?}"),
+        }
+    }
+}
+
+/// Sends video frames (seq from `first`) every 33 ms and audio every 20 ms
+/// until aborted.
+fn feed(cmd: tokio::sync::mpsc::Sender<PeerCmd>, first: u64) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut seq = first;
+        let mut tick = tokio::time::interval(Duration::from_millis(33));
+        loop {
+            tick.tick().await;
+            seq += 1;
+            let video = PeerCmd::Frame {
+                kind: MediaKind::Video,
+                data: synth::frame(seq, 3000),
+            };
+            let audio = PeerCmd::Frame {
+                kind: MediaKind::Audio,
+                data: synth::frame(seq, 60),
+            };
+            if cmd.send(video).await.is_err() || cmd.send(audio).await.is_err() {
+                return;
+            }
+        }
+    })
+}
+
+/// Collects intact video frames until `n` arrived; returns their seqs.
+async fn video_frames(h: &mut PeerHandle, n: usize) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    while seqs.len() < n {
+        if let PeerEvent::Media { data, .. } = wait_event(h, |e| {
+            matches!(
+                e,
+                PeerEvent::Media {
+                    kind: MediaKind::Video,
+                    ..
+                }
+            )
+        })
+        .await
+        {
+            let (seq, _) = synth::read(&data).expect("frames arrive intact");
+            seqs.push(seq);
+        }
+    }
+    seqs
+}
+
+#[tokio::test]
+async fn frames_data_and_stop_reach_players() {
+    let server = start().await;
+    let url = server.ws_url("LiveApp");
+    let (mut pub_sig, pub_peer) = publisher(&url, "m1", false).await;
+    let feeder = feed(pub_peer.cmd.clone(), 0);
+    let (mut p1_sig, mut p1) = player(&url, "m1").await;
+    let (_p2_sig, mut p2) = player(&url, "m1").await;
+    for p in [&mut p1, &mut p2] {
+        let seqs = video_frames(p, 20).await;
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
+    }
+
+    // The publisher's data channel reaches both players.
+    pub_peer
+        .cmd
+        .send(PeerCmd::Data {
+            binary: false,
+            data: b"hello players".to_vec(),
+        })
+        .await
+        .unwrap();
+    for p in [&mut p1, &mut p2] {
+        let PeerEvent::ChannelData { binary, data } =
+            wait_event(p, |e| matches!(e, PeerEvent::ChannelData { .. })).await
+        else {
+            unreachable!()
+        };
+        assert!(!binary);
+        assert_eq!(data, b"hello players");
+    }
+
+    // REST data goes to every player too.
+    let body = "from the server";
+    let res = post(server.http, "/LiveApp/rest/v2/broadcasts/m1/data", body).await;
+    assert!(res.starts_with("HTTP/1.1 200"), "{res}");
+    let PeerEvent::ChannelData { data, .. } =
+        wait_event(&mut p1, |e| matches!(e, PeerEvent::ChannelData { .. })).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(data, body.as_bytes());
+    let res = post(server.http, "/LiveApp/rest/v2/broadcasts/nobody/data", body).await;
+    assert!(res.starts_with("HTTP/1.1 404"), "{res}");
+
+    // getStreamInfo reports the publisher's VP8 at 640x480.
+    pub_sig
+        .send(json!({"command":"getStreamInfo","streamId":"m1"}))
+        .await
+        .unwrap();
+    let info = pub_sig.expect("streamInformation", WAIT).await.unwrap();
+    assert_eq!(info["streamInfo"][0]["videoCodec"], "VP8");
+    assert_eq!(info["streamInfo"][0]["streamHeight"], 480);
+
+    pub_sig
+        .send(json!({"command":"stop","streamId":"m1"}))
+        .await
+        .unwrap();
+    p1_sig.expect("play_finished", WAIT).await.unwrap();
+    feeder.abort();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_dropped_publisher_is_restored_and_players_keep_playing() {
+    let server = start().await;
+    let url = server.ws_url("LiveApp");
+    let (pub_sig, pub_peer) = publisher(&url, "r1", false).await;
+    let feeder = feed(pub_peer.cmd.clone(), 0);
+    let (mut p_sig, mut p) = player(&url, "r1").await;
+    video_frames(&mut p, 10).await;
+
+    // Network change: the socket and the peer connection vanish.
+    feeder.abort();
+    drop(pub_sig);
+    pub_peer.task.abort();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let (_sig2, peer2) = publisher(&url, "r1", true).await;
+    let feeder2 = feed(peer2.cmd.clone(), 1_000_000);
+    let seqs = loop {
+        let s = video_frames(&mut p, 1).await;
+        if s[0] >= 1_000_000 {
+            break video_frames(&mut p, 10).await;
+        }
+    };
+    assert!(
+        seqs.iter().all(|s| *s > 1_000_000),
+        "frames of the new publisher"
+    );
+    assert!(
+        !p_sig
+            .backlog()
+            .iter()
+            .any(|v| v["definition"] == "play_finished"),
+        "no play_finished during the restore"
+    );
+    assert!(
+        tokio::time::timeout(
+            Duration::from_millis(300),
+            p_sig.expect("play_finished", WAIT)
+        )
+        .await
+        .is_err(),
+        "the player was not ended"
+    );
+    feeder2.abort();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn random_udp_and_websocket_garbage_leave_a_stream_running() {
+    let server = start().await;
+    let url = server.ws_url("LiveApp");
+    let (_pub_sig, pub_peer) = publisher(&url, "g1", false).await;
+    let feeder = feed(pub_peer.cmd.clone(), 0);
+    let (_p_sig, mut p) = player(&url, "g1").await;
+    let before = *video_frames(&mut p, 5).await.iter().max().unwrap();
+
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..10_000u64 {
+        let len = (next() % 1400) as usize + 1;
+        let mut d: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+        // Some look like STUN, DTLS and RTP so they get past the first byte.
+        match i % 4 {
+            0 => d[0] = 0,
+            1 => d[0] = 22,
+            2 => d[0] = 0x80,
+            _ => {}
+        }
+        let _ = sock.send_to(&d, server.media);
+    }
+    let mut junk = Signal::connect(&url).await.unwrap();
+    for i in 0..1_000u64 {
+        let text: String = (0..(next() % 300))
+            .map(|_| (32 + next() % 95) as u8 as char)
+            .collect();
+        let frame = if i % 2 == 0 {
+            text
+        } else {
+            format!("{{\"command\":\"{text}\",\"streamId\":\"g1\"}}")
+        };
+        if junk.send_text(&frame).await.is_err() {
+            break;
+        }
+    }
+    // The flood may cost some packets (and so reorder repaired frames), but new
+    // intact frames keep coming.
+    let seqs = video_frames(&mut p, 20).await;
+    assert!(
+        seqs.iter().filter(|s| **s > before + 5).count() >= 10,
+        "{seqs:?}"
+    );
+    feeder.abort();
+    server.stop().await;
+}
+
+async fn post(addr: std::net::SocketAddr, path: &str, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
+}
