@@ -17,7 +17,13 @@ export const CHROMIUM_ARGS = [
   '--allow-loopback-in-peer-connection',
 ];
 
-/** Launch one headless Chromium; give each participant its own context (see participant.mjs). */
-export function launchChromium() {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, timeout: 30_000 });
+/**
+ * Launch one headless Chromium; give each participant its own context (see participant.mjs).
+ * @param {object} [opts]
+ * @param {string[]} [opts.extraArgs] flags added to CHROMIUM_ARGS
+ * @param {string[]} [opts.dropArgs] flags of CHROMIUM_ARGS to leave out (e.g. the fake-UI or fake-device flag)
+ */
+export function launchChromium({ extraArgs = [], dropArgs = [] } = {}) {
+  const args = CHROMIUM_ARGS.filter((a) => !dropArgs.includes(a)).concat(extraArgs);
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args, timeout: 30_000 });
 }

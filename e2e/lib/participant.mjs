@@ -86,7 +86,12 @@ export async function openParticipant(browser, url, label) {
       let stats = null;
       try { events = await participant.events(); } catch (e) { events = `unavailable: ${e.message}`; }
       try { stats = await participant.stats(); } catch (e) { stats = `unavailable: ${e.message}`; }
-      return { label, url, events, stats, pageErrors, console: consoleLines, signaling: participant.signaling(), frames };
+      // Pages may expose more state for failure records (window.extraEvidence, optional).
+      let extra = null;
+      try {
+        extra = await page.evaluate(() => (typeof window.extraEvidence === 'function' ? window.extraEvidence() : null));
+      } catch (e) { extra = `unavailable: ${e.message}`; }
+      return { label, url, events, stats, extra, pageErrors, console: consoleLines, signaling: participant.signaling(), frames };
     },
 
     async close() { await withTimeout(context.close(), 10_000, `${label}: context.close`).catch(() => {}); },
@@ -126,6 +131,7 @@ export async function dumpEvidence(name, participants, server) {
       ? ev.events.map((e) => `${e.kind}:${e.name}${e.data != null ? ' ' + short(JSON.stringify(e.data), 120) : ''}`).join('\n          ')
       : ev.events));
     lines.push('  stats: ' + JSON.stringify(ev.stats));
+    if (ev.extra != null) lines.push('  extra: ' + short(JSON.stringify(ev.extra), 3000));
     if (ev.pageErrors.length) lines.push('  page errors: ' + ev.pageErrors.join('\n    '));
     const cons = ev.console.slice(-30);
     if (cons.length) lines.push('  console (last 30):\n    ' + cons.join('\n    '));

@@ -2,6 +2,9 @@
 //   /pages/...            -> e2e/pages/...
 //   /sdk/webrtc_adaptor.js -> the official SDK's browser (UMD) bundle
 //   /mediapipe/...        -> @mediapipe/selfie_segmentation package files
+//   /tern-sdk/...         -> Tern's own SDK modules (repository sdk/src)
+// Every response carries "Permissions-Policy: display-capture=()" (screen capture refused at once), unless
+// the URL has ?displayCapture=allow.
 import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -11,6 +14,7 @@ const e2eDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const pagesDir = path.join(e2eDir, 'pages');
 const sdkBundle = path.join(e2eDir, 'node_modules', '@antmedia', 'webrtc_adaptor', 'dist', 'browser', 'webrtc_adaptor.js');
 const mediapipeDir = path.join(e2eDir, 'node_modules', '@mediapipe', 'selfie_segmentation');
+const ternSdkDir = path.resolve(e2eDir, '..', 'sdk', 'src');
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -28,6 +32,7 @@ function resolveFile(urlPath) {
   if (urlPath === '/sdk/webrtc_adaptor.js') return sdkBundle;
   if (urlPath.startsWith('/pages/')) { root = pagesDir; rel = urlPath.slice('/pages/'.length); }
   else if (urlPath.startsWith('/mediapipe/')) { root = mediapipeDir; rel = urlPath.slice('/mediapipe/'.length); }
+  else if (urlPath.startsWith('/tern-sdk/')) { root = ternSdkDir; rel = urlPath.slice('/tern-sdk/'.length); }
   else return null;
   const file = path.resolve(root, decodeURIComponent(rel));
   if (!file.startsWith(root + path.sep)) return null; // no escaping the root
@@ -37,19 +42,21 @@ function resolveFile(urlPath) {
 /** Start the static server on 127.0.0.1 with a free port. */
 export async function startStaticServer() {
   const server = http.createServer(async (req, res) => {
-    const urlPath = new URL(req.url, 'http://localhost').pathname;
+    const reqUrl = new URL(req.url, 'http://localhost');
+    const urlPath = reqUrl.pathname;
     if (urlPath === '/favicon.ico') { res.writeHead(204); res.end(); return; }
     const file = resolveFile(urlPath);
     if (req.method !== 'GET' && req.method !== 'HEAD') { res.writeHead(405); res.end(); return; }
     if (!file) { res.writeHead(404); res.end('not found'); return; }
     try {
       const body = await readFile(file);
-      res.writeHead(200, {
+      const headers = {
         'content-type': TYPES[path.extname(file)] || 'application/octet-stream',
         'cache-control': 'no-store',
-        // Screen capture is never wanted in these tests: make getDisplayMedia fail at once.
-        'permissions-policy': 'display-capture=()',
-      });
+      };
+      // Screen capture is not wanted unless asked for: make getDisplayMedia fail at once.
+      if (reqUrl.searchParams.get('displayCapture') !== 'allow') headers['permissions-policy'] = 'display-capture=()';
+      res.writeHead(200, headers);
       res.end(req.method === 'HEAD' ? undefined : body);
     } catch {
       res.writeHead(404); res.end('not found');
@@ -63,9 +70,9 @@ export async function startStaticServer() {
   const port = server.address().port;
   return {
     port,
-    /** URL of a page with query parameters, on localhost (a secure context). */
-    pageUrl(page, params = {}) {
-      const u = new URL(`http://localhost:${port}/pages/${page}`);
+    /** URL of a page with query parameters, on localhost (a secure context) unless another host is given. */
+    pageUrl(page, params = {}, host = 'localhost') {
+      const u = new URL(`http://${host}:${port}/pages/${page}`);
       for (const [k, v] of Object.entries(params)) u.searchParams.set(k, String(v));
       return u.toString();
     },

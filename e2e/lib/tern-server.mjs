@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, '..', '..');
+/** The SDK folder tern serves at /{App}/js/ and /{App}/ (see startTern). */
+export const sdkDir = path.join(repoRoot, 'sdk');
 
 /** Path of the server binary: $TERN_BIN, else target/release/tern in the repository. */
 export function ternBinary() {
@@ -41,13 +43,15 @@ async function healthzOk(port, deadline) {
  * @param {string} [opts.configToml] text of a TOML config file to pass with --config
  * @param {number} [opts.readyTimeoutMs] bound on the wait for the ready line (default 20 s)
  * @param {string[]} [opts.extraArgs]
+ * @param {string} [opts.httpAddr] instead of 127.0.0.1:0 (e.g. to restart on the same port)
+ * @param {string} [opts.mediaAddr] instead of 127.0.0.1:0
  */
 export async function startTern(opts = {}) {
   const bin = ternBinary();
   if (!existsSync(bin)) throw new Error(`tern binary not found at ${bin} (set TERN_BIN or build it)`);
   const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
   const dataDir = await mkdtemp(path.join(tmpdir(), 'tern-e2e-'));
-  const args = ['--http-addr', '127.0.0.1:0', '--media-addr', '127.0.0.1:0', '--data-dir', dataDir];
+  const args = ['--http-addr', opts.httpAddr ?? '127.0.0.1:0', '--media-addr', opts.mediaAddr ?? '127.0.0.1:0', '--data-dir', dataDir];
   if (opts.configToml != null) {
     const cfg = path.join(dataDir, 'tern.toml');
     await writeFile(cfg, opts.configToml);
@@ -57,7 +61,9 @@ export async function startTern(opts = {}) {
 
   const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { RUST_LOG: process.env.RUST_LOG || 'info', ...process.env },
+    // TERN_SDK_DIR: serve the SDK and sample pages from the repository's sdk/ folder, so SDK changes
+    // are tested without rebuilding the server.
+    env: { RUST_LOG: process.env.RUST_LOG || 'info', ...process.env, TERN_SDK_DIR: process.env.TERN_SDK_DIR || sdkDir },
   });
   let stdout = '';
   let stderr = '';

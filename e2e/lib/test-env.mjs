@@ -43,6 +43,16 @@ export async function startTestEnv(opts = {}) {
     },
     publisher(id, opts = {}) { return env.open('publish.html', { id, label: 'publisher', ...opts }); },
     player(id, label, opts = {}) { return env.open('play.html', { id, label, ...opts }); },
+    /** Close a participant and leave it out of later evidence dumps. */
+    async retire(p) {
+      const i = participants.indexOf(p);
+      if (i >= 0) participants.splice(i, 1);
+      await p.close();
+    },
+    /** Retire every open participant (e.g. in afterEach, for test files whose tests share nothing). */
+    async retireAll() {
+      for (const p of participants.splice(0)) await p.close();
+    },
     /** Write evidence of all participants + tern stderr (call on failure). */
     evidence(name) { return dumpEvidence(name, participants, server); },
     /**
