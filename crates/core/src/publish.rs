@@ -122,6 +122,7 @@ impl Core {
             Stream {
                 publisher: peer,
                 orphaned_until: None,
+                orphaned_by: None,
                 restoring_from: None,
                 restore_window: window,
                 live: false,
@@ -146,6 +147,7 @@ impl Core {
         if let Some(stream) = self.state.streams.get_mut(&key) {
             stream.live = true;
             stream.orphaned_until = None;
+            stream.orphaned_by = None;
             restored = stream.restoring_from.take();
         }
         if let Some(old) = restored {

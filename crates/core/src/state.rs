@@ -105,6 +105,9 @@ pub(crate) struct Stream {
     /// The publisher dropped (socket closed or ICE failed): the stream and its
     /// players wait until this instant for a republish (PROTOCOL.md §4.9).
     pub orphaned_until: Option<Instant>,
+    /// The session of the publisher that dropped, whose `stop` still ends the
+    /// stream (a page closes its peer connection just before sending `stop`).
+    pub orphaned_by: Option<SessionId>,
     /// A republish is attaching to this stream; its players move over when the
     /// new publisher connects.
     pub restoring_from: Option<PeerId>,

@@ -16,6 +16,19 @@ impl Core {
     pub(crate) fn stop(&mut self, now: Instant, session: SessionId, id: &str) {
         if let Some(peer) = self.state.session_peer(session, id, PeerRole::Publisher) {
             self.end_publisher(now, peer, true);
+        } else if let Some(key) = self.state.key(session, id) {
+            let dropped_here = self
+                .state
+                .streams
+                .get(&key)
+                .is_some_and(|s| s.orphaned_by == Some(session) && s.restoring_from.is_none());
+            if dropped_here {
+                self.send(
+                    session,
+                    ServerMessage::notification(NotificationDef::PublishFinished, id),
+                );
+                self.end_stream(now, &key);
+            }
         }
         if let Some(peer) = self.state.session_peer(session, id, PeerRole::Player) {
             self.end_player(peer, true);
@@ -81,6 +94,7 @@ impl Core {
         if let Some(s) = self.state.streams.get_mut(&p.stream) {
             s.live = false;
             s.orphaned_until = Some(now + window);
+            s.orphaned_by = Some(p.session);
         }
     }
 

@@ -708,3 +708,29 @@ fn the_registry_decides_and_hears_the_lifecycle() {
 
 mod p2p;
 mod rooms;
+
+#[test]
+fn stop_after_the_peer_connection_closed_still_ends_the_stream() {
+    // The SDK closes its peer connection before sending stop: the media layer
+    // reports the publisher gone first.
+    let mut w = World::new();
+    let publisher = w.open();
+    let p = w.open();
+    let peer = w.live_publisher(publisher, "s");
+    w.frame(p, r#"{"command":"play","streamId":"s"}"#);
+    w.connect_player(p, "s");
+    w.heard(p);
+    w.heard(publisher);
+    w.event(MediaEvent::Disconnected {
+        peer,
+        reason: "connection closed".into(),
+    });
+    w.frame(publisher, r#"{"command":"stop","streamId":"s"}"#);
+    assert_eq!(w.heard(publisher), ["publish_finished"]);
+    assert_eq!(w.heard(p), ["play_finished"]);
+    assert_eq!(w.core.counts(), (2, 0, 0));
+    // Another session's stop of that id does nothing.
+    let q = w.open();
+    w.frame(q, r#"{"command":"stop","streamId":"s"}"#);
+    assert!(w.heard(q).is_empty());
+}
