@@ -53,6 +53,9 @@ wire_table! {
         ViewerLimitReached => "viewerLimitReached",
         /// The TOTP subscriber is blocked for this action.
         UserBlocked => "user_blocked",
+        /// The data store cannot be read, so credentials cannot be checked; the
+        /// request is refused rather than let through. See the server log.
+        DataStoreNotAvailable => "data_store_not_available",
         /// The server is out of capacity for this request.
         HighResourceUsage => "highResourceUsage",
         /// The frame is not a JSON object with a string `command`, or a required
