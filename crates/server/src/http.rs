@@ -1,32 +1,29 @@
 //! HTTP routes: health, and the WebSocket endpoint of every application.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-
 use axum::extract::{Path, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tern_core::AppSettings;
 use tokio::sync::mpsc;
 
+use crate::apps::Apps;
 use crate::assets::Assets;
 use crate::config::{Config, Limits};
 use crate::hub::HubMsg;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub apps: Arc<BTreeMap<String, AppSettings>>,
+    pub apps: Apps,
     pub limits: Limits,
     pub hub: mpsc::Sender<HubMsg>,
     pub assets: Assets,
 }
 
 impl AppState {
-    pub fn new(config: &Config, hub: mpsc::Sender<HubMsg>) -> Self {
+    pub fn new(config: &Config, hub: mpsc::Sender<HubMsg>, apps: Apps) -> Self {
         AppState {
-            apps: Arc::new(config.apps.clone()),
+            apps,
             limits: config.limits,
             hub,
             assets: Assets::from_env(),
@@ -56,7 +53,7 @@ async fn websocket(
     State(state): State<AppState>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let Some(settings) = state.apps.get(&app).cloned() else {
+    let Some(settings) = state.apps.get(&app) else {
         return unknown_app(&app);
     };
     let limits = state.limits;

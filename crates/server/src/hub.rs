@@ -30,6 +30,8 @@ pub enum HubMsg {
     Closed {
         session: SessionId,
     },
+    /// An operator action from REST.
+    Admin(crate::admin::AdminRequest),
 }
 
 /// What the hub tells a WebSocket task.
@@ -52,9 +54,10 @@ pub async fn run(
     udp: UdpSocket,
     sfu: Sfu,
     mut shutdown: watch::Receiver<bool>,
+    core: Core,
 ) {
     let mut hub = Hub {
-        core: Core::new(),
+        core,
         sfu,
         udp,
         sessions: HashMap::new(),
@@ -113,6 +116,7 @@ impl Hub {
                 Err(e) => self.core.handle_parse_error(now, session, e),
             },
             HubMsg::Closed { session } => self.close(session),
+            HubMsg::Admin(req) => crate::admin::handle(&mut self.core, now, req),
         }
     }
 

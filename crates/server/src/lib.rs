@@ -4,16 +4,24 @@
 //! the hub (session logic + SFU) and the HTTP server; tests call it with
 //! `127.0.0.1:0` addresses and read the bound ones from [`Running`].
 
+mod admin;
+pub mod app_settings;
+mod apps;
 mod assets;
 pub mod config;
+mod credentials;
+mod db;
 mod http;
 mod hub;
 mod local;
+mod registry;
+pub mod rest;
 mod ws;
 
 use std::net::SocketAddr;
 
 use anyhow::Context;
+use tern_store::{SqliteStore, Store};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -63,12 +71,23 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let media_addr = udp.local_addr()?;
     let local = local::candidate_addrs(media_addr, config.public_ip)?;
     let sfu = tern_media::Sfu::new(local)?;
+    let store = open_store(&config)?;
+    let apps = apps::Apps::load(&config.apps, &store)?;
+    let registry = registry::StoreRegistry::new(apps.clone(), store.clone());
+    let core = tern_core::Core::with_registry(Box::new(registry));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (hub_tx, hub_rx) = mpsc::channel(4096);
-    let hub_task = tokio::spawn(hub::run(hub_rx, udp, sfu, shutdown_rx.clone()));
-    let state = http::AppState::new(&config, hub_tx);
-    let router = http::router(state);
+    let hub_task = tokio::spawn(hub::run(hub_rx, udp, sfu, shutdown_rx.clone(), core));
+    let rest = rest::RestState {
+        apps: apps.clone(),
+        store,
+        hub: hub_tx.clone(),
+    };
+    let state = http::AppState::new(&config, hub_tx, apps);
+    let router = http::router(state)
+        .merge(rest::router(rest))
+        .into_make_service_with_connect_info::<SocketAddr>();
     let mut http_shutdown = shutdown_rx;
     let http_task = tokio::spawn(async move {
         let serve = axum::serve(listener, router).with_graceful_shutdown(async move {
@@ -84,6 +103,32 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         shutdown,
         tasks: vec![hub_task, http_task],
     })
+}
+
+/// Opens the data directory's store. Streams a crash left "live" are marked
+/// finished (nothing can be publishing before we start), and the zombi
+/// broadcasts they leave are removed.
+fn open_store(config: &Config) -> anyhow::Result<db::SharedStore> {
+    let mut store = SqliteStore::open(&config.data_dir).with_context(|| {
+        format!(
+            "cannot open the store in {} (--data-dir)",
+            config.data_dir.display()
+        )
+    })?;
+    let finished = store
+        .finish_live_broadcasts(db::now_ms())
+        .context("cannot recover stream states")?;
+    let zombis = store
+        .delete_idle_zombis()
+        .context("cannot remove ended zombi streams")?;
+    if finished > 0 {
+        tracing::info!(
+            finished,
+            zombis,
+            "streams live at the last stop were marked finished"
+        );
+    }
+    Ok(db::shared(store))
 }
 
 /// Runs until SIGINT or SIGTERM, printing the ready line on stdout.
