@@ -133,14 +133,17 @@ fn decode<T: DeserializeOwned>(what: &'static str, doc: &str) -> Result<T> {
 }
 
 fn write_broadcast(conn: &Connection, app: &str, b: &Broadcast, insert: bool) -> Result<usize> {
-    let verb = if insert {
-        "INSERT OR IGNORE INTO"
+    // An update keeps the row (and its rowid, the tie-break of list order).
+    let on_conflict = if insert {
+        "DO NOTHING"
     } else {
-        "REPLACE INTO"
+        "DO UPDATE SET name = excluded.name, status = excluded.status, type = excluded.type,
+         date = excluded.date, zombi = excluded.zombi, doc = excluded.doc"
     };
     let sql = format!(
-        "{verb} broadcasts (app, stream_id, name, status, type, date, zombi, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        "INSERT INTO broadcasts (app, stream_id, name, status, type, date, zombi, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (app, stream_id) {on_conflict}"
     );
     Ok(conn.execute(
         &sql,
@@ -201,7 +204,8 @@ impl Store for SqliteStore {
 
     fn save_app_settings(&mut self, app: &str, json: &str) -> Result<()> {
         self.conn.execute(
-            "REPLACE INTO app_settings (app, doc) VALUES (?1, ?2)",
+            "INSERT INTO app_settings (app, doc) VALUES (?1, ?2)
+             ON CONFLICT (app) DO UPDATE SET doc = excluded.doc",
             params![app, json],
         )?;
         Ok(())
@@ -373,7 +377,8 @@ impl Store for SqliteStore {
 
     fn save_subscriber(&mut self, app: &str, s: &Subscriber) -> Result<()> {
         self.conn.execute(
-            "REPLACE INTO subscribers (app, stream_id, subscriber_id, doc) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO subscribers (app, stream_id, subscriber_id, doc) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (app, stream_id, subscriber_id) DO UPDATE SET doc = excluded.doc",
             params![app, s.stream_id, s.subscriber_id, encode(s)],
         )?;
         Ok(())

@@ -212,20 +212,14 @@ pub async fn update(
     patch.retain(|k, v| !v.is_null() && !SERVER_FIELDS.contains(&k.as_str()));
     let now = now_ms();
     let mut problem = None;
-    let updated = db::lock(&st.store).modify_broadcast(&app, &id, &mut |b| {
-        // A Broadcast always serialises to an object.
-        let Ok(Value::Object(mut merged)) = serde_json::to_value(&*b) else {
-            return;
-        };
-        merged.extend(patch.clone());
-        match serde_json::from_value::<Broadcast>(Value::Object(merged)) {
+    let updated =
+        db::lock(&st.store).modify_broadcast(&app, &id, &mut |b| match merge(b, &patch) {
             Ok(mut new) => {
                 new.update_time = now;
                 *b = new;
             }
-            Err(e) => problem = Some(e.to_string()),
-        }
-    });
+            Err(e) => problem = Some(e),
+        });
     // On a bad field nothing changed: the closure left the record as it was,
     // and writing it back is harmless.
     match (updated?, problem) {
@@ -233,6 +227,30 @@ pub async fn update(
         (Some(_), Some(e)) => Err(RestError::bad(format!("invalid broadcast field: {e}"))),
         (Some(_), None) => Ok(ApiResult::ok()),
     }
+}
+
+/// `b` with the fields of `patch`, or which field is wrong and why.
+fn merge(b: &Broadcast, patch: &serde_json::Map<String, Value>) -> Result<Broadcast, String> {
+    let with = |fields: &mut dyn Iterator<Item = (&String, &Value)>| {
+        // A Broadcast always serialises to an object.
+        let mut merged = match serde_json::to_value(b) {
+            Ok(Value::Object(m)) => m,
+            _ => serde_json::Map::new(),
+        };
+        merged.extend(fields.map(|(k, v)| (k.clone(), v.clone())));
+        serde_json::from_value::<Broadcast>(Value::Object(merged))
+    };
+    with(&mut patch.iter()).map_err(|e| {
+        // Name the first field that does not fit on its own.
+        patch
+            .iter()
+            .find_map(|(k, v)| {
+                with(&mut std::iter::once((k, v)))
+                    .err()
+                    .map(|e| format!("{k}: {e}"))
+            })
+            .unwrap_or_else(|| e.to_string())
+    })
 }
 
 /// Deletes a broadcast (stopping it first when live) with its tokens and subscribers.

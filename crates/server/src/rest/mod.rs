@@ -105,7 +105,23 @@ pub fn router(state: RestState) -> Router {
         guard::guard,
     ))
     .route("/{app}/rest/{*rest}", any(no_endpoint))
+    .layer(axum::middleware::map_response(explain_405))
     .with_state(state)
+}
+
+/// axum answers a known path with the wrong method by an empty 405; give it a
+/// `Result` body like every other refusal.
+async fn explain_405(res: axum::response::Response) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if res.status() == axum::http::StatusCode::METHOD_NOT_ALLOWED {
+        let allow = res.headers().get(axum::http::header::ALLOW).cloned();
+        let mut fixed = reply::RestError::MethodNotAllowed.into_response();
+        if let Some(allow) = allow {
+            fixed.headers_mut().insert(axum::http::header::ALLOW, allow);
+        }
+        return fixed;
+    }
+    res
 }
 
 async fn no_endpoint() -> reply::RestError {

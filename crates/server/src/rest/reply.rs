@@ -75,6 +75,8 @@ pub enum RestError {
     Forbidden(String),
     /// 404: the application, broadcast, subscriber or endpoint does not exist.
     NotFound(String),
+    /// 405: the path exists but not with this method; see the OpenAPI document.
+    MethodNotAllowed,
     /// 409: the request is valid but the resource's state does not allow it.
     Conflict(String),
     /// 500: the store failed; details are in the server log only.
@@ -99,6 +101,10 @@ impl IntoResponse for RestError {
             RestError::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             RestError::Forbidden(m) => (StatusCode::FORBIDDEN, m),
             RestError::NotFound(m) => (StatusCode::NOT_FOUND, m),
+            RestError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this path does not take this method; see /{App}/rest/v2/openapi.json".to_owned(),
+            ),
             RestError::Conflict(m) => (StatusCode::CONFLICT, m),
             RestError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
