@@ -223,3 +223,160 @@ fn required<'a>(v: Option<&'a str>, what: &str) -> Result<&'a str, CredentialErr
 fn unauthorized(reason: impl Into<String>) -> CredentialError {
     CredentialError::Unauthorized(reason.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_store::{SqliteStore, Token};
+
+    /// Fixed "now": 2025-06-15, in ms.
+    const NOW: i64 = 1_750_000_000_000;
+
+    struct Fixture {
+        store: SqliteStore,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn fixture(name: &str) -> Fixture {
+        let dir = std::env::temp_dir().join(format!(
+            "tern-credentials-{name}-{}-{}",
+            std::process::id(),
+            NOW
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        Fixture {
+            store: SqliteStore::open(&dir).unwrap(),
+            dir,
+        }
+    }
+
+    fn req<'a>(action: Action, stream: &'a str, token: Option<&'a str>) -> Request<'a> {
+        Request {
+            action,
+            stream_id: stream,
+            token,
+            room: None,
+            subscriber_id: None,
+            subscriber_code: None,
+        }
+    }
+
+    #[test]
+    fn one_time_tokens_expire_at_their_second() {
+        let mut f = fixture("expiry");
+        let t = Token {
+            token_id: "secret-token-value".into(),
+            stream_id: "s1".into(),
+            expire_date: NOW / 1000 + 10,
+            kind: "play".into(),
+            room_id: None,
+        };
+        f.store.insert_token("A", &t).unwrap();
+        let settings = Settings {
+            play_token_control_enabled: true,
+            ..Settings::default()
+        };
+        let r = req(Action::Play, "s1", Some("secret-token-value"));
+        let ok = check(&mut f.store, &settings, "A", &r, NOW + 9_999).unwrap();
+        assert_eq!(ok.consume_token.as_deref(), Some("secret-token-value"));
+        assert_eq!(
+            check(&mut f.store, &settings, "A", &r, NOW + 10_000).unwrap_err(),
+            CredentialError::Unauthorized("one-time token expired".into())
+        );
+        // Checking does not consume: the registry takes it once all checks pass.
+        assert!(f.store.token("A", "secret-token-value").unwrap().is_some());
+    }
+
+    #[test]
+    fn totp_with_a_subscriber_period_at_fixed_times() {
+        let mut f = fixture("totp");
+        let key = b"0123456789";
+        f.store
+            .save_subscriber(
+                "A",
+                &Subscriber {
+                    subscriber_id: "alice".into(),
+                    stream_id: "s1".into(),
+                    kind: "play".into(),
+                    b32_secret: Some(tern_auth::base32::encode(key)),
+                    totp_expiry_period_seconds: 30,
+                    ..Subscriber::default()
+                },
+            )
+            .unwrap();
+        let settings = Settings {
+            enable_time_token_for_play: true,
+            ..Settings::default()
+        };
+        let code = totp::code(key, 30, NOW as u64);
+        let mut r = req(Action::Play, "s1", None);
+        r.subscriber_id = Some("alice");
+        r.subscriber_code = Some(&code);
+        assert!(check(&mut f.store, &settings, "A", &r, NOW).is_ok());
+        assert!(check(&mut f.store, &settings, "A", &r, NOW + 30_000).is_ok());
+        assert!(check(&mut f.store, &settings, "A", &r, NOW + 60_000).is_err());
+        let mut publish = req(Action::Publish, "s1", None);
+        publish.subscriber_id = Some("alice");
+        publish.subscriber_code = Some(&code);
+        let settings = Settings {
+            enable_time_token_for_publish: true,
+            ..Settings::default()
+        };
+        assert!(matches!(
+            check(&mut f.store, &settings, "A", &publish, NOW),
+            Err(CredentialError::Unauthorized(why)) if why.contains("play subscriber")
+        ));
+    }
+
+    #[test]
+    fn blocks_end_when_their_time_is_up() {
+        let sub = Subscriber {
+            blocked_type: Some("play".into()),
+            blocked_until_unit_time_stamp_ms: NOW,
+            ..Subscriber::default()
+        };
+        assert!(is_blocked(&sub, Action::Play, NOW - 1));
+        assert!(!is_blocked(&sub, Action::Play, NOW));
+        assert!(!is_blocked(&sub, Action::Publish, NOW - 1));
+    }
+
+    #[test]
+    fn refusal_reasons_never_contain_credentials() {
+        let mut f = fixture("secrets");
+        let settings = Settings {
+            publish_token_control_enabled: true,
+            ..Settings::default()
+        };
+        let all_on = Settings {
+            publish_jwt_control_enabled: true,
+            jwt_stream_secret_key: "jwt-key-which-is-secret".into(),
+            hash_control_publish_enabled: true,
+            token_hash_secret: "hash-secret-value".into(),
+            enable_time_token_for_publish: true,
+            time_token_secret_for_publish: "totp-secret-value".into(),
+            ..Settings::default()
+        };
+        let token = "tok-CANARY-123";
+        let mut r = req(Action::Publish, "s1", Some(token));
+        r.subscriber_id = Some("sub1");
+        r.subscriber_code = Some("999999");
+        for s in [&settings, &all_on] {
+            let err = format!("{:?}", check(&mut f.store, s, "A", &r, NOW).unwrap_err());
+            for secret in [
+                token,
+                "999999",
+                "jwt-key-which-is-secret",
+                "hash-secret-value",
+                "totp-secret-value",
+            ] {
+                assert!(!err.contains(secret), "{err} leaks {secret}");
+            }
+        }
+    }
+}
