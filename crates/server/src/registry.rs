@@ -244,3 +244,100 @@ fn refusal(e: CredentialError) -> Refusal {
 fn store_refusal(e: tern_store::StoreError) -> Refusal {
     Refusal::new(ErrorDef::DataStoreNotAvailable, e.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use tern_store::SqliteStore;
+
+    struct Fixture {
+        registry: StoreRegistry,
+        store: SharedStore,
+        dir: std::path::PathBuf,
+    }
+
+    impl Drop for Fixture {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    fn fixture(name: &str) -> Fixture {
+        let dir = std::env::temp_dir().join(format!(
+            "tern-registry-{name}-{}-{}",
+            std::process::id(),
+            now_ms()
+        ));
+        let store = db::shared(SqliteStore::open(&dir).unwrap());
+        let apps = BTreeMap::from([("A".to_owned(), Settings::default())]);
+        let apps = Apps::load(&apps, &store).unwrap();
+        Fixture {
+            registry: StoreRegistry::new(apps, store.clone()),
+            store,
+            dir,
+        }
+    }
+
+    impl Fixture {
+        fn broadcast(&self, id: &str) -> Option<Broadcast> {
+            db::lock(&self.store).broadcast("A", id).unwrap()
+        }
+    }
+
+    #[test]
+    fn status_and_viewers_follow_the_stream() {
+        let mut f = fixture("lifecycle");
+        let b = Broadcast {
+            stream_id: "r1".into(),
+            ..Broadcast::default()
+        };
+        db::lock(&f.store).insert_broadcast("A", &b).unwrap();
+        let publish = Publish {
+            stream_id: "r1".into(),
+            ..Publish::default()
+        };
+        f.registry.check_publish("A", &publish).unwrap();
+        f.registry.stream_event("A", "r1", StreamEvent::Preparing);
+        assert_eq!(f.broadcast("r1").unwrap().status, status::PREPARING);
+        f.registry
+            .stream_event("A", "r1", StreamEvent::Broadcasting);
+        let live = f.broadcast("r1").unwrap();
+        assert_eq!(live.status, status::BROADCASTING);
+        assert!(live.start_time > 0);
+        f.registry.stream_event("A", "r1", StreamEvent::Viewers(2));
+        let watched = f.broadcast("r1").unwrap();
+        assert_eq!(
+            (watched.webrtc_viewer_count, watched.anyone_watching),
+            (2, true)
+        );
+        f.registry.stream_event("A", "r1", StreamEvent::Finished);
+        let done = f.broadcast("r1").unwrap();
+        assert_eq!(done.status, status::FINISHED);
+        assert_eq!((done.webrtc_viewer_count, done.anyone_watching), (0, false));
+        assert!(!done.zombi);
+    }
+
+    #[test]
+    fn unregistered_streams_get_a_zombi_broadcast_while_they_last() {
+        let mut f = fixture("zombi");
+        let publish = Publish {
+            stream_id: "z1".into(),
+            stream_name: Some("Cam".into()),
+            meta_data: Some("{\"k\":1}".into()),
+            main_track: Some("room1".into()),
+            ..Publish::default()
+        };
+        f.registry.check_publish("A", &publish).unwrap();
+        f.registry.stream_event("A", "z1", StreamEvent::Preparing);
+        let z = f.broadcast("z1").unwrap();
+        assert!(z.zombi);
+        assert_eq!(z.status, status::PREPARING);
+        assert_eq!(z.name.as_deref(), Some("Cam"));
+        assert_eq!(z.meta_data.as_deref(), Some("{\"k\":1}"));
+        assert_eq!(z.main_track_stream_id.as_deref(), Some("room1"));
+        assert_eq!(z.publish_type.as_deref(), Some("WebRTC"));
+        f.registry.stream_event("A", "z1", StreamEvent::Finished);
+        assert!(f.broadcast("z1").is_none());
+    }
+}
