@@ -1020,6 +1020,40 @@ async fn the_jwt_filter_wants_an_hs256_token_signed_with_jwt_secret_key() {
 }
 
 #[tokio::test]
+async fn cors_is_open_and_preflights_skip_the_filters() {
+    let key = "rest-secret-rest-secret-rest-secret";
+    let server = start_with(&format!(
+        "[apps.LiveApp]\njwtControlEnabled = true\njwtSecretKey = \"{key}\"\n"
+    ))
+    .await;
+    let pre = http(
+        server.http,
+        "OPTIONS",
+        "/LiveApp/rest/v2/broadcasts/create",
+        &[
+            ("Origin", "https://app.example"),
+            ("Access-Control-Request-Method", "POST"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(pre.status, 204, "{pre:?}");
+    let head = pre.headers.to_ascii_lowercase();
+    assert!(head.contains("access-control-allow-origin: *"), "{head}");
+    assert!(
+        head.contains("access-control-allow-methods: get, post, head, options, put, delete"),
+        "{head}"
+    );
+    let refused = server.rest("GET", "LiveApp", "/version", None).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused
+        .headers
+        .to_ascii_lowercase()
+        .contains("access-control-allow-origin: *"));
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn unknown_apps_and_endpoints_are_404_results() {
     let server = start().await;
     assert_refused(

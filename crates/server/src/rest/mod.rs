@@ -5,6 +5,7 @@
 //! route requests.
 
 mod broadcasts;
+mod cors;
 mod extract;
 mod guard;
 mod info;
@@ -106,6 +107,7 @@ pub fn router(state: RestState) -> Router {
     ))
     .route("/{app}/rest/{*rest}", any(no_endpoint))
     .layer(axum::middleware::map_response(explain_405))
+    .layer(axum::middleware::from_fn(cors::cors))
     .with_state(state)
 }
 
