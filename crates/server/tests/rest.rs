@@ -610,6 +610,18 @@ async fn subscribers_totp_and_blocking() {
         .await;
     assert_eq!(list.body.as_array().map(Vec::len), Some(2));
     assert_eq!(list.body[0]["streamId"], "s1");
+    assert_refused(
+        &server
+            .rest(
+                "GET",
+                "LiveApp",
+                "/broadcasts/s1/subscribers/list/0/many",
+                None,
+            )
+            .await,
+        400,
+        "invalid path",
+    );
 
     let before = tern_auth::totp::code(b"0123456789", 60, now_s() as u64 * 1000);
     let r = server
