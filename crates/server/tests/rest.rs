@@ -58,6 +58,11 @@ async fn broadcasts_create_get_list_update_delete_count() {
     );
     assert_refused(&create(r#"{"streamId":"#).await, 400, "invalid JSON");
     assert_refused(&create(r#"{"name":5}"#).await, 400, "invalid JSON");
+    let huge = format!("{{\"name\":\"{}\"}}", "x".repeat(3 << 20));
+    let r = server
+        .rest("POST", "LiveApp", "/broadcasts/create", Some(&huge))
+        .await;
+    assert_refused(&r, 413, "too large");
     let generated = create("").await;
     assert_eq!(generated.status, 200);
     let gen_id = generated.body["streamId"].as_str().unwrap().to_owned();

@@ -2,7 +2,6 @@
 //! (PROTOCOL.md §8.2). Status and viewer counts are kept current by the
 //! signaling side (`crate::registry`), so reads show them live.
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
@@ -11,7 +10,7 @@ use serde_json::Value;
 use tern_store::{status, Broadcast, ListQuery, Order, SortBy};
 use utoipa::IntoParams;
 
-use super::extract::{parse_json, ApiPath, ApiQuery};
+use super::extract::{parse_json, ApiPath, ApiQuery, RawBody};
 use super::params::{AppPath, PagePath, SearchPath, StreamPath, MAX_PAGE};
 use super::reply::{ApiResult, Number, RestError, RestResult};
 use super::RestState;
@@ -53,7 +52,7 @@ pub async fn create(
     State(st): State<RestState>,
     ApiPath(AppPath { app }): ApiPath<AppPath>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> RestResult<Json<Broadcast>> {
     let mut b: Broadcast = if body.iter().all(u8::is_ascii_whitespace) {
         Broadcast::default()
@@ -202,7 +201,7 @@ pub async fn list(
 pub async fn update(
     State(st): State<RestState>,
     ApiPath(StreamPath { app, id }): ApiPath<StreamPath>,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> RestResult<ApiResult> {
     let Value::Object(mut patch) = parse_json::<Value>(&body)? else {
         return Err(RestError::bad(

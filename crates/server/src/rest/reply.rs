@@ -77,6 +77,8 @@ pub enum RestError {
     NotFound(String),
     /// 405: the path exists but not with this method; see the OpenAPI document.
     MethodNotAllowed,
+    /// 413: the body is larger than the server accepts (2 MB).
+    TooLarge,
     /// 409: the request is valid but the resource's state does not allow it.
     Conflict(String),
     /// 500: the store failed; details are in the server log only.
@@ -106,6 +108,10 @@ impl IntoResponse for RestError {
                 "this path does not take this method; see /{App}/rest/v2/openapi.json".to_owned(),
             ),
             RestError::Conflict(m) => (StatusCode::CONFLICT, m),
+            RestError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "the request body is too large".to_owned(),
+            ),
             RestError::Internal => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal error; see the server log".to_owned(),
