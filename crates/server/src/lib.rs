@@ -34,6 +34,7 @@ pub struct Running {
     pub media_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    store: db::SharedStore,
 }
 
 impl Running {
@@ -42,6 +43,11 @@ impl Running {
         let _ = self.shutdown.send(true);
         for t in self.tasks {
             let _ = t.await;
+        }
+        // Nothing is published any more: say so in the store now rather than
+        // at the next start.
+        if let Err(e) = settle(&mut **db::lock(&self.store)) {
+            tracing::error!("cannot mark streams finished at shutdown: {e:#}");
         }
     }
 }
@@ -81,7 +87,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let hub_task = tokio::spawn(hub::run(hub_rx, udp, sfu, shutdown_rx.clone(), core));
     let rest = rest::RestState {
         apps: apps.clone(),
-        store,
+        store: store.clone(),
         hub: hub_tx.clone(),
     };
     let state = http::AppState::new(&config, hub_tx, apps);
@@ -102,12 +108,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         media_addr,
         shutdown,
         tasks: vec![hub_task, http_task],
+        store,
     })
 }
 
 /// Opens the data directory's store. Streams a crash left "live" are marked
-/// finished (nothing can be publishing before we start), and the zombi
-/// broadcasts they leave are removed.
+/// finished: nothing can be publishing before we start.
 fn open_store(config: &Config) -> anyhow::Result<db::SharedStore> {
     let mut store = SqliteStore::open(&config.data_dir).with_context(|| {
         format!(
@@ -115,9 +121,16 @@ fn open_store(config: &Config) -> anyhow::Result<db::SharedStore> {
             config.data_dir.display()
         )
     })?;
+    settle(&mut store)?;
+    Ok(db::shared(store))
+}
+
+/// Marks every stream still `preparing`/`broadcasting` finished and removes the
+/// zombi broadcasts that ended, as when each stream ends on its own.
+fn settle(store: &mut dyn Store) -> anyhow::Result<()> {
     let finished = store
         .finish_live_broadcasts(db::now_ms())
-        .context("cannot recover stream states")?;
+        .context("cannot mark live streams finished")?;
     let zombis = store
         .delete_idle_zombis()
         .context("cannot remove ended zombi streams")?;
@@ -125,10 +138,10 @@ fn open_store(config: &Config) -> anyhow::Result<db::SharedStore> {
         tracing::info!(
             finished,
             zombis,
-            "streams live at the last stop were marked finished"
+            "streams without a publisher marked finished"
         );
     }
-    Ok(db::shared(store))
+    Ok(())
 }
 
 /// Runs until SIGINT or SIGTERM, printing the ready line on stdout.

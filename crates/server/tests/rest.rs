@@ -841,7 +841,37 @@ async fn settings_are_validated_saved_and_reach_new_sessions() {
 
 #[tokio::test]
 async fn everything_survives_a_restart_and_live_streams_end() {
+    // A data directory left by a crash: a stream still marked live.
     let dir = temp_dir("restart");
+    {
+        use tern_store::Store;
+        let mut store = tern_store::SqliteStore::open(&dir.0).unwrap();
+        let crashed = tern_store::Broadcast {
+            stream_id: "crashed".into(),
+            status: "broadcasting".into(),
+            webrtc_viewer_count: 5,
+            ..Default::default()
+        };
+        store.insert_broadcast("LiveApp", &crashed).unwrap();
+    }
+    let running = start_in(&dir.0, "").await;
+    let b = http(
+        running.http_addr,
+        "GET",
+        "/LiveApp/rest/v2/broadcasts/crashed",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            b.body["status"].as_str(),
+            b.body["webRTCViewerCount"].as_i64()
+        ),
+        (Some("finished"), Some(0))
+    );
+    running.stop().await;
+
     let running = start_in(&dir.0, "").await;
     let addr = running.http_addr;
     http(
@@ -888,7 +918,6 @@ async fn everything_survives_a_restart_and_live_streams_end() {
             .body["status"],
         "preparing"
     );
-    // The hub stops without ending its streams, as a crash would leave them.
     running.stop().await;
     drop(c);
 
