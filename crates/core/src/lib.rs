@@ -13,6 +13,7 @@
 //! Every input takes `now`; the core never reads a clock, so tests run scenarios
 //! faster than real time.
 
+mod admin;
 mod broadcast;
 mod data;
 mod ids;

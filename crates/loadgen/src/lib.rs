@@ -3,8 +3,19 @@
 //! integration tests.
 //!
 //! [`signal::Signal`] is one WebSocket; [`peer`] runs one peer connection on its
-//! own UDP socket in a task and talks to its owner over channels.
+//! own UDP socket in a task and talks to its owner over channels. The load
+//! generator adds [`counter`] (a subscriber that counts every packet and
+//! decrypts a sample), [`payload`] (media every packet of which can be checked),
+//! [`janus`] (the same client roles against Janus's VideoRoom), [`scenario`]
+//! and [`run`].
 
+pub mod counter;
+pub mod janus;
+pub mod payload;
 pub mod peer;
+pub mod procstat;
+pub mod report;
+pub mod run;
+pub mod scenario;
 pub mod signal;
 pub mod synth;

@@ -115,6 +115,24 @@ impl Signal {
             .await
     }
 
+    /// Keeps the session open: reads and drops frames and sends `ping` every
+    /// 5 s, until `stop`; then closes the socket.
+    pub async fn keep(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tokio::select! {
+                f = self.ws.next() => if !matches!(f, Some(Ok(_))) { return },
+                _ = tick.tick() => {
+                    if self.send(json!({"command": "ping"})).await.is_err() {
+                        return;
+                    }
+                }
+                _ = stop.wait_for(|s| *s) => break,
+            }
+        }
+        self.close().await;
+    }
+
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
     }

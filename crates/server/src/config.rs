@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Parser;
 use serde::Deserialize;
-use tern_core::{AppSettings, PlayerData};
 
+use crate::app_settings::{Settings, SettingsPatch};
 use crate::tls::TlsFiles;
 
 /// Applications every Tern has, as Ant Media does.
@@ -54,7 +54,10 @@ pub struct Config {
     pub media_addr: SocketAddr,
     pub public_ip: Option<IpAddr>,
     pub data_dir: PathBuf,
-    pub apps: BTreeMap<String, AppSettings>,
+    /// Every application with its settings as the file gives them. These seed
+    /// the stored settings of an app the first time it is seen; see
+    /// `crate::apps` for the precedence.
+    pub apps: BTreeMap<String, Settings>,
     pub limits: Limits,
     /// Serve HTTPS/WSS with these files; plain HTTP when `None`.
     pub tls: Option<TlsFiles>,
@@ -110,33 +113,7 @@ struct FileConfig {
     idle_timeout_secs: Option<u64>,
     shutdown_drain_ms: Option<u64>,
     #[serde(default)]
-    apps: BTreeMap<String, AppFile>,
-}
-
-/// `[apps.<Name>]`, with Ant Media's setting names.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AppFile {
-    #[serde(rename = "vp8Enabled")]
-    vp8_enabled: Option<bool>,
-    #[serde(rename = "h264Enabled")]
-    h264_enabled: Option<bool>,
-    #[serde(rename = "dataChannelEnabled")]
-    data_channel_enabled: Option<bool>,
-    #[serde(rename = "dataChannelPlayerDistribution")]
-    data_channel_player_distribution: Option<String>,
-    #[serde(rename = "participantVisibilityMatrix")]
-    participant_visibility_matrix: Option<BTreeMap<String, Vec<String>>>,
-    #[serde(rename = "webRTCClientStartTimeoutMs")]
-    client_start_timeout_ms: Option<u64>,
-    #[serde(rename = "dropWebRTCIngestIfNoPacketReceived")]
-    drop_if_no_packets: Option<bool>,
-    #[serde(rename = "stunServerURI")]
-    stun_server_uri: Option<String>,
-    #[serde(rename = "turnServerUsername")]
-    turn_server_username: Option<String>,
-    #[serde(rename = "turnServerCredential")]
-    turn_server_credential: Option<String>,
+    apps: BTreeMap<String, SettingsPatch>,
 }
 
 impl Config {
@@ -193,22 +170,18 @@ impl Config {
         if limits.session_queue == 0 {
             bail!("session_queue must be at least 1");
         }
-        let mut apps: BTreeMap<String, AppSettings> = DEFAULT_APPS
+        let mut apps: BTreeMap<String, Settings> = DEFAULT_APPS
             .iter()
-            .map(|a| (a.to_string(), AppSettings::default()))
+            .map(|a| (a.to_string(), Settings::default()))
             .collect();
-        for app in apps.values_mut() {
-            app.max_peers_per_session = limits.peers_per_socket;
-        }
-        for (name, f) in file.apps {
+        for (name, patch) in file.apps {
             if !tern_signal::stream_id::is_valid(&name) {
                 bail!("application name {name:?} may only use letters, digits, '_', '.', '-'");
             }
-            let app = apps.entry(name.clone()).or_insert_with(|| AppSettings {
-                max_peers_per_session: limits.peers_per_socket,
-                ..AppSettings::default()
-            });
-            apply_app(app, f).with_context(|| format!("in [apps.{name}]"))?;
+            let app = apps.entry(name.clone()).or_default();
+            app.apply(patch);
+            app.validate()
+                .with_context(|| format!("in [apps.{name}]"))?;
         }
         let tls = match (cli.tls_cert.or(file.tls_cert), cli.tls_key.or(file.tls_key)) {
             (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
@@ -242,54 +215,6 @@ fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
     toml::from_str(&text).with_context(|| format!("invalid configuration file {}", path.display()))
 }
 
-fn apply_app(app: &mut AppSettings, f: AppFile) -> anyhow::Result<()> {
-    if let Some(v) = f.vp8_enabled {
-        app.vp8_enabled = v;
-    }
-    if let Some(v) = f.h264_enabled {
-        app.h264_enabled = v;
-    }
-    if let Some(v) = f.data_channel_enabled {
-        app.data_channel_enabled = v;
-    }
-    if let Some(ms) = f.client_start_timeout_ms {
-        if ms < 1000 {
-            bail!("webRTCClientStartTimeoutMs must be at least 1000");
-        }
-        app.client_start_timeout = Duration::from_millis(ms);
-    }
-    if let Some(v) = f.drop_if_no_packets {
-        app.drop_if_no_packets = v;
-    }
-    if let Some(v) = f.data_channel_player_distribution {
-        app.player_data = match v.as_str() {
-            "none" => PlayerData::None,
-            "publisher" => PlayerData::Publisher,
-            "all" => PlayerData::All,
-            _ => bail!("dataChannelPlayerDistribution must be none, publisher or all (got {v:?})"),
-        };
-    }
-    if let Some(m) = f.participant_visibility_matrix {
-        app.visibility = m;
-    }
-    if let Some(v) = f.stun_server_uri {
-        if !(v.is_empty() || v.starts_with("stun:") || v.starts_with("turn:")) {
-            bail!("stunServerURI must start with stun: or turn: (got {v:?})");
-        }
-        app.ice.stun_server_uri = v;
-    }
-    if let Some(v) = f.turn_server_username {
-        app.ice.turn_server_username = v;
-    }
-    if let Some(v) = f.turn_server_credential {
-        app.ice.turn_server_credential = v;
-    }
-    if !app.vp8_enabled && !app.h264_enabled {
-        bail!("enable at least one video codec (vp8Enabled or h264Enabled)");
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,7 +234,20 @@ mod tests {
         .unwrap();
         let app = &c.apps["H264App"];
         assert!(!app.vp8_enabled && app.h264_enabled);
-        assert_eq!(app.ice.stun_server_uri, "stun:127.0.0.1:3478");
+        assert_eq!(app.stun_server_uri, "stun:127.0.0.1:3478");
+    }
+
+    #[test]
+    fn security_settings_from_the_file() {
+        let c = Config::from_toml(
+            "[apps.Locked]\npublishTokenControlEnabled = true\nwebRTCViewerLimit = 3\n\
+             remoteAllowedCIDR = \"10.0.0.0/8\"\n",
+        )
+        .unwrap();
+        let app = &c.apps["Locked"];
+        assert!(app.publish_token_control_enabled && !app.play_token_control_enabled);
+        assert_eq!(app.webrtc_viewer_limit, 3);
+        assert_eq!(app.remote_allowed_cidr, "10.0.0.0/8");
     }
 
     #[test]
@@ -324,6 +262,14 @@ mod tests {
             ("[apps.\"a b\"]", "may only use"),
             ("[apps.X]\nstunServerURI = \"http://x\"", "stun:"),
             ("max_message_bytes = 10", "at least 65536"),
+            (
+                "[apps.X]\nremoteAllowedCIDR = \"10.0.0.0/40\"",
+                "remoteAllowedCIDR",
+            ),
+            (
+                "[apps.X]\nplayJwtControlEnabled = true",
+                "jwtStreamSecretKey",
+            ),
         ] {
             let err = format!("{:#}", Config::from_toml(text).unwrap_err());
             assert!(err.contains(needle), "{text}: {err}");

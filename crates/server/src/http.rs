@@ -1,24 +1,24 @@
 //! HTTP routes: health, and the WebSocket endpoint of every application.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{ConnectInfo, Path, State, WebSocketUpgrade};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::Router;
-use tern_core::AppSettings;
 use tokio::sync::mpsc;
 
+use crate::apps::Apps;
 use crate::assets::Assets;
 use crate::config::{Config, Limits};
 use crate::hub::HubMsg;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub apps: Arc<BTreeMap<String, AppSettings>>,
+    pub apps: Apps,
     pub limits: Limits,
     pub hub: mpsc::Sender<HubMsg>,
     pub assets: Assets,
@@ -26,9 +26,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(config: &Config, hub: mpsc::Sender<HubMsg>) -> Self {
+    pub fn new(config: &Config, hub: mpsc::Sender<HubMsg>, apps: Apps) -> Self {
         AppState {
-            apps: Arc::new(config.apps.clone()),
+            apps,
             limits: config.limits,
             hub,
             assets: Assets::from_env(),
@@ -41,7 +41,6 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/{app}/websocket", get(websocket))
-        .route("/{app}/rest/v2/broadcasts/{id}/data", post(send_data))
         .route("/{app}/js/{*path}", get(sdk_file))
         .route("/{app}/", get(sample_index))
         .route("/{app}/{*path}", get(sample_file))
@@ -61,10 +60,11 @@ async fn websocket(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let Some(settings) = state.apps.get(&app).cloned() else {
+    let Some(mut settings) = state.apps.get(&app) else {
         return unknown_app(&app);
     };
     let limits = state.limits;
+    settings.max_peers_per_session = limits.peers_per_socket;
     let Some(slot) = state.sockets.acquire(peer.ip(), limits.sockets_per_ip) else {
         return (
             StatusCode::TOO_MANY_REQUESTS,
@@ -156,54 +156,4 @@ async fn sample_file(
         return unknown_app(&app);
     }
     state.assets.respond(&format!("samples/{path}"))
-}
-
-/// `POST /{App}/rest/v2/broadcasts/{id}/data`: the body goes to every player of
-/// the stream as one text message (PROTOCOL.md §6.4).
-async fn send_data(
-    Path((app, id)): Path<(String, String)>,
-    State(state): State<AppState>,
-    body: String,
-) -> Response {
-    if !state.apps.contains_key(&app) {
-        return unknown_app(&app);
-    }
-    let result = |code: StatusCode, success: bool, message: String| {
-        (
-            code,
-            axum::Json(serde_json::json!({
-                "success": success, "message": message, "dataId": null, "errorId": 0
-            })),
-        )
-            .into_response()
-    };
-    if body.is_empty() {
-        return result(
-            StatusCode::BAD_REQUEST,
-            false,
-            "the body is the message to send; it is empty".into(),
-        );
-    }
-    let (reply, rx) = tokio::sync::oneshot::channel();
-    let msg = HubMsg::SendData {
-        app,
-        stream_id: id.clone(),
-        data: body.into_bytes(),
-        reply,
-    };
-    if state.hub.send(msg).await.is_err() {
-        return result(
-            StatusCode::SERVICE_UNAVAILABLE,
-            false,
-            "the server is stopping".into(),
-        );
-    }
-    match rx.await {
-        Ok(Some(n)) => result(StatusCode::OK, true, format!("sent to {n} players")),
-        _ => result(
-            StatusCode::NOT_FOUND,
-            false,
-            format!("stream {id} is not live"),
-        ),
-    }
 }

@@ -30,14 +30,8 @@ pub enum HubMsg {
     Closed {
         session: SessionId,
     },
-    /// Write `data` to every player of a live stream; the reply is how many
-    /// players, or `None` when it is not live.
-    SendData {
-        app: String,
-        stream_id: String,
-        data: Vec<u8>,
-        reply: oneshot::Sender<Option<usize>>,
-    },
+    /// An operator action from REST.
+    Admin(crate::admin::AdminRequest),
 }
 
 /// What the hub tells a WebSocket task.
@@ -61,8 +55,8 @@ pub async fn run(
     sfu: Sfu,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
+    mut core: Core,
 ) {
-    let mut core = Core::new();
     core.seed(random_seed());
     let mut hub = Hub {
         core,
@@ -147,15 +141,7 @@ impl Hub {
                 Err(e) => self.core.handle_parse_error(now, session, e),
             },
             HubMsg::Closed { session } => self.close(session),
-            HubMsg::SendData {
-                app,
-                stream_id,
-                data,
-                reply,
-            } => {
-                let sent = self.core.send_data(&app, &stream_id, false, &data);
-                let _ = reply.send(sent);
-            }
+            HubMsg::Admin(req) => crate::admin::handle(&mut self.core, now, req),
         }
     }
 

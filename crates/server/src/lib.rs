@@ -4,11 +4,18 @@
 //! the hub (session logic + SFU) and the HTTP server; tests call it with
 //! `127.0.0.1:0` addresses and read the bound ones from [`Running`].
 
+mod admin;
+pub mod app_settings;
+mod apps;
 mod assets;
 pub mod config;
+mod credentials;
+mod db;
 mod http;
 mod hub;
 mod local;
+mod registry;
+pub mod rest;
 mod tls;
 mod ws;
 
@@ -16,6 +23,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use tern_store::{SqliteStore, Store};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -30,6 +38,7 @@ pub struct Running {
     pub tls: bool,
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
+    store: db::SharedStore,
 }
 
 impl Running {
@@ -38,6 +47,11 @@ impl Running {
         let _ = self.shutdown.send(true);
         for t in self.tasks {
             let _ = t.await;
+        }
+        // Nothing is published any more: say so in the store now rather than
+        // at the next start.
+        if let Err(e) = settle(&mut **db::lock(&self.store)) {
+            tracing::error!("cannot mark streams finished at shutdown: {e:#}");
         }
     }
 }
@@ -67,6 +81,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let media_addr = udp.local_addr()?;
     let local = local::candidate_addrs(media_addr, config.public_ip)?;
     let sfu = tern_media::Sfu::new(local)?;
+    let store = open_store(&config)?;
+    let apps = apps::Apps::load(&config.apps, &store)?;
+    let registry = registry::StoreRegistry::new(apps.clone(), store.clone());
+    let core = tern_core::Core::with_registry(Box::new(registry));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let (hub_tx, hub_rx) = mpsc::channel(4096);
@@ -76,10 +94,17 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         sfu,
         shutdown_rx.clone(),
         config.limits.shutdown_drain,
+        core,
     ));
-    let state = http::AppState::new(&config, hub_tx);
-    let router = http::router(state);
-    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    let rest = rest::RestState {
+        apps: apps.clone(),
+        store: store.clone(),
+        hub: hub_tx.clone(),
+    };
+    let state = http::AppState::new(&config, hub_tx, apps);
+    let service = http::router(state)
+        .merge(rest::router(rest))
+        .into_make_service_with_connect_info::<SocketAddr>();
     let mut http_shutdown = shutdown_rx;
     let mut tasks = vec![hub_task];
     match &config.tls {
@@ -119,7 +144,40 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tls: config.tls.is_some(),
         shutdown,
         tasks,
+        store,
     })
+}
+
+/// Opens the data directory's store. Streams a crash left "live" are marked
+/// finished: nothing can be publishing before we start.
+fn open_store(config: &Config) -> anyhow::Result<db::SharedStore> {
+    let mut store = SqliteStore::open(&config.data_dir).with_context(|| {
+        format!(
+            "cannot open the store in {} (--data-dir)",
+            config.data_dir.display()
+        )
+    })?;
+    settle(&mut store)?;
+    Ok(db::shared(store))
+}
+
+/// Marks every stream still `preparing`/`broadcasting` finished and removes the
+/// zombi broadcasts that ended, as when each stream ends on its own.
+fn settle(store: &mut dyn Store) -> anyhow::Result<()> {
+    let finished = store
+        .finish_live_broadcasts(db::now_ms())
+        .context("cannot mark live streams finished")?;
+    let zombis = store
+        .delete_idle_zombis()
+        .context("cannot remove ended zombi streams")?;
+    if finished > 0 {
+        tracing::info!(
+            finished,
+            zombis,
+            "streams without a publisher marked finished"
+        );
+    }
+    Ok(())
 }
 
 /// Runs until SIGINT or SIGTERM, printing the ready line on stdout.

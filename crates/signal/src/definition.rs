@@ -69,6 +69,9 @@ wire_table! {
         NoPacketReceivedForTimeoutDuration => "noPacketReceivedForTimeoutDuration",
         /// A limit of this server was reached; `information` names it.
         LimitReached => "limit_reached",
+        /// The data store cannot be read, so credentials cannot be checked; the
+        /// request is refused rather than let through. See the server log.
+        DataStoreNotAvailable => "data_store_not_available",
         /// The server is out of capacity for this request.
         HighResourceUsage => "highResourceUsage",
         /// The frame is not a JSON object with a string `command`, or a required

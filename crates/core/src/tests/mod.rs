@@ -734,3 +734,29 @@ fn stop_after_the_peer_connection_closed_still_ends_the_stream() {
     w.frame(q, r#"{"command":"stop","streamId":"s"}"#);
     assert!(w.heard(q).is_empty());
 }
+
+#[test]
+fn the_operator_stops_a_live_stream() {
+    let mut w = World::new();
+    let (s, p) = (w.open(), w.open());
+    assert!(
+        !w.core.stop_stream(w.now, "LiveApp", "s1"),
+        "nothing to stop"
+    );
+    assert_eq!(w.core.live_stream_info("LiveApp", "s1"), None);
+    w.live_publisher(s, "s1");
+    assert_eq!(w.core.live_stream_info("LiveApp", "s1"), Some(Vec::new()));
+    assert_eq!(w.core.live_stream_info("WebRTCAppEE", "s1"), None);
+    w.frame(p, r#"{"command":"play","streamId":"s1"}"#);
+    w.connect_player(p, "s1");
+    w.heard(s);
+    w.heard(p);
+    assert!(w.core.stop_stream(w.now, "LiveApp", "s1"));
+    w.drain();
+    assert_eq!(w.heard(s), ["publish_finished"]);
+    assert_eq!(w.heard(p), ["play_finished"]);
+    assert_eq!(w.core.live_stream_info("LiveApp", "s1"), None);
+    // The id is free again at once.
+    w.frame(s, r#"{"command":"publish","streamId":"s1"}"#);
+    assert_eq!(w.heard(s), ["start"]);
+}

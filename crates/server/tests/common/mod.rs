@@ -142,3 +142,112 @@ impl Client {
         panic!("no {what} within 50 frames");
     }
 }
+
+/// A server on a data directory the caller keeps, so that a test can stop it
+/// and start another on the same data (a restart).
+pub async fn start_in(dir: &std::path::Path, toml: &str) -> tern_server::Running {
+    let text = format!(
+        "http_addr = \"127.0.0.1:0\"\nmedia_addr = \"127.0.0.1:0\"\ndata_dir = {:?}\n{toml}",
+        dir.display().to_string()
+    );
+    let config = Config::from_toml(&text).expect("test config");
+    tern_server::start(config).await.expect("server starts")
+}
+
+/// A directory under the system temp dir, removed on drop.
+pub fn temp_dir(name: &str) -> tempdir::Dir {
+    tempdir::Dir(std::env::temp_dir().join(format!(
+        "tern-test-{name}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    )))
+}
+
+/// One HTTP response.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: String,
+    pub body: Value,
+}
+
+/// One HTTP/1.1 request on a fresh connection.
+pub async fn http(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = TcpStream::connect(addr).await.expect("connects");
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty() || matches!(method, "POST" | "PUT") {
+        req.push_str("Content-Type: application/json\r\n");
+        req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).await.expect("sends");
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut raw))
+        .await
+        .expect("an answer within 5 s")
+        .expect("reads");
+    let raw = String::from_utf8(raw).expect("UTF-8 response");
+    let (head, rest) = raw.split_once("\r\n\r\n").expect("a header block");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
+    let text = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(rest)
+    } else {
+        rest.to_owned()
+    };
+    let body = if text.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Reply {
+        status,
+        headers: head.to_owned(),
+        body,
+    }
+}
+
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = &after[n + 2..];
+    }
+    out
+}
+
+impl Server {
+    /// A REST call to `/{app}/rest/v2{path}` from 127.0.0.1.
+    pub async fn rest(&self, method: &str, app: &str, path: &str, body: Option<&str>) -> Reply {
+        http(
+            self.http,
+            method,
+            &format!("/{app}/rest/v2{path}"),
+            &[],
+            body,
+        )
+        .await
+    }
+}

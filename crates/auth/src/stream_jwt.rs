@@ -1,0 +1,128 @@
+//! JWT stream tokens (PROTOCOL.md §7.3): HS256 with `jwtStreamSecretKey`, claims
+//! `streamId`, `type` (`publish`|`play`) and `exp` (Unix seconds).
+
+use serde_json::{Map, Value};
+
+use crate::jwt::{self, JwtError};
+use crate::Action;
+
+/// Why a stream JWT does not authorise the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StreamJwtError {
+    /// The token itself is refused (format, algorithm, signature, time).
+    Jwt(JwtError),
+    /// `streamId` names neither the requested stream nor its room.
+    OtherStream,
+    /// `type` is not the requested action.
+    OtherType,
+}
+
+impl std::fmt::Display for StreamJwtError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StreamJwtError::Jwt(e) => e.fmt(f),
+            StreamJwtError::OtherStream => f.write_str("JWT is for another stream"),
+            StreamJwtError::OtherType => f.write_str("JWT is for another action"),
+        }
+    }
+}
+
+impl std::error::Error for StreamJwtError {}
+
+/// Mints a stream token, as `GET /broadcasts/{id}/jwt-token` does.
+pub fn mint(stream_id: &str, action: Action, exp_s: u64, key: &[u8]) -> String {
+    let mut claims = Map::new();
+    claims.insert("streamId".into(), stream_id.into());
+    claims.insert("type".into(), action.as_str().into());
+    claims.insert("exp".into(), exp_s.into());
+    jwt::sign(&claims, key)
+}
+
+/// Checks a stream token for `action` on `stream_id`. A token minted for the
+/// room (`room`, the legacy conference room or main track) is accepted for the
+/// streams of that room, and a `publish` token of a room also lets its holder
+/// play the room.
+pub fn verify(
+    token: &str,
+    key: &[u8],
+    stream_id: &str,
+    room: Option<&str>,
+    action: Action,
+    now_s: u64,
+) -> Result<(), StreamJwtError> {
+    let claims = jwt::verify(token, key, now_s).map_err(StreamJwtError::Jwt)?;
+    let claim_stream = claims.get("streamId").and_then(Value::as_str);
+    let for_room = room.is_some() && claim_stream == room;
+    if claim_stream != Some(stream_id) && !for_room {
+        return Err(StreamJwtError::OtherStream);
+    }
+    let claim_type = claims
+        .get("type")
+        .and_then(Value::as_str)
+        .and_then(Action::parse);
+    let room_publisher_plays =
+        action == Action::Play && claim_type == Some(Action::Publish) && for_room;
+    if claim_type != Some(action) && !room_publisher_plays {
+        return Err(StreamJwtError::OtherType);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &[u8] = b"stream-secret-stream-secret-stream";
+    const NOW: u64 = 1_750_000_000;
+
+    #[test]
+    fn valid_for_its_stream_and_type_until_exp() {
+        let t = mint("s1", Action::Publish, NOW + 10, KEY);
+        assert_eq!(verify(&t, KEY, "s1", None, Action::Publish, NOW), Ok(()));
+        // Reusable until it expires.
+        assert_eq!(
+            verify(&t, KEY, "s1", None, Action::Publish, NOW + 9),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&t, KEY, "s1", None, Action::Publish, NOW + 10),
+            Err(StreamJwtError::Jwt(JwtError::Expired))
+        );
+        assert_eq!(
+            verify(&t, KEY, "s2", None, Action::Publish, NOW),
+            Err(StreamJwtError::OtherStream)
+        );
+        assert_eq!(
+            verify(&t, KEY, "s1", None, Action::Play, NOW),
+            Err(StreamJwtError::OtherType)
+        );
+        assert_eq!(
+            verify(&t, b"wrong", "s1", None, Action::Publish, NOW),
+            Err(StreamJwtError::Jwt(JwtError::BadSignature))
+        );
+    }
+
+    #[test]
+    fn room_tokens() {
+        let publish = mint("room1", Action::Publish, NOW + 10, KEY);
+        let play = mint("room1", Action::Play, NOW + 10, KEY);
+        let room = Some("room1");
+        assert_eq!(verify(&play, KEY, "alice", room, Action::Play, NOW), Ok(()));
+        assert_eq!(
+            verify(&publish, KEY, "alice", room, Action::Publish, NOW),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&publish, KEY, "bob", room, Action::Play, NOW),
+            Ok(())
+        );
+        assert_eq!(
+            verify(&play, KEY, "alice", room, Action::Publish, NOW),
+            Err(StreamJwtError::OtherType)
+        );
+        assert_eq!(
+            verify(&play, KEY, "alice", None, Action::Play, NOW),
+            Err(StreamJwtError::OtherStream)
+        );
+    }
+}

@@ -1,0 +1,22 @@
+//! Tern's persistence: broadcasts, one-time tokens, TOTP subscribers and
+//! application settings, per application, behind the [`Store`] trait.
+//!
+//! The embedded default is [`SqliteStore`]: one SQLite file in the data
+//! directory, WAL journal, migrations run on open. The store keeps records and
+//! answers queries; it has no business rules (who may publish, what a token
+//! allows): those live in the server, which owns the clock.
+//!
+//! Records are serialised with Ant Media's JSON names (PROTOCOL.md §8.3), which
+//! is also how the REST API shows them.
+
+mod error;
+mod query;
+mod records;
+mod sqlite;
+mod store;
+
+pub use error::{OpenError, StoreError};
+pub use query::{ListQuery, Order, SortBy};
+pub use records::{status, Broadcast, Subscriber, Token};
+pub use sqlite::SqliteStore;
+pub use store::Store;
