@@ -22,6 +22,7 @@ mod negotiate;
 mod p2p;
 mod play;
 mod publish;
+mod quality;
 mod query;
 mod registry;
 mod room;
@@ -192,6 +193,9 @@ impl Core {
             } => self.subtracks_count(session, &stream_id, role.as_deref(), status.as_deref()),
             ClientMessage::GetSubscriberCount { stream_id } => {
                 self.subscriber_count(session, &stream_id)
+            }
+            ClientMessage::ForceStreamQuality { stream_id, height } => {
+                self.force_quality(session, &stream_id, height)
             }
             ClientMessage::UpdateStreamMetaData {
                 stream_id,

@@ -165,7 +165,7 @@ async fn run(
                 rtc.handle_input(Input::Timeout(Instant::now())).map_err(|e| format!("timeout: {e}"))?;
                 timeout = drain(&mut rtc, &socket, &c, &recording).await?;
             }
-            _ = stop.wait_for(|s| *s) => {
+            _ = crate::stopped(&mut stop) => {
                 rtc.disconnect();
                 return Ok(());
             }
@@ -229,8 +229,8 @@ async fn drain(
                 if let Some(s) = rtc.direct_api().stream_rx(&p.header.ssrc) {
                     s.suppress_nack(true);
                 }
-                let stamp =
-                    payload::read(&p.payload).or_else(|| payload::read(payload::vp8_body(&p.payload)?));
+                let stamp = payload::read(&p.payload)
+                    .or_else(|| payload::read(payload::vp8_body(&p.payload)?));
                 match stamp {
                     Some(s) => {
                         c.intact.fetch_add(1, Ordering::Relaxed);

@@ -88,7 +88,12 @@ impl JanusClient {
 
     async fn next_frame(&mut self) -> anyhow::Result<Value> {
         loop {
-            match self.ws.next().await.ok_or_else(|| anyhow!("socket closed"))?? {
+            match self
+                .ws
+                .next()
+                .await
+                .ok_or_else(|| anyhow!("socket closed"))??
+            {
                 Message::Text(t) => return Ok(serde_json::from_str(t.as_str())?),
                 Message::Close(f) => bail!("socket closed: {f:?}"),
                 _ => continue,
@@ -138,7 +143,12 @@ impl JanusClient {
     }
 
     /// Subscribes to `feed` in `room`; returns Janus's offer.
-    pub async fn subscribe(&mut self, room: u64, feed: u64, wait: Duration) -> anyhow::Result<String> {
+    pub async fn subscribe(
+        &mut self,
+        room: u64,
+        feed: u64,
+        wait: Duration,
+    ) -> anyhow::Result<String> {
         let ev = self
             .message(
                 json!({"request": "join", "ptype": "subscriber", "room": room, "streams": [{"feed": feed}]}),
@@ -187,7 +197,7 @@ impl JanusClient {
                         return;
                     }
                 }
-                _ = stop.wait_for(|s| *s) => break,
+                _ = crate::stopped(&mut stop) => break,
             }
         }
         let bye = json!({"janus": "destroy", "session_id": self.session, "transaction": "bye"});

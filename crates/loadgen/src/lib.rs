@@ -19,3 +19,9 @@ pub mod run;
 pub mod scenario;
 pub mod signal;
 pub mod synth;
+
+/// Resolves once `stop` is true (or its sender is gone).
+pub async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    // The guard `wait_for` returns must not live across an await.
+    let _ = stop.wait_for(|s| *s).await.map(|_| ());
+}

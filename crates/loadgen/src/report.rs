@@ -135,7 +135,10 @@ pub fn table(j: &Value) -> String {
     line("target", format!("{} {}", j["target"], j["label"]));
     line(
         "subscribers (joined/failed/dropped)",
-        format!("{} ({}/{}/{})", j["subscribers"], j["joined"], j["failed"], j["dropped"]),
+        format!(
+            "{} ({}/{}/{})",
+            j["subscribers"], j["joined"], j["failed"], j["dropped"]
+        ),
     );
     line(
         "join ms p50 / p99 / max",
@@ -161,10 +164,22 @@ pub fn table(j: &Value) -> String {
         "sampled intact / corrupt",
         format!("{} / {}", j["sampled_intact"], j["sampled_corrupt"]),
     );
-    line("server CPU % of one core", f(&j["server_cpu_share"], 100.0, 1));
-    line("server CPU µs per packet", f(&j["server_us_per_packet"], 1.0, 2));
-    line("server RSS KiB per subscriber", f(&j["server_rss_per_subscriber"], 1.0 / 1024.0, 1));
-    line("generator CPU µs per packet", f(&j["generator_us_per_packet"], 1.0, 2));
+    line(
+        "server CPU % of one core",
+        f(&j["server_cpu_share"], 100.0, 1),
+    );
+    line(
+        "server CPU µs per packet",
+        f(&j["server_us_per_packet"], 1.0, 2),
+    );
+    line(
+        "server RSS KiB per subscriber",
+        f(&j["server_rss_per_subscriber"], 1.0 / 1024.0, 1),
+    );
+    line(
+        "generator CPU µs per packet",
+        f(&j["generator_us_per_packet"], 1.0, 2),
+    );
     out
 }
 

@@ -97,7 +97,12 @@ async fn run_inner(s: &Scenario, stop: watch::Receiver<bool>) -> anyhow::Result<
             tokio::time::sleep_until(began + Duration::from_secs_f64(n as f64 / s.join_rate)).await;
         }
         let permit = gate.clone().acquire_owned().await?;
-        let (s2, stream, rec, stop2) = (s.clone(), streams[which].clone(), recording.clone(), stop.clone());
+        let (s2, stream, rec, stop2) = (
+            s.clone(),
+            streams[which].clone(),
+            recording.clone(),
+            stop.clone(),
+        );
         joins.spawn(async move {
             let r = tokio::time::timeout(wait, subscribe(&s2, stream, rec, stop2)).await;
             drop(permit);
@@ -252,7 +257,7 @@ async fn feed(s: Scenario, mut h: PeerHandle, phase: Duration, mut stop: watch::
                 Some(PeerEvent::Closed(_)) | None => return,
                 Some(_) => continue,
             },
-            _ = stop.wait_for(|x| *x) => return,
+            _ = crate::stopped(&mut stop) => return,
         };
         if h.cmd.send(cmd).await.is_err() {
             return;

@@ -217,14 +217,12 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("tern-load-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("s.toml");
-        std::fs::write(&file, "target = \"janus\"\nsubscribers = 7\nduration = 3.5\n").unwrap();
-        let args = Args::parse_from([
-            "tern-load",
-            "--config",
-            file.to_str().unwrap(),
-            "-s",
-            "9",
-        ]);
+        std::fs::write(
+            &file,
+            "target = \"janus\"\nsubscribers = 7\nduration = 3.5\n",
+        )
+        .unwrap();
+        let args = Args::parse_from(["tern-load", "--config", file.to_str().unwrap(), "-s", "9"]);
         let s = args.scenario().unwrap();
         assert_eq!(s.target, Target::Janus);
         assert_eq!(s.subscribers, 9);

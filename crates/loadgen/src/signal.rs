@@ -127,7 +127,7 @@ impl Signal {
                         return;
                     }
                 }
-                _ = stop.wait_for(|s| *s) => break,
+                _ = crate::stopped(&mut stop) => break,
             }
         }
         self.close().await;

@@ -11,6 +11,8 @@ use crate::codec_info::{h264_size, vp8_size};
 
 /// How often bitrates are recomputed and reported.
 const WINDOW: Duration = Duration::from_secs(2);
+/// The earliest moment a provisional bitrate is worth reporting.
+const EARLY: Duration = Duration::from_millis(500);
 /// An SPS sits at the start of an access unit; scanning further costs time per
 /// frame for nothing.
 const SPS_SCAN_BYTES: usize = 256;
@@ -25,6 +27,7 @@ pub struct SourceStats {
     video_bps: u64,
     audio_bps: u64,
     changed: bool,
+    early_reported: bool,
 }
 
 fn codec_name(c: Codec) -> &'static str {
@@ -75,8 +78,19 @@ impl SourceStats {
             self.window_start = Some(now);
             self.changed = true;
         }
+        // Before the first window ends, report the rate so far rather than 0.
+        let early = self.video_bps == 0 && self.audio_bps == 0 && elapsed >= EARLY;
+        if early && !self.early_reported {
+            self.early_reported = true;
+            self.changed = true;
+        }
         if !std::mem::take(&mut self.changed) {
             return None;
+        }
+        if early {
+            let ms = elapsed.as_millis().max(1) as u64;
+            self.video_bps = self.video_bytes * 8 * 1000 / ms;
+            self.audio_bps = self.audio_bytes * 8 * 1000 / ms;
         }
         let (width, height) = self.size.unwrap_or((0, 0));
         Some(vec![StreamInfo {
@@ -118,6 +132,10 @@ mod tests {
                 &[0u8; 100],
             );
         }
+        let early = s
+            .poll(t0 + Duration::from_millis(600))
+            .expect("an early report");
+        assert!(early[0].video_bitrate > 0, "{early:?}");
         let later = s.poll(t0 + Duration::from_secs(2)).unwrap();
         // 250 kB + 10 kB of frames over 2 s.
         assert_eq!(later[0].video_bitrate, (250_000 + 10) * 8 / 2);

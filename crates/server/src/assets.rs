@@ -9,7 +9,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use include_dir::{include_dir, Dir};
 
-static SDK: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../sdk");
+// Only what pages load: not the SDK's tests, tooling or node_modules.
+static SDK_SRC: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/src");
+static SDK_SAMPLES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/samples");
 
 #[derive(Debug, Clone)]
 pub enum Assets {
@@ -32,7 +34,14 @@ impl Assets {
             return None;
         }
         match self {
-            Assets::Embedded => SDK.get_file(rel).map(|f| Cow::Borrowed(f.contents())),
+            Assets::Embedded => {
+                let (dir, inner) = if let Ok(inner) = rel.strip_prefix("src") {
+                    (&SDK_SRC, inner)
+                } else {
+                    (&SDK_SAMPLES, rel.strip_prefix("samples").ok()?)
+                };
+                dir.get_file(inner).map(|f| Cow::Borrowed(f.contents()))
+            }
             Assets::Disk(root) => std::fs::read(root.join(rel)).ok().map(Cow::Owned),
         }
     }
@@ -66,5 +75,11 @@ mod tests {
         for bad in ["../Cargo.toml", "/etc/passwd", "src/../../x", "a\\b", ""] {
             assert!(a.read(bad).is_none(), "{bad}");
         }
+        assert!(
+            a.read("package.json").is_none(),
+            "only src/ and samples/ are served"
+        );
+        assert!(a.read("src/webrtc_adaptor.js").is_some());
+        assert!(a.read("samples/index.html").is_some());
     }
 }

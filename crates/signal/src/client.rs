@@ -89,6 +89,11 @@ pub enum ClientMessage {
     GetSubscriberCount {
         stream_id: String,
     },
+    /// `forceStreamQuality` (§2.14): pin a rendition by height; 0 = automatic.
+    ForceStreamQuality {
+        stream_id: String,
+        height: u32,
+    },
     /// `updateStreamMetaData` (§2.19).
     UpdateStreamMetaData {
         stream_id: String,
@@ -277,6 +282,10 @@ pub fn parse(text: &str) -> Result<ClientMessage, ParseError> {
         },
         "getSubscriberCount" => ClientMessage::GetSubscriberCount {
             stream_id: required_id(&obj, &command)?,
+        },
+        "forceStreamQuality" => ClientMessage::ForceStreamQuality {
+            stream_id: required_id(&obj, &command)?,
+            height: opt_u32(&obj, "streamHeight").unwrap_or(0),
         },
         "updateStreamMetaData" => ClientMessage::UpdateStreamMetaData {
             stream_id: required_id(&obj, &command)?,

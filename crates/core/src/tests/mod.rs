@@ -760,3 +760,38 @@ fn the_operator_stops_a_live_stream() {
     w.frame(s, r#"{"command":"publish","streamId":"s1"}"#);
     assert_eq!(w.heard(s), ["start"]);
 }
+
+#[test]
+fn forcing_a_quality_on_a_single_rendition_is_no_encoder_settings() {
+    let mut w = World::new();
+    let (s, p) = (w.open(), w.open());
+    w.frame(
+        p,
+        r#"{"command":"forceStreamQuality","streamId":"q","streamHeight":240}"#,
+    );
+    assert_eq!(w.heard(p), ["no_stream_exist"]);
+    let peer = w.live_publisher(s, "q");
+    w.event(MediaEvent::SourceInfo {
+        peer,
+        info: vec![tern_signal::StreamInfo {
+            width: 640,
+            height: 480,
+            video_bitrate: 1,
+            audio_bitrate: 1,
+            video_codec: "VP8".into(),
+        }],
+    });
+    w.frame(
+        p,
+        r#"{"command":"forceStreamQuality","streamId":"q","streamHeight":240}"#,
+    );
+    let got = w.take_sent(p);
+    assert_eq!(got[0]["definition"], "no_encoder_settings");
+    assert_eq!(got[0]["streamId"], "q");
+    // Automatic (0) is not an error.
+    w.frame(
+        p,
+        r#"{"command":"forceStreamQuality","streamId":"q","streamHeight":0}"#,
+    );
+    assert!(w.heard(p).is_empty());
+}
