@@ -5,6 +5,8 @@
 //! DTLS for real, writes what it is told to and reports what arrives.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context};
@@ -66,6 +68,8 @@ pub struct PeerHandle {
     pub cmd: mpsc::Sender<PeerCmd>,
     pub events: mpsc::Receiver<PeerEvent>,
     pub task: tokio::task::JoinHandle<()>,
+    /// RTP packets this peer has sent (retransmissions included).
+    pub sent_rtp: Arc<AtomicU64>,
 }
 
 impl ClientPeer {
@@ -130,6 +134,7 @@ impl ClientPeer {
     pub fn spawn(self) -> PeerHandle {
         let (cmd_tx, cmd_rx) = mpsc::channel(1024);
         let (ev_tx, ev_rx) = mpsc::channel(4096);
+        let sent_rtp = Arc::new(AtomicU64::new(0));
         let task = tokio::spawn(run(
             self.rtc,
             self.socket,
@@ -137,11 +142,13 @@ impl ClientPeer {
             self.send_mids,
             cmd_rx,
             ev_tx,
+            sent_rtp.clone(),
         ));
         PeerHandle {
             cmd: cmd_tx,
             events: ev_rx,
             task,
+            sent_rtp,
         }
     }
 }
@@ -162,12 +169,13 @@ async fn run(
     send_mids: Vec<(MediaKind, Mid)>,
     mut cmd_rx: mpsc::Receiver<PeerCmd>,
     ev_tx: mpsc::Sender<PeerEvent>,
+    sent_rtp: Arc<AtomicU64>,
 ) {
     let mut buf = vec![0u8; 2048];
     let mut channel: Option<ChannelId> = None;
     let start = Instant::now();
     loop {
-        let timeout = match drain(&mut rtc, &socket, &ev_tx, &mut channel).await {
+        let timeout = match drain(&mut rtc, &socket, &ev_tx, &mut channel, &sent_rtp).await {
             Ok(t) => t,
             Err(why) => {
                 let _ = ev_tx.send(PeerEvent::Closed(why)).await;
@@ -254,6 +262,7 @@ async fn drain(
     socket: &UdpSocket,
     ev_tx: &mpsc::Sender<PeerEvent>,
     channel: &mut Option<ChannelId>,
+    sent_rtp: &AtomicU64,
 ) -> Result<Instant, String> {
     loop {
         if !rtc.is_alive() {
@@ -262,6 +271,11 @@ async fn drain(
         match rtc.poll_output().map_err(|e| e.to_string())? {
             Output::Timeout(t) => return Ok(t),
             Output::Transmit(t) => {
+                let d: &[u8] = &t.contents;
+                // RTP, not RTCP (RFC 5761 §4): version 2 and a payload type outside 64..96.
+                if d.len() >= 12 && d[0] >> 6 == 2 && !(192..224).contains(&d[1]) {
+                    sent_rtp.fetch_add(1, Ordering::Relaxed);
+                }
                 let _ = socket.send_to(&t.contents, t.destination).await;
             }
             Output::Event(e) => {

@@ -12,6 +12,8 @@ pub struct Snapshot {
     pub expected: u64,
     pub intact: u64,
     pub corrupt: u64,
+    /// Packets the publishers sent times the subscribers that receive them.
+    pub offered: u64,
     pub own_cpu: f64,
     pub server_cpu: Option<f64>,
 }
@@ -52,6 +54,18 @@ impl Report {
         self.packets() as f64 / self.window_s
     }
 
+    /// Packets that subscribers got short of what publishers sent: this also
+    /// sees frames a server dropped whole, which leave no sequence gap when it
+    /// repacketizes.
+    pub fn shortfall(&self) -> f64 {
+        let offered = self.end.offered.saturating_sub(self.start.offered);
+        if offered == 0 {
+            return 0.0;
+        }
+        offered.saturating_sub(self.packets()) as f64 / offered as f64
+    }
+
+    /// Sequence-number gaps seen by subscribers.
     pub fn loss(&self) -> f64 {
         let expected = self.end.expected.saturating_sub(self.start.expected);
         if expected == 0 {
@@ -103,7 +117,10 @@ impl Report {
             "delivered_pps": self.packets_per_s(),
             "delivered_mbps": (self.end.bytes - self.start.bytes) as f64 * 8.0 / self.window_s / 1e6,
             "mean_packet_bytes": (self.end.bytes - self.start.bytes) as f64 / pkts,
-            "loss": self.loss(),
+            "offered_pps": (self.end.offered - self.start.offered) as f64 / self.window_s,
+            "seq_loss": self.loss(),
+            "shortfall": self.shortfall(),
+            "loss": self.loss().max(self.shortfall()),
             "delay_us": {
                 "p50": quantile(&self.delays_us, 0.5),
                 "p99": quantile(&self.delays_us, 0.99),
@@ -151,7 +168,11 @@ pub fn table(j: &Value) -> String {
     );
     line("delivered packets/s", f(&j["delivered_pps"], 1.0, 0));
     line("delivered Mbit/s", f(&j["delivered_mbps"], 1.0, 1));
-    line("loss %", f(&j["loss"], 100.0, 3));
+    line("offered packets/s (sent × fans)", f(&j["offered_pps"], 1.0, 0));
+    line(
+        "loss % (seq gaps / short of sent)",
+        format!("{} / {}", f(&j["seq_loss"], 100.0, 3), f(&j["shortfall"], 100.0, 3)),
+    );
     line(
         "one-way delay ms p50 / p99",
         format!(

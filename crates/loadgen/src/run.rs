@@ -28,6 +28,8 @@ enum StreamRef {
 }
 
 struct Sub {
+    /// Index of the stream it plays.
+    stream: usize,
     counters: Arc<Counters>,
     task: tokio::task::JoinHandle<Result<(), String>>,
 }
@@ -68,11 +70,13 @@ async fn run_inner(s: &Scenario, stop: watch::Receiver<bool>) -> anyhow::Result<
     };
 
     let mut streams = Vec::new();
+    let mut sent = Vec::new();
     for i in 0..s.publishers {
         let name = format!("load{}x{}", s.seed, i);
         let (stream, handle) = publish(s, &name, wait, stop.clone())
             .await
             .with_context(|| format!("publisher {i}"))?;
+        sent.push(handle.sent_rtp.clone());
         let phase = Duration::from_micros(rng.below(1_000_000 / u64::from(s.fps)));
         tokio::spawn(feed(s.clone(), handle, phase, stop.clone()));
         streams.push(stream);
@@ -106,7 +110,9 @@ async fn run_inner(s: &Scenario, stop: watch::Receiver<bool>) -> anyhow::Result<
         joins.spawn(async move {
             let r = tokio::time::timeout(wait, subscribe(&s2, stream, rec, stop2)).await;
             drop(permit);
-            r.map_err(|_| anyhow!("join took longer than {wait:?}"))?
+            let mut sub = r.map_err(|_| anyhow!("join took longer than {wait:?}"))??;
+            sub.stream = which;
+            Ok::<Sub, anyhow::Error>(sub)
         });
     }
     let mut subs = Vec::new();
@@ -148,11 +154,25 @@ async fn run_inner(s: &Scenario, stop: watch::Receiver<bool>) -> anyhow::Result<
 
     tokio::time::sleep(Duration::from_secs_f64(s.warmup)).await;
     let t0 = Instant::now();
+    let mut fans = vec![0u64; streams.len()];
+    for x in &subs {
+        if x.counters.join_us.load(Ordering::Relaxed) != 0 {
+            fans[x.stream] += 1;
+        }
+    }
+    let offered = || -> u64 {
+        sent.iter()
+            .zip(&fans)
+            .map(|(n, f)| n.load(Ordering::Relaxed) * f)
+            .sum()
+    };
     report.start = snapshot(s, &subs);
+    report.start.offered = offered();
     recording.store(true, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs_f64(s.duration)).await;
     recording.store(false, Ordering::Relaxed);
     report.end = snapshot(s, &subs);
+    report.end.offered = offered();
     report.window_s = t0.elapsed().as_secs_f64();
     report.server_rss_after = s.server_pid.and_then(procstat::rss_bytes);
 
@@ -298,5 +318,9 @@ async fn subscribe(
             task
         }
     };
-    Ok(Sub { counters, task })
+    Ok(Sub {
+        stream: 0,
+        counters,
+        task,
+    })
 }

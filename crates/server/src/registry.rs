@@ -47,11 +47,19 @@ impl Registry for StoreRegistry {
             subscriber_id: req.subscriber_id.as_deref(),
             subscriber_code: req.subscriber_code.as_deref(),
         };
-        let accepted =
-            credentials::check(&mut **store, &settings, app, &request, now).map_err(refusal)?;
+        // Registration first: no credential can make an unregistered id
+        // publishable, and "create it first" is the fix the client needs.
         let broadcast = store
             .broadcast(app, &req.stream_id)
             .map_err(store_refusal)?;
+        if broadcast.is_none() && settings.accept_only_streams_in_data_store {
+            return Err(Refusal::new(
+                ErrorDef::NotAllowedUnregisteredStreams,
+                "stream is not registered",
+            ));
+        }
+        let accepted =
+            credentials::check(&mut **store, &settings, app, &request, now).map_err(refusal)?;
         match &broadcast {
             None if settings.accept_only_streams_in_data_store => {
                 return Err(Refusal::new(
