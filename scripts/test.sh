@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, Rust unit and integration tests, and
-# browser end-to-end tests in Debian's Chromium. Installs what a fresh machine
-# lacks (Chromium, the e2e npm packages) first.
+# the browser SDK's type check and unit tests, and browser end-to-end tests in
+# Debian's Chromium. Installs what a fresh machine lacks (Chromium, the e2e and
+# SDK npm packages) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,10 @@ if [ ! -d e2e/node_modules ] || [ e2e/package-lock.json -nt e2e/node_modules ]; 
   step "npm ci (e2e)"
   (cd e2e && npm ci --no-audit --no-fund)
 fi
+if [ ! -d sdk/node_modules ] || [ sdk/package-lock.json -nt sdk/node_modules ]; then
+  step "npm ci (sdk)"
+  (cd sdk && npm ci --no-audit --no-fund)
+fi
 
 step "cargo fmt --check"
 cargo fmt --all --check
@@ -25,6 +30,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test"
 cargo test --workspace
+
+step "browser SDK: type check (tsc --checkJs) and unit tests"
+(cd sdk && npm test)
 
 step "release build for the browser tests"
 cargo build --release --bin tern
