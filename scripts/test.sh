@@ -34,6 +34,9 @@ cargo test --workspace
 step "browser SDK: type check (tsc --checkJs) and unit tests"
 (cd sdk && npm test)
 
+step "fuzz: short runs of the signaling parser and the session state machine"
+bash scripts/fuzz.sh 20 signal_parse core_sequences
+
 step "release build for the browser tests"
 cargo build --release --bin tern
 
