@@ -29,9 +29,12 @@ for t in "${targets[@]}"; do
   esac
   corpus=$(mktemp -d)
   cp "$dir/corpus/$t/"* "$corpus/"
+  echo "fuzz: building $t"
+  cargo +nightly fuzz build --fuzz-dir "$dir" -O "$t"
   echo "fuzz: $t for ${secs}s"
-  (cd "$dir" && cargo +nightly fuzz run -O "$t" "$corpus" -- \
-    -max_total_time="$secs" -print_final_stats=1 2>&1 | grep -E "stat::number_of_executed_units|stat::average_exec_per_sec|SUMMARY|panicked|ERROR" || true)
+  cargo +nightly fuzz run --fuzz-dir "$dir" -O "$t" "$corpus" -- \
+    -max_total_time="$secs" -print_final_stats=1 2>&1 |
+    grep -E "stat::number_of_executed_units|stat::average_exec_per_sec|SUMMARY|panicked|ERROR" || true
   rm -rf "$corpus"
   if ls "$dir/artifacts/$t/"crash-* >/dev/null 2>&1; then
     echo "fuzz: $t found a crash: $(ls "$dir/artifacts/$t/")"
