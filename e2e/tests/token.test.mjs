@@ -36,12 +36,12 @@ test('a REST-minted one-time token lets one publish in, and only once', { timeou
     assert.ok(typeof token === 'string' && token.length >= 16, `tokenId ${token}`);
 
     // Without a token the publish is refused.
-    const tokenless = await env.open('publish-token.html', { id: uniqueStreamId('none'), label: 'tokenless' });
+    const tokenless = await env.open('publish.html', { id: uniqueStreamId('none'), label: 'tokenless' });
     const refusedFirst = await tokenless.waitForEvent('unauthorized_access', { kind: 'error', timeoutMs: 10_000 });
     t.diagnostic(`no token: ${JSON.stringify(refusedFirst.data)}`);
     await tokenless.close();
 
-    const publisher = await env.open('publish-token.html', { id, token, label: 'publisher' });
+    const publisher = await env.open('publish.html', { id, token, label: 'publisher' });
     const started = await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
     assert.equal(started.data?.streamId, id);
 
@@ -64,7 +64,7 @@ test('a REST-minted one-time token lets one publish in, and only once', { timeou
     t.diagnostic(`stream-info: ${JSON.stringify(info)}`);
 
     // The same token a second time: refused.
-    const second = await env.open('publish-token.html', { id, token, label: 'second' });
+    const second = await env.open('publish.html', { id, token, label: 'second' });
     const refused = await second.waitForEvent('unauthorized_access', { kind: 'error', timeoutMs: 10_000 });
     assert.equal(refused.data?.streamId, id, `unauthorized_access names the stream: ${JSON.stringify(refused.data)}`);
     const secondStarted = (await second.events()).some((e) => e.name === 'publish_started');

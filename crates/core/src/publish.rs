@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use tern_signal::{ErrorDef, NotificationDef, Publish, ServerMessage};
 
-use crate::ids::{PeerId, SessionId};
+use crate::ids::{PeerId, SessionId, StreamKey};
 use crate::media_api::{MediaCommand, PeerRole};
 use crate::registry::StreamEvent;
 use crate::state::{Phase, Stream, StreamMeta};
@@ -76,17 +76,7 @@ impl Core {
                 return Err(PublishError::StreamIdInUse);
             }
             let old = stream.publisher;
-            let peer = self.state.add_peer(
-                session,
-                key.clone(),
-                PeerRole::Publisher,
-                Phase::AwaitingOffer,
-            );
-            self.state
-                .peers
-                .get_mut(&peer)
-                .expect("just added")
-                .deadline = Some(now + window);
+            let peer = self.new_publisher(session, &key, now + window);
             let stream = self.state.streams.get_mut(&key).expect("checked above");
             stream.publisher = peer;
             stream.restoring_from = Some(old);
@@ -100,17 +90,7 @@ impl Core {
                 .as_ref()
                 .map(|(room, _)| room.clone())
         });
-        let peer = self.state.add_peer(
-            session,
-            key.clone(),
-            PeerRole::Publisher,
-            Phase::AwaitingOffer,
-        );
-        self.state
-            .peers
-            .get_mut(&peer)
-            .expect("just added")
-            .deadline = Some(now + window);
+        let peer = self.new_publisher(session, &key, now + window);
         let meta = StreamMeta {
             name: req.stream_name.clone(),
             meta_data: req.meta_data.clone(),
@@ -135,6 +115,20 @@ impl Core {
             self.join_room_as_participant(&key, &room);
         }
         Ok(peer)
+    }
+
+    /// A publisher peer waiting for its offer, which must reach media by `deadline`.
+    fn new_publisher(&mut self, session: SessionId, key: &StreamKey, deadline: Instant) -> PeerId {
+        let peer = self.state.add_peer(
+            session,
+            key.clone(),
+            PeerRole::Publisher,
+            Phase::AwaitingOffer,
+        );
+        if let Some(p) = self.state.peers.get_mut(&peer) {
+            p.deadline = Some(deadline);
+        }
+        peer
     }
 
     /// The publisher's connection is up: tell it, and start every waiting player.
