@@ -11,6 +11,7 @@
 //!   [`tern_core::MediaEvent`]s for the session logic.
 
 mod codec_info;
+mod keyframe_throttle;
 mod local_addrs;
 mod peer;
 mod player;

@@ -10,6 +10,7 @@ use str0m::media::{MediaKind, Mid};
 use str0m::Rtc;
 use tern_core::{MediaProfile, PeerId, PeerRole, SessionId, Source};
 
+use crate::keyframe_throttle::KeyframeThrottle;
 use crate::source_stats::SourceStats;
 
 /// A peer that has not connected this long after it was created is dropped: its
@@ -17,9 +18,6 @@ use crate::source_stats::SourceStats;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// A connected peer whose ICE stays disconnected this long is gone.
 pub const DISCONNECT_GRACE: Duration = Duration::from_secs(5);
-/// At most one keyframe request per source track in this interval: many players
-/// joining at once must not make the publisher send a storm of keyframes.
-pub const KEYFRAME_INTERVAL: Duration = Duration::from_millis(500);
 
 /// A player's outgoing track and the publisher track that feeds it.
 #[derive(Debug, Clone, Copy)]
@@ -49,8 +47,8 @@ pub struct Peer {
     pub addrs: Vec<SocketAddr>,
     /// Publisher: incoming tracks in m-line order.
     pub tracks_in: Vec<(Mid, MediaKind)>,
-    /// Publisher: last keyframe request per track.
-    pub last_keyframe_request: HashMap<Mid, Instant>,
+    /// Publisher: keyframe requests sent and deferred, per track.
+    pub keyframes: KeyframeThrottle,
     pub stats: SourceStats,
     /// Publisher: the data channel it opened. Player: the channel the server
     /// opened (or the first one the page opened).
@@ -87,7 +85,7 @@ impl Peer {
             last_media: None,
             addrs: Vec::new(),
             tracks_in: Vec::new(),
-            last_keyframe_request: HashMap::new(),
+            keyframes: KeyframeThrottle::default(),
             stats: SourceStats::default(),
             channel: None,
             stream_id: String::new(),
@@ -119,14 +117,9 @@ impl Peer {
         }
     }
 
-    /// True when a keyframe request for `mid` may go out now; records it.
+    /// True when a keyframe request for `mid` may go out now (else it is
+    /// deferred and sent by the timeout handling).
     pub fn keyframe_allowed(&mut self, mid: Mid, now: Instant) -> bool {
-        match self.last_keyframe_request.get(&mid) {
-            Some(t) if now.saturating_duration_since(*t) < KEYFRAME_INTERVAL => false,
-            _ => {
-                self.last_keyframe_request.insert(mid, now);
-                true
-            }
-        }
+        self.keyframes.request(mid, now)
     }
 }

@@ -116,7 +116,14 @@ impl Sfu {
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.peers
             .values()
-            .flat_map(|p| [p.next_timeout, p.deadline, p.silent_deadline()])
+            .flat_map(|p| {
+                [
+                    p.next_timeout,
+                    p.deadline,
+                    p.silent_deadline(),
+                    p.keyframes.next_due(),
+                ]
+            })
             .flatten()
             .min()
     }
@@ -208,10 +215,15 @@ impl Sfu {
             .peers
             .iter()
             .filter(|(_, p)| {
-                [p.next_timeout, p.deadline, p.silent_deadline()]
-                    .into_iter()
-                    .flatten()
-                    .any(|t| t <= now)
+                [
+                    p.next_timeout,
+                    p.deadline,
+                    p.silent_deadline(),
+                    p.keyframes.next_due(),
+                ]
+                .into_iter()
+                .flatten()
+                .any(|t| t <= now)
             })
             .map(|(id, _)| *id)
             .collect();
@@ -232,6 +244,11 @@ impl Sfu {
                 };
                 self.fail(id, why.into());
                 continue;
+            }
+            for mid in peer.keyframes.take_due(now) {
+                if let Some(mut w) = peer.rtc.writer(mid) {
+                    let _ = w.request_keyframe(None, KeyframeRequestKind::Pli);
+                }
             }
             if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
                 self.fail(id, format!("timeout handling failed: {e}"));
