@@ -144,6 +144,10 @@ impl Core {
             stream.orphaned_by = None;
             restored = stream.restoring_from.take();
         }
+        // The registry hears `Broadcasting` again after a restore: the republish
+        // was reported `Preparing` like any publish.
+        self.registry
+            .stream_event(&key.app, &key.id, StreamEvent::Broadcasting);
         if let Some(old) = restored {
             tracing::info!(%session, %peer, stream = %key, "session restored");
             self.send(
@@ -159,8 +163,6 @@ impl Core {
                 });
             }
         } else {
-            self.registry
-                .stream_event(&key.app, &key.id, StreamEvent::Broadcasting);
             tracing::info!(%session, %peer, stream = %key, "publish started");
             self.send(
                 session,

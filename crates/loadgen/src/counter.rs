@@ -37,7 +37,10 @@ pub struct Counters {
     pub corrupt: AtomicU64,
     /// Microseconds from the join request to the first media packet; 0 until then.
     pub join_us: AtomicU64,
-    pub connected: AtomicBool,
+    /// Microseconds from the join request to the server's SDP; set by the runner.
+    pub offer_us: AtomicU64,
+    /// Microseconds from the join request to ICE and DTLS being up; 0 until then.
+    pub connected_us: AtomicU64,
     /// One-way delays (µs) of intact samples taken while `recording` is set.
     pub delays: Mutex<Vec<u32>>,
 }
@@ -113,8 +116,9 @@ async fn run(
     } = sub;
     let mut buf = vec![0u8; 2048];
     let mut tracks: Vec<SeqTrack> = Vec::new();
-    let mut seen: u64 = 0;
-    let mut timeout = drain(&mut rtc, &socket, &c, &recording).await?;
+    // Media packets until the next one goes to str0m.
+    let mut until_sample: u64 = 1;
+    let mut timeout = drain(&mut rtc, &socket, &c, &recording, joined).await?;
     loop {
         let wait = timeout
             .saturating_duration_since(Instant::now())
@@ -138,8 +142,11 @@ async fn run(
                             if added > 0 {
                                 c.expected.fetch_add(added, Ordering::Relaxed);
                             }
-                            seen += 1;
-                            seen % sample == 0
+                            until_sample -= 1;
+                            if until_sample == 0 {
+                                until_sample = sample;
+                            }
+                            until_sample == sample
                         }
                         None => true,
                     };
@@ -158,12 +165,12 @@ async fn run(
                     next = socket.try_recv_from(&mut buf);
                 }
                 if fed {
-                    timeout = drain(&mut rtc, &socket, &c, &recording).await?;
+                    timeout = drain(&mut rtc, &socket, &c, &recording, joined).await?;
                 }
             }
             _ = tokio::time::sleep(wait) => {
                 rtc.handle_input(Input::Timeout(Instant::now())).map_err(|e| format!("timeout: {e}"))?;
-                timeout = drain(&mut rtc, &socket, &c, &recording).await?;
+                timeout = drain(&mut rtc, &socket, &c, &recording, joined).await?;
             }
             _ = crate::stopped(&mut stop) => {
                 rtc.disconnect();
@@ -214,6 +221,7 @@ async fn drain(
     socket: &UdpSocket,
     c: &Counters,
     recording: &AtomicBool,
+    joined: Instant,
 ) -> Result<Instant, String> {
     loop {
         if !rtc.is_alive() {
@@ -224,7 +232,10 @@ async fn drain(
             Output::Transmit(t) => {
                 let _ = socket.send_to(&t.contents, t.destination).await;
             }
-            Output::Event(Event::Connected) => c.connected.store(true, Ordering::Relaxed),
+            Output::Event(Event::Connected) => {
+                let us = joined.elapsed().as_micros().max(1) as u64;
+                c.connected_us.store(us, Ordering::Relaxed);
+            }
             Output::Event(Event::RtpPacket(p)) => {
                 if let Some(s) = rtc.direct_api().stream_rx(&p.header.ssrc) {
                     s.suppress_nack(true);

@@ -24,8 +24,27 @@ pub struct Stamp {
 
 /// A frame of `len` bytes (at least one cell after the head).
 pub fn frame(seq: u32, sent_us: u64, len: usize) -> Vec<u8> {
-    let len = len.max(HEAD_LEN + CELL);
-    (0..len).map(|i| byte_at(seq, sent_us, i)).collect()
+    let mut f = Vec::with_capacity(len.max(HEAD_LEN + CELL));
+    extend(&mut f, seq, sent_us, 0, len.max(HEAD_LEN + CELL));
+    f
+}
+
+/// Appends bytes `start..end` of frame `(seq, sent_us)` to `out`, a cell at a time.
+fn extend(out: &mut Vec<u8>, seq: u32, sent_us: u64, start: usize, end: usize) {
+    let mut at = start;
+    while at < end {
+        if at < HEAD_LEN {
+            let upto = end.min(HEAD_LEN);
+            out.extend((at..upto).map(|i| HEAD.get(i).copied().unwrap_or(0)));
+            at = upto;
+            continue;
+        }
+        let k = (at - HEAD_LEN) / CELL;
+        let from = (at - HEAD_LEN) % CELL;
+        let upto = (end - at + from).min(CELL);
+        out.extend_from_slice(&cell(k as u16, seq, sent_us)[from..upto]);
+        at += upto - from;
+    }
 }
 
 fn check(k: u16, seq: u32, sent_us: u64) -> u8 {
@@ -42,18 +61,6 @@ fn cell(k: u16, seq: u32, sent_us: u64) -> [u8; CELL] {
     c[4..8].copy_from_slice(&seq.to_be_bytes());
     c[8..16].copy_from_slice(&sent_us.to_be_bytes());
     c
-}
-
-/// The byte at `offset` of frame `(seq, sent_us)`.
-fn byte_at(seq: u32, sent_us: u64, offset: usize) -> u8 {
-    if offset < HEAD.len() {
-        return HEAD[offset];
-    }
-    if offset < HEAD_LEN {
-        return 0;
-    }
-    let k = ((offset - HEAD_LEN) / CELL) as u16;
-    cell(k, seq, sent_us)[(offset - HEAD_LEN) % CELL]
 }
 
 /// Parses a whole cell at `at`, if one is there.
@@ -82,11 +89,15 @@ pub fn read(chunk: &[u8]) -> Option<Stamp> {
             cell_offset.checked_sub(at).map(|start| (start, s))
         })?
     };
-    let intact = chunk
-        .iter()
-        .enumerate()
-        .all(|(i, b)| *b == byte_at(stamp.seq, stamp.sent_us, start + i));
-    intact.then_some(stamp)
+    let mut want = Vec::with_capacity(chunk.len());
+    extend(
+        &mut want,
+        stamp.seq,
+        stamp.sent_us,
+        start,
+        start + chunk.len(),
+    );
+    (want == chunk).then_some(stamp)
 }
 
 /// Strips a VP8 payload descriptor (RFC 7741 §4.2) from an RTP payload.

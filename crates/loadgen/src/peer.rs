@@ -68,7 +68,8 @@ pub struct PeerHandle {
     pub cmd: mpsc::Sender<PeerCmd>,
     pub events: mpsc::Receiver<PeerEvent>,
     pub task: tokio::task::JoinHandle<()>,
-    /// RTP packets this peer has sent (retransmissions included).
+    /// RTP packets this peer has sent on its tracks' main SSRCs (not
+    /// retransmissions, which go on RTX SSRCs that start sending later).
     pub sent_rtp: Arc<AtomicU64>,
 }
 
@@ -174,8 +175,13 @@ async fn run(
     let mut buf = vec![0u8; 2048];
     let mut channel: Option<ChannelId> = None;
     let start = Instant::now();
+    let mut sent = SentCount {
+        total: sent_rtp,
+        mains: Vec::new(),
+        tracks: send_mids.len(),
+    };
     loop {
-        let timeout = match drain(&mut rtc, &socket, &ev_tx, &mut channel, &sent_rtp).await {
+        let timeout = match drain(&mut rtc, &socket, &ev_tx, &mut channel, &mut sent).await {
             Ok(t) => t,
             Err(why) => {
                 let _ = ev_tx.send(PeerEvent::Closed(why)).await;
@@ -225,6 +231,31 @@ async fn run(
     }
 }
 
+/// Counts sent RTP packets on the first SSRC of each track.
+struct SentCount {
+    total: Arc<AtomicU64>,
+    /// SSRCs in the order they first sent; the first `tracks` are the main ones.
+    mains: Vec<u32>,
+    tracks: usize,
+}
+
+impl SentCount {
+    fn count(&mut self, d: &[u8]) {
+        // RTP, not RTCP (RFC 5761 §4): version 2 and a payload type outside 64..96.
+        if d.len() < 12 || d[0] >> 6 != 2 || (192..224).contains(&d[1]) {
+            return;
+        }
+        let ssrc = u32::from_be_bytes([d[8], d[9], d[10], d[11]]);
+        if !self.mains.contains(&ssrc) {
+            if self.mains.len() >= self.tracks {
+                return;
+            }
+            self.mains.push(ssrc);
+        }
+        self.total.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 /// Writes one frame on track `mid`, timestamped by wall clock.
 fn write_frame(rtc: &mut Rtc, mid: Mid, kind: MediaKind, data: Vec<u8>, start: Instant) {
     let Some(writer) = rtc.writer(mid) else {
@@ -262,7 +293,7 @@ async fn drain(
     socket: &UdpSocket,
     ev_tx: &mpsc::Sender<PeerEvent>,
     channel: &mut Option<ChannelId>,
-    sent_rtp: &AtomicU64,
+    sent: &mut SentCount,
 ) -> Result<Instant, String> {
     loop {
         if !rtc.is_alive() {
@@ -271,11 +302,7 @@ async fn drain(
         match rtc.poll_output().map_err(|e| e.to_string())? {
             Output::Timeout(t) => return Ok(t),
             Output::Transmit(t) => {
-                let d: &[u8] = &t.contents;
-                // RTP, not RTCP (RFC 5761 §4): version 2 and a payload type outside 64..96.
-                if d.len() >= 12 && d[0] >> 6 == 2 && !(192..224).contains(&d[1]) {
-                    sent_rtp.fetch_add(1, Ordering::Relaxed);
-                }
+                sent.count(&t.contents);
                 let _ = socket.send_to(&t.contents, t.destination).await;
             }
             Output::Event(e) => {

@@ -19,6 +19,38 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// The single CPU `pid` is pinned to, if it is pinned to exactly one.
+pub fn pinned_cpu(pid: u32) -> Option<usize> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("Cpus_allowed_list:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Time CPU `cpu` has been busy (anything but idle and I/O wait), seconds.
+pub fn cpu_busy_seconds(cpu: usize) -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let name = format!("cpu{cpu}");
+    let line = stat
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(&name))?;
+    let f: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal
+    let busy: u64 = f
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, v)| v)
+        .sum();
+    Some(busy as f64 / clock_ticks())
+}
+
 fn clock_ticks() -> f64 {
     // SAFETY: sysconf only reads a system constant.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -39,5 +71,6 @@ mod tests {
         assert!(cpu_seconds(me).is_some());
         assert!(rss_bytes(me).unwrap() > 0);
         assert!(cpu_seconds(u32::MAX).is_none());
+        assert!(cpu_busy_seconds(0).is_some());
     }
 }

@@ -16,6 +16,8 @@ pub struct Snapshot {
     pub offered: u64,
     pub own_cpu: f64,
     pub server_cpu: Option<f64>,
+    /// Busy time of the CPU the server is pinned to, whoever used it.
+    pub server_core_busy: Option<f64>,
 }
 
 #[derive(Debug, Default)]
@@ -27,6 +29,10 @@ pub struct Report {
     /// Subscribers whose peer died during the run.
     pub dropped: usize,
     pub join_ms: Vec<f64>,
+    /// Of joined subscribers: join request → the server's SDP.
+    pub offer_ms: Vec<f64>,
+    /// Of joined subscribers: join request → ICE and DTLS up.
+    pub connected_ms: Vec<f64>,
     pub delays_us: Vec<u32>,
     pub window_s: f64,
     pub start: Snapshot,
@@ -34,6 +40,8 @@ pub struct Report {
     pub server_rss_before: Option<u64>,
     pub server_rss_after: Option<u64>,
     pub first_errors: Vec<String>,
+    /// /proc/loadavg at the end of the window.
+    pub loadavg: String,
 }
 
 /// The `q` quantile (0..=1) of sorted `v`, nearest rank.
@@ -80,6 +88,8 @@ impl Report {
 
     pub fn to_json(&mut self, s: &Scenario) -> Value {
         self.join_ms.sort_by(f64::total_cmp);
+        self.offer_ms.sort_by(f64::total_cmp);
+        self.connected_ms.sort_by(f64::total_cmp);
         self.delays_us.sort_unstable();
         let pkts = self.packets().max(1) as f64;
         let server = self.server_cpu_s();
@@ -113,6 +123,14 @@ impl Report {
                 "p99": quantile(&self.join_ms, 0.99),
                 "max": self.join_ms.last(),
             },
+            "join_offer_ms": {
+                "p50": quantile(&self.offer_ms, 0.5),
+                "p99": quantile(&self.offer_ms, 0.99),
+            },
+            "join_connected_ms": {
+                "p50": quantile(&self.connected_ms, 0.5),
+                "p99": quantile(&self.connected_ms, 0.99),
+            },
             "window_s": self.window_s,
             "delivered_pps": self.packets_per_s(),
             "delivered_mbps": (self.end.bytes - self.start.bytes) as f64 * 8.0 / self.window_s / 1e6,
@@ -133,6 +151,13 @@ impl Report {
             "server_cpu_s": server,
             "server_cpu_share": server.map(|c| c / self.window_s),
             "server_us_per_packet": server.map(|c| c * 1e6 / pkts),
+            // Time others (builds, other processes, interrupts) took on the server's
+            // core: large values mean the run was disturbed.
+            "server_core_others_share": match (self.end.server_core_busy, self.start.server_core_busy, server) {
+                (Some(e), Some(b), Some(c)) => Some(((e - b - c) / self.window_s).max(0.0)),
+                _ => None,
+            },
+            "loadavg": self.loadavg,
             "server_rss_before": self.server_rss_before,
             "server_rss_after": self.server_rss_after,
             "server_rss_per_subscriber": rss_per_sub,
@@ -166,12 +191,35 @@ pub fn table(j: &Value) -> String {
             f(&j["join_ms"]["max"], 1.0, 1)
         ),
     );
+    line(
+        "  of which to SDP / to ICE+DTLS p50",
+        format!(
+            "{} / {}",
+            f(&j["join_offer_ms"]["p50"], 1.0, 1),
+            f(&j["join_connected_ms"]["p50"], 1.0, 1)
+        ),
+    );
+    line(
+        "  of which to SDP / to ICE+DTLS p99",
+        format!(
+            "{} / {}",
+            f(&j["join_offer_ms"]["p99"], 1.0, 1),
+            f(&j["join_connected_ms"]["p99"], 1.0, 1)
+        ),
+    );
     line("delivered packets/s", f(&j["delivered_pps"], 1.0, 0));
     line("delivered Mbit/s", f(&j["delivered_mbps"], 1.0, 1));
-    line("offered packets/s (sent × fans)", f(&j["offered_pps"], 1.0, 0));
+    line(
+        "offered packets/s (sent × fans)",
+        f(&j["offered_pps"], 1.0, 0),
+    );
     line(
         "loss % (seq gaps / short of sent)",
-        format!("{} / {}", f(&j["seq_loss"], 100.0, 3), f(&j["shortfall"], 100.0, 3)),
+        format!(
+            "{} / {}",
+            f(&j["seq_loss"], 100.0, 3),
+            f(&j["shortfall"], 100.0, 3)
+        ),
     );
     line(
         "one-way delay ms p50 / p99",

@@ -143,6 +143,9 @@ async fn run_inner(s: &Scenario, stop: watch::Receiver<bool>) -> anyhow::Result<
         } else {
             report.joined += 1;
             report.join_ms.push(us as f64 / 1000.0);
+            let ms = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed) as f64 / 1000.0;
+            report.offer_ms.push(ms(&x.counters.offer_us));
+            report.connected_ms.push(ms(&x.counters.connected_us));
         }
     }
     eprintln!(
@@ -175,6 +178,10 @@ async fn run_inner(s: &Scenario, stop: watch::Receiver<bool>) -> anyhow::Result<
     report.end.offered = offered();
     report.window_s = t0.elapsed().as_secs_f64();
     report.server_rss_after = s.server_pid.and_then(procstat::rss_bytes);
+    report.loadavg = std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
 
     for x in &subs {
         if x.task.is_finished() {
@@ -190,10 +197,18 @@ async fn run_inner(s: &Scenario, stop: watch::Receiver<bool>) -> anyhow::Result<
     Ok(report)
 }
 
+fn micros_since(t: Instant) -> u64 {
+    t.elapsed().as_micros().max(1) as u64
+}
+
 fn snapshot(s: &Scenario, subs: &[Sub]) -> Snapshot {
     let mut snap = Snapshot {
         own_cpu: procstat::cpu_seconds(std::process::id()).unwrap_or(0.0),
         server_cpu: s.server_pid.and_then(procstat::cpu_seconds),
+        server_core_busy: s
+            .server_pid
+            .and_then(procstat::pinned_cpu)
+            .and_then(procstat::cpu_busy_seconds),
         ..Snapshot::default()
     };
     for x in subs {
@@ -301,6 +316,9 @@ async fn subscribe(
             let joined = Instant::now();
             sig.play(&id).await?;
             let offer = sig.expect("takeConfiguration", wait).await?;
+            counters
+                .offer_us
+                .store(micros_since(joined), Ordering::Relaxed);
             let answer = sub.accept_offer(offer["sdp"].as_str().context("offer without sdp")?)?;
             sig.sdp(&id, "answer", &answer).await?;
             let task = sub.spawn(joined, s.sample, counters.clone(), recording, stop.clone());
@@ -311,6 +329,9 @@ async fn subscribe(
             let mut j = JanusClient::connect(&s.url, wait).await?;
             let joined = Instant::now();
             let offer = j.subscribe(s.room, feed, wait).await?;
+            counters
+                .offer_us
+                .store(micros_since(joined), Ordering::Relaxed);
             let answer = sub.accept_offer(&offer)?;
             j.start(&answer, wait).await?;
             let task = sub.spawn(joined, s.sample, counters.clone(), recording, stop.clone());

@@ -18,6 +18,7 @@ mod player;
 mod sdp_text;
 mod sfu;
 mod source_stats;
+mod timeline;
 
 pub use local_addrs::LocalAddrs;
 pub use sfu::{Sfu, SfuOutput};

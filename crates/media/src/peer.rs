@@ -12,6 +12,7 @@ use tern_core::{MediaProfile, PeerId, PeerRole, SessionId, Source};
 
 use crate::keyframe_throttle::KeyframeThrottle;
 use crate::source_stats::SourceStats;
+use crate::timeline::Timeline;
 
 /// A peer that has not connected this long after it was created is dropped: its
 /// page went away between SDP and ICE.
@@ -30,6 +31,7 @@ pub struct TrackOut {
     pub enabled: bool,
     /// Its m-line is being stopped in the pending offer.
     pub stopping: bool,
+    pub timeline: Timeline,
 }
 
 pub struct Peer {

@@ -11,6 +11,7 @@ use tern_core::{
 
 use crate::peer::{Peer, TrackOut};
 use crate::sfu::Sfu;
+use crate::timeline::Timeline;
 
 /// Track id of a source's track, as Ant Media names them.
 fn track_id(kind: MediaKind, stream_id: &str) -> String {
@@ -91,6 +92,7 @@ impl Sfu {
                     kind: *kind,
                     enabled: true,
                     stopping: false,
+                    timeline: Timeline::default(),
                 });
             }
         }
@@ -228,6 +230,7 @@ impl Sfu {
             if let Some((mid, _)) = new_tracks.iter().find(|(_, k)| *k == t.kind) {
                 t.source = to;
                 t.source_mid = *mid;
+                t.timeline.switch();
             }
         }
         for s in player.sources.iter_mut().filter(|s| s.peer == from) {

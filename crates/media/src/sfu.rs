@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use str0m::change::SdpOffer;
 use str0m::config::DtlsCert;
-use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid};
 use str0m::net::{DatagramRecv, Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 use tern_core::{
@@ -432,20 +432,24 @@ impl Sfu {
                     }
                     let Some(track) = player
                         .tracks_out
-                        .iter()
+                        .iter_mut()
                         .find(|t| t.source == from && t.source_mid == data.mid && t.enabled)
                     else {
                         continue;
                     };
-                    let Some(writer) = player.rtc.writer(track.mid) else {
+                    let ticks =
+                        track
+                            .timeline
+                            .map(data.time.numer(), data.time.denom(), data.network_time);
+                    let time = MediaTime::new(ticks, data.time.frequency());
+                    let mid = track.mid;
+                    let Some(writer) = player.rtc.writer(mid) else {
                         continue;
                     };
                     let Some(pt) = writer.match_params(data.params) else {
                         continue;
                     };
-                    if let Err(e) =
-                        writer.write(pt, data.network_time, data.time, data.data.clone())
-                    {
+                    if let Err(e) = writer.write(pt, data.network_time, time, data.data.clone()) {
                         tracing::debug!(peer = %pid, "write failed: {e}");
                     }
                     self.dirty.push(pid);

@@ -82,7 +82,12 @@ pub async fn serve(
                         break;
                     }
                 }
-                Some(Ok(Message::Close(_))) | None => break,
+                Some(Ok(Message::Close(_))) => {
+                    // Flushes the library's queued reply so the client sees a clean close.
+                    let _ = sink.close().await;
+                    break;
+                }
+                None => break,
                 Some(Ok(_)) => {} // ping/pong are answered by the library
                 Some(Err(e)) => {
                     let text = e.to_string();

@@ -247,3 +247,15 @@ a=rtcp-mux\r\n\
 a=rtpmap:98 VP9/90000\r\n\
 a=fmtp:98 profile-id=0\r\n\
 a=ssrc:1111 cname:x\r\n";
+
+#[tokio::test]
+async fn a_client_close_is_answered_with_a_close_frame() {
+    let server = start().await;
+    let mut c = server.client().await;
+    c.ws.send(Message::Close(None)).await.unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(5), c.ws.next())
+        .await
+        .unwrap();
+    assert!(matches!(reply, Some(Ok(Message::Close(_)))), "{reply:?}");
+    server.stop().await;
+}
