@@ -1,6 +1,8 @@
 // Starts and stops the tern binary on free loopback ports for one test file (or one benchmark run).
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -16,7 +18,8 @@ export function ternBinary() {
   return process.env.TERN_BIN || path.join(repoRoot, 'target', 'release', 'tern');
 }
 
-const READY_RE = /^tern listening http=([^\s]+):(\d+) media=([^\s]+):(\d+)\s*$/;
+// The ready line ends with " tls" when tern serves HTTPS/WSS.
+const READY_RE = /^tern listening http=([^\s]+):(\d+) media=([^\s]+):(\d+)( tls)?\s*$/;
 const KEEP_LOG_CHARS = 200_000;
 
 function appendBounded(buf, chunk) {
@@ -24,10 +27,44 @@ function appendBounded(buf, chunk) {
   return next.length > KEEP_LOG_CHARS ? next.slice(next.length - KEEP_LOG_CHARS) : next;
 }
 
-async function healthzOk(port, deadline) {
+/**
+ * One HTTP(S) request to tern on 127.0.0.1 (a self-signed certificate is accepted: tests make their own).
+ * Resolves with {status, headers, text, json} (json null when the body is not JSON); rejects on a
+ * connection error or after `timeoutMs`.
+ */
+export function ternRequest({ port, tls = false, method = 'GET', path: reqPath, body, timeoutMs = 5000 }) {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    const req = (tls ? https : http).request({
+      host: '127.0.0.1',
+      port,
+      method,
+      path: reqPath,
+      rejectUnauthorized: false,
+      servername: tls ? 'localhost' : undefined,
+      headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {},
+      timeout: timeoutMs,
+    }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json = null;
+        try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
+      });
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`${method} ${reqPath}: no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+async function healthzOk(port, tls, deadline) {
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
+      const res = await ternRequest({ port, tls, path: '/healthz', timeoutMs: 1000 });
       if (res.status === 200) return true;
     } catch {
       // not answering yet
@@ -45,25 +82,31 @@ async function healthzOk(port, deadline) {
  * @param {string[]} [opts.extraArgs]
  * @param {string} [opts.httpAddr] instead of 127.0.0.1:0 (e.g. to restart on the same port)
  * @param {string} [opts.mediaAddr] instead of 127.0.0.1:0
+ * @param {{cert: string, key: string}} [opts.tls] PEM files: start with --tls-cert/--tls-key (HTTPS and WSS)
+ * @param {string} [opts.dataDir] use this data dir (e.g. to restart on the same store); stop() keeps it
+ * @param {object} [opts.env] extra environment variables for tern
  */
 export async function startTern(opts = {}) {
   const bin = ternBinary();
   if (!existsSync(bin)) throw new Error(`tern binary not found at ${bin} (set TERN_BIN or build it)`);
   const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'tern-e2e-'));
+  const ownDataDir = opts.dataDir == null;
+  const dataDir = ownDataDir ? await mkdtemp(path.join(tmpdir(), 'tern-e2e-')) : opts.dataDir;
+  if (!ownDataDir) await mkdir(dataDir, { recursive: true });
   const args = ['--http-addr', opts.httpAddr ?? '127.0.0.1:0', '--media-addr', opts.mediaAddr ?? '127.0.0.1:0', '--data-dir', dataDir];
   if (opts.configToml != null) {
     const cfg = path.join(dataDir, 'tern.toml');
     await writeFile(cfg, opts.configToml);
     args.push('--config', cfg);
   }
+  if (opts.tls) args.push('--tls-cert', opts.tls.cert, '--tls-key', opts.tls.key);
   if (opts.extraArgs) args.push(...opts.extraArgs);
 
   const child = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     // TERN_SDK_DIR: serve the SDK and sample pages from the repository's sdk/ folder, so SDK changes
     // are tested without rebuilding the server.
-    env: { RUST_LOG: process.env.RUST_LOG || 'info', ...process.env, TERN_SDK_DIR: process.env.TERN_SDK_DIR || sdkDir },
+    env: { RUST_LOG: process.env.RUST_LOG || 'info', ...process.env, TERN_SDK_DIR: process.env.TERN_SDK_DIR || sdkDir, ...(opts.env ?? {}) },
   });
   let stdout = '';
   let stderr = '';
@@ -94,7 +137,7 @@ export async function startTern(opts = {}) {
         const m = READY_RE.exec(line);
         if (m) {
           clearTimeout(timer);
-          resolve({ httpHost: m[1], httpPort: Number(m[2]), mediaHost: m[3], mediaPort: Number(m[4]) });
+          resolve({ httpHost: m[1], httpPort: Number(m[2]), mediaHost: m[3], mediaPort: Number(m[4]), tls: m[5] != null });
           return;
         }
       }
@@ -106,7 +149,11 @@ export async function startTern(opts = {}) {
     });
   });
 
-  if (!(await healthzOk(ready.httpPort, Date.now() + 5000))) {
+  if (opts.tls && !ready.tls) {
+    child.kill('SIGKILL');
+    throw new Error(failMsg('started with --tls-cert/--tls-key but the ready line does not end with " tls"'));
+  }
+  if (!(await healthzOk(ready.httpPort, ready.tls, Date.now() + 5000))) {
     child.kill('SIGKILL');
     throw new Error(failMsg(`ready line printed but GET /healthz on port ${ready.httpPort} did not answer 200 within 5 s`));
   }
@@ -116,12 +163,28 @@ export async function startTern(opts = {}) {
     httpPort: ready.httpPort,
     mediaPort: ready.mediaPort,
     dataDir,
-    /** ws URL of an application's signaling endpoint */
-    wsUrl(app = 'LiveApp') { return `ws://127.0.0.1:${ready.httpPort}/${app}/websocket`; },
+    /** true when the ready line ended with " tls" (HTTPS and WSS) */
+    tls: ready.tls,
+    /** ws URL of an application's signaling endpoint (wss://localhost:… when tern serves TLS) */
+    wsUrl(app = 'LiveApp') {
+      return ready.tls ? `wss://localhost:${ready.httpPort}/${app}/websocket` : `ws://127.0.0.1:${ready.httpPort}/${app}/websocket`;
+    },
+    /** http(s) base URL of tern (https://localhost:… with TLS, matching the certificate tests make) */
+    baseUrl() { return ready.tls ? `https://localhost:${ready.httpPort}` : `http://127.0.0.1:${ready.httpPort}`; },
+    /** A REST v2 call of `app` from 127.0.0.1: {status, headers, text, json}. */
+    rest(method, restPath, body, app = 'LiveApp') {
+      return ternRequest({ port: ready.httpPort, tls: ready.tls, method, path: `/${app}/rest/v2${restPath}`, body });
+    },
+    /** Send `sig` to the process (no-op once it exited). */
+    kill(sig = 'SIGTERM') { if (exited == null) child.kill(sig); },
+    /** Resolves with {code, signal} when the process exits, or null after `timeoutMs`. */
+    waitExit(timeoutMs = 10_000) {
+      return Promise.race([exitPromise, new Promise((r) => setTimeout(() => r(null), timeoutMs))]);
+    },
     stderr() { return stderr; },
     stdout() { return stdout; },
     exitInfo() { return exited; },
-    /** SIGTERM, then SIGKILL after 3 s; removes the data dir. */
+    /** SIGTERM, then SIGKILL after 3 s; removes the data dir (unless opts.dataDir was given). */
     async stop() {
       if (exited == null) {
         child.kill('SIGTERM');
@@ -129,7 +192,7 @@ export async function startTern(opts = {}) {
         await Promise.race([exitPromise, new Promise((r) => setTimeout(r, 5000))]);
         clearTimeout(killTimer);
       }
-      await rm(dataDir, { recursive: true, force: true });
+      if (ownDataDir) await rm(dataDir, { recursive: true, force: true });
       return exited;
     },
   };

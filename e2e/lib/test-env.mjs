@@ -14,14 +14,16 @@ export function uniqueStreamId(prefix = 'stream') {
 /**
  * @param {object} [opts]
  * @param {string} [opts.configToml] config file text for tern
+ * @param {object} [opts.ternOpts] more options of startTern (tls, dataDir, env, ...)
+ * @param {{extraArgs?: string[], dropArgs?: string[]}} [opts.chromium] flags for launchChromium
  */
 export async function startTestEnv(opts = {}) {
-  const server = await startTern({ configToml: opts.configToml });
+  const server = await startTern({ ...(opts.ternOpts ?? {}), configToml: opts.configToml });
   let web;
   let browser;
   try {
     web = await startStaticServer();
-    browser = await launchChromium();
+    browser = await launchChromium(opts.chromium ?? {});
   } catch (e) {
     await web?.close();
     await server.stop();
