@@ -97,47 +97,67 @@ pub struct Args {
     /// TOML file with scenario keys (flags win over it).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Server kind [default: tern]
     #[arg(long, value_enum)]
     pub target: Option<Target>,
+    /// Tern: ws://HOST:PORT/APP/websocket; Janus: ws://HOST:PORT [default: ws://127.0.0.1:5080/LiveApp/websocket]
     #[arg(long)]
     pub url: Option<String>,
+    /// Janus: the VideoRoom room [default: 1000]
     #[arg(long)]
     pub room: Option<u64>,
+    /// Streams, one publisher each [default: 1]
     #[arg(long, short = 'p')]
     pub publishers: Option<usize>,
+    /// Subscribers per stream [default: 10]
     #[arg(long, short = 's')]
     pub subscribers: Option<usize>,
-    /// Measuring window, seconds.
+    /// Measuring window, seconds [default: 10]
     #[arg(long, short = 'd')]
     pub duration: Option<f64>,
+    /// Seconds between the last join and the window [default: 2]
     #[arg(long)]
     pub warmup: Option<f64>,
+    /// Seeds stream names, join order and publisher phases [default: 1]
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Video bitrate per publisher [default: 1500]
     #[arg(long)]
     pub video_kbps: Option<u32>,
+    /// Video frames per second [default: 30]
     #[arg(long)]
     pub fps: Option<u32>,
+    /// Opus packets per second [default: 50]
     #[arg(long)]
     pub audio_pps: Option<u32>,
+    /// Bytes of one Opus packet's payload [default: 120]
     #[arg(long)]
     pub audio_bytes: Option<usize>,
+    /// Subscribers started per second, 0 = no pacing [default: 100]
     #[arg(long)]
     pub join_rate: Option<f64>,
+    /// Joins in flight at once [default: 16]
     #[arg(long)]
     pub join_concurrency: Option<usize>,
+    /// Seconds a join may take before it counts as failed [default: 10]
     #[arg(long)]
     pub join_timeout: Option<f64>,
+    /// Decrypt and check one media packet in N [default: 32]
     #[arg(long)]
     pub sample: Option<u64>,
+    /// Address client sockets bind to [default: 127.0.0.1]
     #[arg(long)]
     pub bind: Option<IpAddr>,
+    /// Server process id: its CPU time and RSS go in the report
     #[arg(long)]
     pub server_pid: Option<u32>,
+    /// Also write the JSON report to this file
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// A name put in the report
     #[arg(long)]
     pub label: Option<String>,
+    /// Runtime threads; 1 = single-threaded [default: 1]
     #[arg(long)]
     pub threads: Option<usize>,
 }
