@@ -152,6 +152,24 @@ async fn frames_data_and_stop_reach_players() {
         assert_eq!(data, b"hello players");
     }
 
+    // A 64 KiB binary message arrives whole and marked binary.
+    let big: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
+    pub_peer
+        .cmd
+        .send(PeerCmd::Data {
+            binary: true,
+            data: big.clone(),
+        })
+        .await
+        .unwrap();
+    let PeerEvent::ChannelData { binary, data } =
+        wait_event(&mut p1, |e| matches!(e, PeerEvent::ChannelData { .. })).await
+    else {
+        unreachable!()
+    };
+    assert!(binary);
+    assert_eq!(data, big);
+
     // REST data goes to every player too.
     let body = "from the server";
     let res = post(server.http, "/LiveApp/rest/v2/broadcasts/m1/data", body).await;
