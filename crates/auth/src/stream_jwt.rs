@@ -15,6 +15,8 @@ pub enum StreamJwtError {
     OtherStream,
     /// `type` is not the requested action.
     OtherType,
+    /// No `exp` claim: a stream token must expire.
+    NoExpiry,
 }
 
 impl std::fmt::Display for StreamJwtError {
@@ -23,6 +25,7 @@ impl std::fmt::Display for StreamJwtError {
             StreamJwtError::Jwt(e) => e.fmt(f),
             StreamJwtError::OtherStream => f.write_str("JWT is for another stream"),
             StreamJwtError::OtherType => f.write_str("JWT is for another action"),
+            StreamJwtError::NoExpiry => f.write_str("JWT has no exp claim"),
         }
     }
 }
@@ -51,6 +54,10 @@ pub fn verify(
     now_s: u64,
 ) -> Result<(), StreamJwtError> {
     let claims = jwt::verify(token, key, now_s).map_err(StreamJwtError::Jwt)?;
+    // A token without `exp` would open the stream forever to whoever holds it.
+    if !claims.contains_key("exp") {
+        return Err(StreamJwtError::NoExpiry);
+    }
     let claim_stream = claims.get("streamId").and_then(Value::as_str);
     let for_room = room.is_some() && claim_stream == room;
     if claim_stream != Some(stream_id) && !for_room {
@@ -123,6 +130,18 @@ mod tests {
         assert_eq!(
             verify(&play, KEY, "alice", None, Action::Play, NOW),
             Err(StreamJwtError::OtherStream)
+        );
+    }
+
+    #[test]
+    fn a_token_without_exp_is_refused() {
+        let mut claims = Map::new();
+        claims.insert("streamId".into(), "s1".into());
+        claims.insert("type".into(), "publish".into());
+        let t = jwt::sign(&claims, KEY);
+        assert_eq!(
+            verify(&t, KEY, "s1", None, Action::Publish, NOW),
+            Err(StreamJwtError::NoExpiry)
         );
     }
 }
