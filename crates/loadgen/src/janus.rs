@@ -87,18 +87,7 @@ impl JanusClient {
     }
 
     async fn next_frame(&mut self) -> anyhow::Result<Value> {
-        loop {
-            match self
-                .ws
-                .next()
-                .await
-                .ok_or_else(|| anyhow!("socket closed"))??
-            {
-                Message::Text(t) => return Ok(serde_json::from_str(t.as_str())?),
-                Message::Close(f) => bail!("socket closed: {f:?}"),
-                _ => continue,
-            }
-        }
+        crate::signal::next_json(&mut self.ws).await
     }
 
     /// A plugin message, optionally with a JSEP; returns the event.

@@ -36,17 +36,9 @@ impl Signal {
         if !self.backlog.is_empty() {
             return Ok(self.backlog.remove(0));
         }
-        loop {
-            let msg = tokio::time::timeout(wait, self.ws.next())
-                .await
-                .map_err(|_| anyhow!("no frame within {wait:?}"))?
-                .ok_or_else(|| anyhow!("socket closed"))??;
-            match msg {
-                Message::Text(t) => return Ok(serde_json::from_str(t.as_str())?),
-                Message::Close(f) => bail!("socket closed: {f:?}"),
-                _ => continue,
-            }
-        }
+        tokio::time::timeout(wait, next_json(&mut self.ws))
+            .await
+            .map_err(|_| anyhow!("no frame within {wait:?}"))?
     }
 
     /// The next frame whose `command` or `definition` is `what` (others are kept
@@ -76,18 +68,7 @@ impl Signal {
     }
 
     async fn next_raw(&mut self) -> anyhow::Result<Value> {
-        loop {
-            match self
-                .ws
-                .next()
-                .await
-                .ok_or_else(|| anyhow!("socket closed"))??
-            {
-                Message::Text(t) => return Ok(serde_json::from_str(t.as_str())?),
-                Message::Close(f) => bail!("socket closed: {f:?}"),
-                _ => continue,
-            }
-        }
+        next_json(&mut self.ws).await
     }
 
     /// Frames already received and not yet handed out.
@@ -135,5 +116,18 @@ impl Signal {
 
     pub async fn close(mut self) {
         let _ = self.ws.close(None).await;
+    }
+}
+
+/// The next text frame of `ws` as JSON, skipping pings; an error when it closes.
+pub(crate) async fn next_json(
+    ws: &mut WebSocketStream<MaybeTlsStream<TcpStream>>,
+) -> anyhow::Result<Value> {
+    loop {
+        match ws.next().await.ok_or_else(|| anyhow!("socket closed"))?? {
+            Message::Text(t) => return Ok(serde_json::from_str(t.as_str())?),
+            Message::Close(f) => bail!("socket closed: {f:?}"),
+            _ => continue,
+        }
     }
 }
