@@ -39,12 +39,16 @@
  * @property {boolean} [onlyDataChannel] publish a data channel only, no media
  * @property {boolean} [dataChannelEnabled] default true
  * @property {RTCConfiguration} [peerconnection_config] ICE servers etc.; without iceServers the server's are used
- * @property {number | 'unlimited'} [bandwidth] maximum video bitrate when publishing, kbps (default 1200)
+ * @property {number | 'unlimited'} [bandwidth] maximum video bitrate when publishing, kbps (default 1200; with
+ *   simulcast, a cap on every layer, default none: each layer keeps its own maxBitrate)
  * @property {boolean} [debug] log debug lines to the console
  * @property {InfoCallback} [callback] info callback (official names and payloads)
  * @property {ErrorCallback} [callbackError] error callback (definition, message)
  * @property {boolean} [reconnectIfRequiredFlag] default true: resume publish/play after a dropped connection
  * @property {RTCDegradationPreference} [degradationPreference] default "maintain-resolution"
+ * @property {boolean} [simulcast] Tern: publish the camera as several RID layers (default false); the
+ *   server forwards each player the layer its link carries (and the one forceStreamQuality asks for)
+ * @property {SimulcastLayer[]} [simulcastLayers] Tern: the layers, lowest first (default DEFAULT_SIMULCAST_LAYERS)
  * @property {{baseMs?: number, maxMs?: number, maxAttempts?: number}} [reconnectBackoff]
  *   Tern: delays between reconnection attempts (default 500 ms doubling up to 10 s, unlimited attempts)
  * @property {number} [negotiationTimeoutMs] Tern: a publish/play that has not connected after this long is retried (default 10000)
@@ -67,11 +71,13 @@
  * @property {RTCConfiguration} peerconnectionConfig
  * @property {boolean} userDefinedIceServers
  * @property {number | 'unlimited'} bandwidth
+ * @property {boolean} bandwidthGiven whether the app set `bandwidth` (a simulcast publisher's layers are capped only then)
  * @property {boolean} debug
  * @property {InfoCallback | null} callback
  * @property {ErrorCallback | null} callbackError
  * @property {boolean} reconnect
  * @property {RTCDegradationPreference} degradationPreference
+ * @property {SimulcastLayer[] | null} simulcastLayers the video layers to publish; null without simulcast
  * @property {{baseMs: number, maxMs: number, maxAttempts: number}} reconnectBackoff
  * @property {number} negotiationTimeoutMs
  * @property {number} pingIntervalMs
@@ -79,11 +85,67 @@
  * @property {string[]} ignored option names this SDK does not use (logged in debug mode)
  */
 
+/**
+ * One simulcast layer: an RTCRtpEncodingParameters subset. The browser scales the camera down by
+ * `scaleResolutionDownBy` and encodes it at most at `maxBitrate` bits/s.
+ * @typedef {object} SimulcastLayer
+ * @property {string} rid 1 to 16 letters or digits, unique in the list (the SDP's a=rid)
+ * @property {number} [scaleResolutionDownBy] >= 1 (default 1: full size)
+ * @property {number} [maxBitrate] bits/s
+ * @property {number} [maxFramerate] frames/s
+ */
+
+/**
+ * Three layers, lowest first as the browser and the SDP list them. From a 1280x720 camera they are
+ * 320x180, 640x360 and 1280x720, at bitrates that keep each sharp at 30 fps without crowding a
+ * typical uplink (2.15 Mbit/s in all). Chromium sends fewer layers from smaller cameras (two from
+ * 640x480, one from 320x180) and leaves the top ones out while its bandwidth estimate is low.
+ * @type {ReadonlyArray<Readonly<SimulcastLayer>>}
+ */
+export const DEFAULT_SIMULCAST_LAYERS = Object.freeze([
+  Object.freeze({ rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 }),
+  Object.freeze({ rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 }),
+  Object.freeze({ rid: 'f', maxBitrate: 1_500_000 }),
+]);
+
+const LAYER_KEYS = ['rid', 'scaleResolutionDownBy', 'maxBitrate', 'maxFramerate'];
+
+/**
+ * @param {unknown} raw
+ * @returns {SimulcastLayer[]}
+ */
+function simulcastLayersOf(raw) {
+  if (raw === undefined || raw === null) return DEFAULT_SIMULCAST_LAYERS.map((l) => ({ ...l }));
+  if (!Array.isArray(raw) || raw.length < 1 || raw.length > 3) {
+    throw new TypeError('WebRTCAdaptor option simulcastLayers must be a list of 1 to 3 layers like {rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150000}');
+  }
+  const seen = new Set();
+  return raw.map((layer, i) => {
+    const where = `simulcastLayers[${i}]`;
+    if (!layer || typeof layer !== 'object') throw new TypeError(`WebRTCAdaptor option ${where} must be an object with a rid`);
+    const l = /** @type {Record<string, unknown>} */ (layer);
+    const unknown = Object.keys(l).filter((k) => !LAYER_KEYS.includes(k));
+    if (unknown.length) throw new TypeError(`WebRTCAdaptor option ${where} has unknown keys ${unknown.join(', ')} (allowed: ${LAYER_KEYS.join(', ')})`);
+    // Chromium accepts only letters and digits, at most 16 (RFC 8851 allows more).
+    if (typeof l.rid !== 'string' || !/^[A-Za-z0-9]{1,16}$/.test(l.rid)) {
+      throw new TypeError(`WebRTCAdaptor option ${where}.rid must be 1 to 16 letters or digits, got ${JSON.stringify(l.rid)}`);
+    }
+    if (seen.has(l.rid)) throw new TypeError(`WebRTCAdaptor option simulcastLayers has rid "${l.rid}" twice`);
+    seen.add(l.rid);
+    /** @type {SimulcastLayer} */
+    const out = { rid: l.rid };
+    if (l.scaleResolutionDownBy != null) out.scaleResolutionDownBy = finite(`${where}.scaleResolutionDownBy`, l.scaleResolutionDownBy, 1);
+    if (l.maxBitrate != null) out.maxBitrate = finite(`${where}.maxBitrate`, l.maxBitrate, 1);
+    if (l.maxFramerate != null) out.maxFramerate = finite(`${where}.maxFramerate`, l.maxFramerate, 1);
+    return out;
+  });
+}
+
 const KNOWN = new Set([
   'websocket_url', 'websocketURL', 'mediaConstraints', 'localVideoId', 'localVideoElement', 'remoteVideoId',
   'remoteVideoElement', 'isPlayMode', 'onlyDataChannel', 'dataChannelEnabled', 'peerconnection_config', 'bandwidth',
   'debug', 'callback', 'callbackError', 'reconnectIfRequiredFlag', 'degradationPreference', 'reconnectBackoff',
-  'negotiationTimeoutMs', 'pingIntervalMs', 'pongTimeoutMs',
+  'negotiationTimeoutMs', 'pingIntervalMs', 'pongTimeoutMs', 'simulcast', 'simulcastLayers',
 ]);
 
 const DEGRADATION = ['maintain-resolution', 'maintain-framerate', 'balanced'];
@@ -109,6 +171,19 @@ function positive(name, value, fallback, min) {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'number' || !(value >= min)) {
     throw new TypeError(`WebRTCAdaptor option ${name} must be a number >= ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/**
+ * A finite number >= min (for values handed to the browser, which refuses Infinity).
+ * @param {string} name
+ * @param {unknown} value
+ * @param {number} min
+ */
+function finite(name, value, min) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw new TypeError(`WebRTCAdaptor option ${name} must be a finite number >= ${min}, got ${JSON.stringify(value)}`);
   }
   return value;
 }
@@ -201,6 +276,12 @@ export function parseOptions(input) {
 
   const { constraints, mode } = mediaConstraintsOf(raw.mediaConstraints);
 
+  const simulcast = bool('simulcast', raw.simulcast, false);
+  if (!simulcast && raw.simulcastLayers != null) {
+    throw new TypeError('WebRTCAdaptor option simulcastLayers needs simulcast: true');
+  }
+  const simulcastLayers = simulcast ? simulcastLayersOf(raw.simulcastLayers) : null;
+
   let bandwidth = /** @type {number | 'unlimited'} */ (1200);
   if (raw.bandwidth !== undefined && raw.bandwidth !== null) {
     if (raw.bandwidth === 'unlimited') bandwidth = 'unlimited';
@@ -238,11 +319,13 @@ export function parseOptions(input) {
     userDefinedIceServers: Array.isArray(peerconnectionConfig.iceServers) && raw.peerconnection_config != null
       && /** @type {RTCConfiguration} */ (raw.peerconnection_config).iceServers !== undefined,
     bandwidth,
+    bandwidthGiven: raw.bandwidth !== undefined && raw.bandwidth !== null,
     debug: bool('debug', raw.debug, false),
     callback: optFunction('callback', raw.callback),
     callbackError: optFunction('callbackError', raw.callbackError),
     reconnect: bool('reconnectIfRequiredFlag', raw.reconnectIfRequiredFlag, true),
     degradationPreference: /** @type {RTCDegradationPreference} */ (degradation),
+    simulcastLayers,
     reconnectBackoff,
     negotiationTimeoutMs: positive('negotiationTimeoutMs', raw.negotiationTimeoutMs, 10_000, 500),
     pingIntervalMs,

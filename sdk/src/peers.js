@@ -5,6 +5,8 @@
 //   p2p:     two pages through the server's relay; the one told "start" offers, both send and receive.
 // Data channels: the publisher and the P2P offerer create one labelled with the stream id; players
 // and the P2P answerer receive theirs from the other side.
+// Simulcast: with layers configured, a publish connection sends its video track as RID layers
+// (sendEncodings); audio, players and P2P are never layered.
 
 import { TernError, ErrorDefinition, descriptionError } from './errors.js';
 import { BinaryReassembler, frameBinary } from './data_framing.js';
@@ -48,15 +50,17 @@ export class PeerManager {
    * @param {() => RTCConfiguration} opts.config read when a connection is created (ICE servers may change)
    * @param {boolean} opts.dataChannelEnabled
    * @param {RTCDegradationPreference} opts.degradationPreference
+   * @param {import('./options.js').SimulcastLayer[] | null} [opts.simulcastLayers] video layers of publish connections
    * @param {() => MediaStream | null} opts.localStream
    * @param {PeerHooks} opts.hooks
    */
-  constructor({ platform, log, config, dataChannelEnabled, degradationPreference, localStream, hooks }) {
+  constructor({ platform, log, config, dataChannelEnabled, degradationPreference, simulcastLayers = null, localStream, hooks }) {
     this.platform = platform;
     this.log = log;
     this.config = config;
     this.dataChannelEnabled = dataChannelEnabled;
     this.degradationPreference = degradationPreference;
+    this.simulcastLayers = simulcastLayers;
     this.localStream = localStream;
     this.hooks = hooks;
     /** @type {Map<string, PeerEntry>} */
@@ -119,7 +123,10 @@ export class PeerManager {
     const stream = this.localStream();
     if (role === 'publish' && stream) {
       for (const track of stream.getTracks()) {
-        pc.addTransceiver(track, { direction: 'sendonly', streams: [stream] });
+        /** @type {RTCRtpTransceiverInit} */
+        const init = { direction: 'sendonly', streams: [stream] };
+        if (track.kind === 'video' && this.simulcastLayers) init.sendEncodings = this.simulcastLayers.map((l) => ({ ...l }));
+        pc.addTransceiver(track, init);
       }
     } else if (role === 'p2p' && offerer && stream) {
       for (const track of stream.getTracks()) pc.addTrack(track, stream);
@@ -288,7 +295,8 @@ export class PeerManager {
   }
 
   /**
-   * Cap the video bitrate of a sending connection.
+   * Cap the video bitrate of a sending connection (every simulcast layer at the lower of its own
+   * maxBitrate and the cap), and set its degradation preference.
    * @param {string} streamId
    * @param {number | 'unlimited'} kbps
    */
@@ -299,9 +307,14 @@ export class PeerManager {
     if (!sender) return false;
     const params = sender.getParameters();
     if (!params.encodings || params.encodings.length === 0) return false;
+    const layers = entry.role === 'publish' ? this.simulcastLayers : null;
     for (const enc of params.encodings) {
-      if (kbps === 'unlimited') delete enc.maxBitrate;
-      else enc.maxBitrate = Math.round(kbps * 1000);
+      // A simulcast layer keeps its own limit, lowered to the cap when the cap is lower.
+      const own = layers?.find((l) => l.rid === enc.rid)?.maxBitrate;
+      const cap = kbps === 'unlimited' ? undefined : Math.round(kbps * 1000);
+      const limit = own === undefined ? cap : cap === undefined ? own : Math.min(own, cap);
+      if (limit === undefined) delete enc.maxBitrate;
+      else enc.maxBitrate = limit;
     }
     /** @type {any} */ (params).degradationPreference = this.degradationPreference;
     try {

@@ -108,6 +108,7 @@ export class WebRTCAdaptor {
       config: () => this.peerConfig(),
       dataChannelEnabled: opts.dataChannelEnabled,
       degradationPreference: opts.degradationPreference,
+      simulcastLayers: opts.simulcastLayers,
       localStream: () => this.media.stream,
       hooks: {
         send: (msg) => { this.signaling?.send(msg); },
@@ -564,7 +565,10 @@ export class WebRTCAdaptor {
     this.supervisor.iceState(streamId, state);
     const entry = this.peers.get(streamId);
     if (state === 'connected' && entry && entry.role !== 'play') {
-      this.peers.applySenderLimits(streamId, this.options.bandwidth).catch(() => {});
+      // Simulcast layers keep their own limits unless the app asked for a cap.
+      const layered = entry.role === 'publish' && this.options.simulcastLayers !== null;
+      const kbps = layered && !this.options.bandwidthGiven ? 'unlimited' : this.options.bandwidth;
+      this.peers.applySenderLimits(streamId, kbps).catch(() => {});
     }
   }
 
@@ -1035,12 +1039,14 @@ export class WebRTCAdaptor {
   }
 
   /**
-   * Change the video bitrate cap of a publishing stream (kbps or "unlimited").
+   * Change the video bitrate cap of a publishing stream (kbps or "unlimited"). With simulcast
+   * every layer is held to the lower of its own maxBitrate and the cap.
    * @param {number | 'unlimited'} bandwidth
    * @param {string} streamId
    */
   changeBandwidth(bandwidth, streamId) {
     this.options.bandwidth = bandwidth;
+    this.options.bandwidthGiven = true;
     return this.peers.applySenderLimits(streamId, bandwidth);
   }
 

@@ -207,13 +207,16 @@ export class FakePeerConnection {
     world.pcs.push(this);
   }
 
-  makeTransceiver(kind, track, direction) {
+  makeTransceiver(kind, track, direction, init = {}) {
     const t = {
       mid: String(this.transceivers.length),
       direction,
+      /** what addTransceiver was given (streams left out) */
+      init: { direction: init.direction, sendEncodings: init.sendEncodings },
       sender: {
         track,
-        params: { encodings: [{}] },
+        // The browser starts a sender with the encodings it was given (one, unlayered, by default).
+        params: { encodings: init.sendEncodings ? JSON.parse(JSON.stringify(init.sendEncodings)) : [{}] },
         replaceTrack: async (nt) => { t.sender.track = nt; },
         getParameters: () => JSON.parse(JSON.stringify(t.sender.params)),
         setParameters: async (p) => { t.sender.params = p; },
@@ -224,7 +227,7 @@ export class FakePeerConnection {
     return t;
   }
 
-  addTransceiver(track, init) { return this.makeTransceiver(track.kind, track, init.direction); }
+  addTransceiver(track, init) { return this.makeTransceiver(track.kind, track, init.direction, init); }
 
   addTrack(track) {
     const free = this.transceivers.find((t) => t.receiver.track.kind === track.kind && !t.sender.track);

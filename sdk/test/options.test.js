@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseOptions, withTarget } from '../src/options.js';
+import { parseOptions, withTarget, DEFAULT_SIMULCAST_LAYERS } from '../src/options.js';
 
 const URL_ = 'wss://media.example:5443/LiveApp/websocket';
 
@@ -87,6 +87,59 @@ test('unknown options are collected (they are logged in debug mode), not fatal',
 test('pong timeout defaults to three ping periods and at least 10 s', () => {
   assert.equal(parseOptions({ websocket_url: URL_ }).pongTimeoutMs, 10_000);
   assert.equal(parseOptions({ websocket_url: URL_, pingIntervalMs: 5000 }).pongTimeoutMs, 15_000);
+});
+
+test('simulcast is off by default; on, it brings three layers lowest first, capped only by a bandwidth the app gives', () => {
+  const off = parseOptions({ websocket_url: URL_ });
+  assert.equal(off.simulcastLayers, null);
+  assert.equal(off.bandwidth, 1200);
+
+  const on = parseOptions({ websocket_url: URL_, simulcast: true });
+  assert.deepEqual(on.simulcastLayers, [
+    { rid: 'q', scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+    { rid: 'h', scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+    { rid: 'f', maxBitrate: 1_500_000 },
+  ]);
+  assert.equal(on.bandwidthGiven, false, 'each layer keeps its own maxBitrate');
+  const capped = parseOptions({ websocket_url: URL_, simulcast: true, bandwidth: 900 });
+  assert.deepEqual([capped.bandwidth, capped.bandwidthGiven], [900, true]);
+  assert.deepEqual(on.ignored, []);
+
+  // The defaults are shared and frozen: what an adaptor gets is its own copy.
+  on.simulcastLayers[0].maxBitrate = 1;
+  assert.equal(DEFAULT_SIMULCAST_LAYERS[0].maxBitrate, 150_000);
+  assert.ok(Object.isFrozen(DEFAULT_SIMULCAST_LAYERS) && Object.isFrozen(DEFAULT_SIMULCAST_LAYERS[2]));
+});
+
+test('simulcastLayers replaces the default list and is copied', () => {
+  const layers = [{ rid: 'lo', scaleResolutionDownBy: 2, maxBitrate: 300_000, maxFramerate: 15 }, { rid: 'hi' }];
+  const o = parseOptions({ websocket_url: URL_, simulcast: true, simulcastLayers: layers });
+  assert.deepEqual(o.simulcastLayers, layers);
+  layers[1].rid = 'changed';
+  assert.equal(/** @type {any[]} */ (o.simulcastLayers)[1].rid, 'hi');
+  assert.deepEqual(parseOptions({ websocket_url: URL_, simulcast: true, simulcastLayers: [{ rid: 'only' }] }).simulcastLayers, [{ rid: 'only' }]);
+});
+
+test('wrong simulcast options throw a TypeError naming the option', () => {
+  const sc = (simulcastLayers) => ({ websocket_url: URL_, simulcast: true, simulcastLayers });
+  const cases = [
+    [{ websocket_url: URL_, simulcast: 'yes' }, /option simulcast must be true or false/],
+    [{ websocket_url: URL_, simulcastLayers: [{ rid: 'a' }] }, /simulcastLayers needs simulcast: true/],
+    [sc([]), /1 to 3 layers/],
+    [sc([{ rid: 'a' }, { rid: 'b' }, { rid: 'c' }, { rid: 'd' }]), /1 to 3 layers/],
+    [sc({ rid: 'a' }), /1 to 3 layers/],
+    [sc([{ rid: 'a' }, { rid: 'a' }]), /rid "a" twice/],
+    [sc([{ rid: '' }]), /simulcastLayers\[0\]\.rid/],
+    [sc([{ scaleResolutionDownBy: 2 }]), /simulcastLayers\[0\]\.rid/],
+    [sc([{ rid: 'a' }, { rid: 'bad-rid' }]), /simulcastLayers\[1\]\.rid must be 1 to 16 letters or digits/],
+    [sc([{ rid: 'x'.repeat(17) }]), /simulcastLayers\[0\]\.rid/],
+    [sc([null]), /simulcastLayers\[0\] must be an object/],
+    [sc([{ rid: 'a', scaleResolutionDownBy: 0.5 }]), /simulcastLayers\[0\]\.scaleResolutionDownBy/],
+    [sc([{ rid: 'a', maxBitrate: Infinity }]), /simulcastLayers\[0\]\.maxBitrate/],
+    [sc([{ rid: 'a', maxFramerate: '30' }]), /simulcastLayers\[0\]\.maxFramerate/],
+    [sc([{ rid: 'a', scaleResolution: 2 }]), /unknown keys scaleResolution/],
+  ];
+  for (const [input, re] of cases) assert.throws(() => parseOptions(/** @type {any} */ (input)), (e) => e instanceof TypeError && re.test(e.message), JSON.stringify(input));
 });
 
 test('withTarget adds target=origin for publishers and edge for players, keeps a given one', () => {
