@@ -69,7 +69,10 @@ pub enum MediaCommand {
     },
     /// Change a player's sources; the media layer renegotiates with a new
     /// `Offer` (after any offer still waiting for its answer).
-    UpdateSources { peer: PeerId, sources: Vec<Source> },
+    UpdateSources {
+        peer: PeerId,
+        sources: Vec<Source>,
+    },
     /// Start or stop forwarding one source's audio and/or video to a player.
     SetForwarding {
         peer: PeerId,
@@ -91,11 +94,24 @@ pub enum MediaCommand {
         data: Vec<u8>,
     },
     /// Apply a player's answer; `SdpFailed` if it does not fit.
-    ApplyAnswer { peer: PeerId, answer: String },
+    /// A player pins the simulcast layer of this height (`None`: automatic).
+    PinLayer {
+        peer: PeerId,
+        height: Option<u32>,
+    },
+    ApplyAnswer {
+        peer: PeerId,
+        answer: String,
+    },
     /// A trickled remote ICE candidate line.
-    AddCandidate { peer: PeerId, candidate: String },
+    AddCandidate {
+        peer: PeerId,
+        candidate: String,
+    },
     /// Free everything of this peer. No event follows.
-    Close { peer: PeerId },
+    Close {
+        peer: PeerId,
+    },
 }
 
 /// Which SDP step failed, so the client gets the matching error.
@@ -156,6 +172,19 @@ pub enum MediaEvent {
         peer: PeerId,
         info: Vec<StreamInfo>,
     },
+    /// A player now receives the simulcast layer of this height.
+    LayerChanged {
+        peer: PeerId,
+        height: u32,
+    },
+    /// What a player of a simulcast stream gets, in bits/s: its bandwidth
+    /// estimate and the media rates forwarded to it.
+    PlayerBitrates {
+        peer: PeerId,
+        target: u64,
+        video: u64,
+        audio: u64,
+    },
 }
 
 impl MediaEvent {
@@ -167,7 +196,9 @@ impl MediaEvent {
             | MediaEvent::Connected { peer }
             | MediaEvent::Disconnected { peer, .. }
             | MediaEvent::NoMedia { peer }
-            | MediaEvent::SourceInfo { peer, .. } => *peer,
+            | MediaEvent::SourceInfo { peer, .. }
+            | MediaEvent::LayerChanged { peer, .. }
+            | MediaEvent::PlayerBitrates { peer, .. } => *peer,
         }
     }
 }

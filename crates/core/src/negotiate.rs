@@ -159,6 +159,23 @@ impl Core {
                     stream.info = info;
                 }
             }
+            MediaEvent::LayerChanged { height, .. } => {
+                let msg = ServerMessage::notification(NotificationDef::ResolutionChangeInfo, &id)
+                    .with("streamHeight", height);
+                self.send(session, msg);
+            }
+            MediaEvent::PlayerBitrates {
+                target,
+                video,
+                audio,
+                ..
+            } => {
+                let msg = ServerMessage::notification(NotificationDef::BitrateMeasurement, &id)
+                    .with("targetBitrate", target)
+                    .with("videoBitrate", video)
+                    .with("audioBitrate", audio);
+                self.send(session, msg);
+            }
         }
     }
 

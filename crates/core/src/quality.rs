@@ -5,6 +5,7 @@ use tern_signal::{ErrorDef, ServerMessage};
 
 use crate::ids::SessionId;
 use crate::Core;
+use crate::{MediaCommand, PeerRole};
 
 impl Core {
     pub(crate) fn force_quality(&mut self, session: SessionId, id: &str, height: u32) {
@@ -16,16 +17,26 @@ impl Core {
                 ServerMessage::error(ErrorDef::NoStreamExist, Some(id)).with("error_code", "404");
             return self.send(session, msg);
         };
-        if height == 0 {
-            return; // automatic: nothing is pinned
-        }
         // A single rendition leaves nothing to choose from.
-        if stream.info.len() <= 1 {
+        if height != 0 && stream.info.len() <= 1 {
             let msg = ServerMessage::error(ErrorDef::NoEncoderSettings, Some(id)).with(
                 "information",
                 format!("stream {id} has one rendition only (no simulcast layers): no {height}p to switch to"),
             );
-            self.send(session, msg);
+            return self.send(session, msg);
         }
+        let Some(peer) = self.state.session_peer(session, id, PeerRole::Player) else {
+            let msg = ServerMessage::error(ErrorDef::NoStreamExist, Some(id))
+                .with("error_code", "404")
+                .with(
+                    "information",
+                    format!("this session does not play stream {id}"),
+                );
+            return self.send(session, msg);
+        };
+        // 0 returns to automatic choice; another height pins the tallest layer
+        // not above it.
+        let height = (height != 0).then_some(height);
+        self.media(MediaCommand::PinLayer { peer, height });
     }
 }

@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use str0m::media::Mid;
+use str0m::media::{Mid, Rid};
+
+/// A track, and the simulcast layer of it when it has layers.
+pub type Layered = (Mid, Option<Rid>);
 
 /// Many players joining at once must not make the publisher send a storm of
 /// keyframes (each is several times the size of a delta frame).
@@ -13,14 +16,14 @@ pub const KEYFRAME_INTERVAL: Duration = Duration::from_millis(300);
 
 #[derive(Debug, Default)]
 pub struct KeyframeThrottle {
-    last: HashMap<Mid, Instant>,
-    deferred: HashMap<Mid, Instant>,
+    last: HashMap<Layered, Instant>,
+    deferred: HashMap<Layered, Instant>,
 }
 
 impl KeyframeThrottle {
     /// True when a request for `mid` may go out now (and is recorded as sent);
     /// otherwise it is deferred to the end of the interval.
-    pub fn request(&mut self, mid: Mid, now: Instant) -> bool {
+    pub fn request(&mut self, mid: Layered, now: Instant) -> bool {
         match self.last.get(&mid) {
             Some(t) if now.saturating_duration_since(*t) < KEYFRAME_INTERVAL => {
                 self.deferred.entry(mid).or_insert(*t + KEYFRAME_INTERVAL);
@@ -40,8 +43,8 @@ impl KeyframeThrottle {
     }
 
     /// The tracks whose deferred request is due now; they count as sent.
-    pub fn take_due(&mut self, now: Instant) -> Vec<Mid> {
-        let due: Vec<Mid> = self
+    pub fn take_due(&mut self, now: Instant) -> Vec<Layered> {
+        let due: Vec<Layered> = self
             .deferred
             .iter()
             .filter(|(_, t)| **t <= now)
@@ -62,7 +65,7 @@ mod tests {
     #[test]
     fn requests_inside_the_interval_are_deferred_not_lost() {
         let t0 = Instant::now();
-        let mid = Mid::from("v");
+        let mid = (Mid::from("v"), None);
         let mut k = KeyframeThrottle::default();
         assert!(k.request(mid, t0));
         assert_eq!(k.next_due(), None);
@@ -80,10 +83,12 @@ mod tests {
     }
 
     #[test]
-    fn tracks_are_independent() {
+    fn tracks_and_layers_are_independent() {
         let t0 = Instant::now();
         let mut k = KeyframeThrottle::default();
-        assert!(k.request(Mid::from("a"), t0));
-        assert!(k.request(Mid::from("b"), t0));
+        assert!(k.request((Mid::from("a"), None), t0));
+        assert!(k.request((Mid::from("b"), None), t0));
+        assert!(k.request((Mid::from("b"), Some(Rid::from("q"))), t0));
+        assert!(k.request((Mid::from("b"), Some(Rid::from("f"))), t0));
     }
 }

@@ -12,11 +12,14 @@
 
 mod codec_info;
 mod keyframe_throttle;
+mod layer_selector;
+mod layer_switch;
 mod local_addrs;
 mod peer;
 mod player;
 mod sdp_text;
 mod sfu;
+mod simulcast;
 mod source_stats;
 mod timeline;
 

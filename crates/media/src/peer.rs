@@ -6,11 +6,13 @@ use std::time::{Duration, Instant};
 
 use str0m::change::SdpPendingOffer;
 use str0m::channel::ChannelId;
-use str0m::media::{MediaKind, Mid};
+use str0m::media::{MediaKind, Mid, Rid};
 use str0m::Rtc;
 use tern_core::{MediaProfile, PeerId, PeerRole, SessionId, Source};
 
 use crate::keyframe_throttle::KeyframeThrottle;
+use crate::layer_selector::LayerSelector;
+use crate::layer_switch::LayerSwitch;
 use crate::source_stats::SourceStats;
 use crate::timeline::Timeline;
 
@@ -19,6 +21,10 @@ use crate::timeline::Timeline;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// A connected peer whose ICE stays disconnected this long is gone.
 pub const DISCONNECT_GRACE: Duration = Duration::from_secs(5);
+/// How often a player of a simulcast stream gets `bitrateMeasurement`.
+pub const REPORT_INTERVAL: Duration = Duration::from_secs(5);
+/// How often a player's simulcast layers are chosen again.
+pub const LAYER_CHECK: Duration = Duration::from_millis(500);
 
 /// A player's outgoing track and the publisher track that feeds it.
 #[derive(Debug, Clone, Copy)]
@@ -32,6 +38,10 @@ pub struct TrackOut {
     /// Its m-line is being stopped in the pending offer.
     pub stopping: bool,
     pub timeline: Timeline,
+    /// Video of a simulcast source: the layer forwarded and the one wanted.
+    pub simulcast: bool,
+    pub layers: LayerSwitch,
+    pub selector: LayerSelector,
 }
 
 pub struct Peer {
@@ -67,6 +77,24 @@ pub struct Peer {
     /// Player: the offer waiting for the page's answer.
     pub pending: Option<SdpPendingOffer>,
     pub profile: MediaProfile,
+    /// Publisher: its offer has simulcast layers.
+    pub simulcast: bool,
+    /// Player: a height the page pinned with `forceStreamQuality`.
+    pub pinned: Option<u32>,
+    /// Player: the latest bandwidth estimate towards it, bits/s.
+    pub estimate: Option<u64>,
+    /// Player with simulcast tracks: next layer check, and the bitrate report.
+    pub next_tick: Option<Instant>,
+    pub report: ForwardedBytes,
+}
+
+/// Media bytes written to a player since its last bitrate report.
+#[derive(Debug, Clone, Copy)]
+pub struct ForwardedBytes {
+    pub since: Instant,
+    pub due: Instant,
+    pub video: u64,
+    pub audio: u64,
 }
 
 impl Peer {
@@ -97,6 +125,16 @@ impl Peer {
             tracks_out: Vec::new(),
             pending: None,
             profile,
+            simulcast: false,
+            pinned: None,
+            estimate: None,
+            next_tick: None,
+            report: ForwardedBytes {
+                since: now,
+                due: now + REPORT_INTERVAL,
+                video: 0,
+                audio: 0,
+            },
         }
     }
 
@@ -121,7 +159,7 @@ impl Peer {
 
     /// True when a keyframe request for `mid` may go out now (else it is
     /// deferred and sent by the timeout handling).
-    pub fn keyframe_allowed(&mut self, mid: Mid, now: Instant) -> bool {
-        self.keyframes.request(mid, now)
+    pub fn keyframe_allowed(&mut self, mid: Mid, rid: Option<Rid>, now: Instant) -> bool {
+        self.keyframes.request((mid, rid), now)
     }
 }

@@ -9,6 +9,8 @@ use tern_core::{
     MediaEvent, MediaProfile, PeerId, PeerRole, SdpFailure, SessionId, Source, StreamKey,
 };
 
+use crate::layer_selector::LayerSelector;
+use crate::layer_switch::LayerSwitch;
 use crate::peer::{Peer, TrackOut};
 use crate::sfu::Sfu;
 use crate::timeline::Timeline;
@@ -29,14 +31,19 @@ impl Sfu {
         sources: Vec<Source>,
         profile: MediaProfile,
     ) {
-        let rtc = self.new_rtc(profile, now);
+        // Bandwidth estimation costs per packet; only a simulcast source gives
+        // a choice to make with it.
+        let bwe = sources
+            .iter()
+            .any(|s| self.peers.get(&s.peer).is_some_and(|p| p.simulcast));
+        let rtc = self.new_rtc(profile, now, bwe);
         let mut peer = Peer::new(rtc, PeerRole::Player, session, profile, now);
         peer.stream_id = stream.id.clone();
         self.peers.insert(id, peer);
-        self.negotiate(id, sources, true);
+        self.negotiate(now, id, sources, true);
     }
 
-    pub(crate) fn update_sources(&mut self, id: PeerId, sources: Vec<Source>) {
+    pub(crate) fn update_sources(&mut self, now: Instant, id: PeerId, sources: Vec<Source>) {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
@@ -45,22 +52,25 @@ impl Sfu {
             peer.wanted = Some(sources);
             return;
         }
-        self.negotiate(id, sources, false);
+        self.negotiate(now, id, sources, false);
     }
 
     /// Makes an offer that sends exactly `sources` (plus, the first time, a
     /// data channel) and tells the session logic.
-    fn negotiate(&mut self, id: PeerId, sources: Vec<Source>, first: bool) {
+    fn negotiate(&mut self, now: Instant, id: PeerId, sources: Vec<Source>, first: bool) {
         // Tracks of the sources that are new to this player.
         let current: Vec<PeerId> = self
             .peers
             .get(&id)
             .map(|p| p.sources.iter().map(|s| s.peer).collect())
             .unwrap_or_default();
-        let added: Vec<(Source, Vec<(Mid, MediaKind)>)> = sources
+        let added: Vec<(Source, Vec<(Mid, MediaKind)>, bool)> = sources
             .iter()
             .filter(|s| !current.contains(&s.peer))
-            .filter_map(|s| Some((s.clone(), self.peers.get(&s.peer)?.tracks_in.clone())))
+            .filter_map(|s| {
+                let p = self.peers.get(&s.peer)?;
+                Some((s.clone(), p.tracks_in.clone(), p.simulcast))
+            })
             .collect();
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
@@ -76,7 +86,7 @@ impl Sfu {
             t.stopping = true;
         }
         let mut new_tracks = Vec::new();
-        for (source, tracks) in &added {
+        for (source, tracks, simulcast) in &added {
             for (source_mid, kind) in tracks {
                 let mid = api.add_media(
                     *kind,
@@ -93,6 +103,9 @@ impl Sfu {
                     enabled: true,
                     stopping: false,
                     timeline: Timeline::default(),
+                    simulcast: *simulcast && *kind == MediaKind::Video,
+                    layers: LayerSwitch::default(),
+                    selector: LayerSelector::default(),
                 });
             }
         }
@@ -102,6 +115,9 @@ impl Sfu {
         let applied = api.apply();
         for mut t in new_tracks {
             t.enabled = peer.forwards(t.source, t.kind);
+            if t.simulcast {
+                peer.next_tick.get_or_insert(now);
+            }
             peer.tracks_out.push(t);
         }
         let removed: Vec<PeerId> = current
@@ -139,7 +155,7 @@ impl Sfu {
                 list.retain(|x| *x != id);
             }
         }
-        for (s, _) in &added {
+        for (s, _, _) in &added {
             self.players_of.entry(s.peer).or_default().push(id);
         }
         self.dirty.push(id);
@@ -152,7 +168,7 @@ impl Sfu {
         });
     }
 
-    pub(crate) fn apply_answer(&mut self, id: PeerId, answer: &str) {
+    pub(crate) fn apply_answer(&mut self, now: Instant, id: PeerId, answer: &str) {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
@@ -172,7 +188,7 @@ impl Sfu {
                 peer.tracks_out.retain(|t| !t.stopping);
                 self.dirty.push(id);
                 if let Some(wanted) = peer.wanted.take() {
-                    self.negotiate(id, wanted, false);
+                    self.negotiate(now, id, wanted, false);
                 }
             }
             Err(why) => self.sdp_failed(id, SdpFailure::Remote(why)),

@@ -22,6 +22,13 @@ pub fn publisher_offer_as_sendonly(offer: &str) -> String {
     out
 }
 
+/// A publisher's offer sends simulcast layers (RFC 8853 `a=simulcast:send`).
+pub fn offers_simulcast(offer: &str) -> bool {
+    offer
+        .lines()
+        .any(|l| l.trim_end().starts_with("a=simulcast:send"))
+}
+
 /// An app with data channels off rejects the `m=application` section of its
 /// answer (port 0, out of the BUNDLE group), so the browser's data channel
 /// never opens and media is unaffected. (str0m accepts every section it can.)

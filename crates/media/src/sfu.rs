@@ -5,9 +5,10 @@ use std::net::SocketAddr;
 use std::sync::Once;
 use std::time::Instant;
 
+use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::SdpOffer;
 use str0m::config::DtlsCert;
-use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid};
+use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid};
 use str0m::net::{DatagramRecv, Protocol, Receive, Transmit};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 use tern_core::{
@@ -17,9 +18,13 @@ use tern_core::{
 
 use crate::player::first_mid;
 
+use crate::layer_switch::Admit;
 use crate::local_addrs::LocalAddrs;
 use crate::peer::{Peer, DISCONNECT_GRACE};
-use crate::sdp_text::{publisher_offer_as_sendonly, reject_application, rejected_media};
+use crate::sdp_text::{
+    offers_simulcast, publisher_offer_as_sendonly, reject_application, rejected_media,
+};
+use crate::simulcast::retarget;
 
 /// What the driver must do.
 #[derive(Debug)]
@@ -46,6 +51,7 @@ enum Forward {
     Keyframe {
         source: PeerId,
         mid: Mid,
+        rid: Option<Rid>,
         kind: KeyframeRequestKind,
     },
     /// A player connected: ask its source for keyframes so it starts at once.
@@ -122,6 +128,7 @@ impl Sfu {
                     p.deadline,
                     p.silent_deadline(),
                     p.keyframes.next_due(),
+                    p.next_tick,
                 ]
             })
             .flatten()
@@ -144,7 +151,10 @@ impl Sfu {
                 sources,
                 profile,
             } => self.open_player(now, peer, session, &stream, sources, profile),
-            MediaCommand::UpdateSources { peer, sources } => self.update_sources(peer, sources),
+            MediaCommand::UpdateSources { peer, sources } => {
+                self.update_sources(now, peer, sources)
+            }
+            MediaCommand::PinLayer { peer, height } => self.pin_layer(now, peer, height),
             MediaCommand::SetForwarding {
                 peer,
                 source,
@@ -157,7 +167,7 @@ impl Sfu {
             MediaCommand::ChannelSend { peer, binary, data } => {
                 self.channel_send(peer, binary, &data);
             }
-            MediaCommand::ApplyAnswer { peer, answer } => self.apply_answer(peer, &answer),
+            MediaCommand::ApplyAnswer { peer, answer } => self.apply_answer(now, peer, &answer),
             MediaCommand::AddCandidate { peer, candidate } => self.add_candidate(peer, &candidate),
             MediaCommand::Close { peer } => {
                 if let Some(mut p) = self.remove_peer(peer) {
@@ -220,6 +230,7 @@ impl Sfu {
                     p.deadline,
                     p.silent_deadline(),
                     p.keyframes.next_due(),
+                    p.next_tick,
                 ]
                 .into_iter()
                 .flatten()
@@ -227,7 +238,7 @@ impl Sfu {
             })
             .map(|(id, _)| *id)
             .collect();
-        for id in due {
+        for &id in &due {
             let Some(peer) = self.peers.get_mut(&id) else {
                 continue;
             };
@@ -245,9 +256,9 @@ impl Sfu {
                 self.fail(id, why.into());
                 continue;
             }
-            for mid in peer.keyframes.take_due(now) {
+            for (mid, rid) in peer.keyframes.take_due(now) {
                 if let Some(mut w) = peer.rtc.writer(mid) {
-                    let _ = w.request_keyframe(None, KeyframeRequestKind::Pli);
+                    let _ = w.request_keyframe(rid, KeyframeRequestKind::Pli);
                 }
             }
             if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
@@ -256,15 +267,28 @@ impl Sfu {
             }
             self.dirty.push(id);
         }
+        for id in due {
+            if self
+                .peers
+                .get(&id)
+                .and_then(|p| p.next_tick)
+                .is_some_and(|t| t <= now)
+            {
+                self.tick(now, id);
+            }
+        }
         self.drive(now);
     }
 
-    pub(crate) fn new_rtc(&self, profile: MediaProfile, now: Instant) -> Rtc {
+    pub(crate) fn new_rtc(&self, profile: MediaProfile, now: Instant, bwe: bool) -> Rtc {
         let mut cfg = RtcConfig::new()
             .set_ice_lite(true)
             .set_dtls_cert(self.cert.clone())
             .clear_codecs()
             .enable_opus(true, false);
+        if bwe {
+            cfg = cfg.enable_bwe(Some(Bitrate::bps(INITIAL_ESTIMATE)));
+        }
         if profile.vp8 {
             cfg = cfg.enable_vp8(true);
         }
@@ -318,7 +342,8 @@ impl Sfu {
                 )
             }
         };
-        let mut rtc = self.new_rtc(profile, now);
+        let simulcast = offers_simulcast(&offer);
+        let mut rtc = self.new_rtc(profile, now, false);
         let answer = match rtc.sdp_api().accept_offer(parsed) {
             Ok(a) if profile.data_channel => a.to_sdp_string(),
             Ok(a) => reject_application(&a.to_sdp_string()),
@@ -340,10 +365,9 @@ impl Sfu {
             return self.sdp_failed(id, SdpFailure::Local(why));
         }
         let first_mid = first_mid(&answer);
-        self.peers.insert(
-            id,
-            Peer::new(rtc, PeerRole::Publisher, session, profile, now),
-        );
+        let mut peer = Peer::new(rtc, PeerRole::Publisher, session, profile, now);
+        peer.simulcast = simulcast;
+        self.peers.insert(id, peer);
         self.dirty.push(id);
         let candidates = self.candidates(first_mid);
         self.event(MediaEvent::Answer {
@@ -423,6 +447,16 @@ impl Sfu {
         match f {
             Forward::Media(data) => {
                 let players = self.players_of.get(&from).cloned().unwrap_or_default();
+                let layers = match data.rid {
+                    Some(_) => self
+                        .peers
+                        .get(&from)
+                        .map(|p| p.stats.layers(now))
+                        .unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                let keyframe = data.rid.is_some() && data.is_keyframe();
+                let mut wants = Vec::new();
                 for pid in players {
                     let Some(player) = self.peers.get_mut(&pid) else {
                         continue;
@@ -430,6 +464,7 @@ impl Sfu {
                     if !player.connected {
                         continue;
                     }
+                    let (estimate, pinned) = (player.estimate, player.pinned);
                     let Some(track) = player
                         .tracks_out
                         .iter_mut()
@@ -437,6 +472,27 @@ impl Sfu {
                     else {
                         continue;
                     };
+                    if let Some(rid) = data.rid {
+                        if track.layers.target().is_none() {
+                            if let Some(want) = retarget(now, track, &layers, estimate, pinned) {
+                                wants.push(want);
+                            }
+                        }
+                        match track.layers.admit(rid, keyframe) {
+                            Admit::Drop => continue,
+                            Admit::Forward => {}
+                            Admit::Switched => {
+                                track.timeline.switch();
+                                if let Some((_, l)) = layers.iter().find(|(r, _)| *r == rid) {
+                                    let height = l.height;
+                                    self.out.push_back(SfuOutput::Event(
+                                        MediaEvent::LayerChanged { peer: pid, height },
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                    let track_kind = track.kind;
                     let ticks =
                         track
                             .timeline
@@ -452,7 +508,15 @@ impl Sfu {
                     if let Err(e) = writer.write(pt, data.network_time, time, data.data.clone()) {
                         tracing::debug!(peer = %pid, "write failed: {e}");
                     }
+                    let bytes = data.data.len() as u64;
+                    match track_kind {
+                        MediaKind::Audio => player.report.audio += bytes,
+                        _ => player.report.video += bytes,
+                    }
                     self.dirty.push(pid);
+                }
+                for rid in wants {
+                    self.request_keyframe(now, from, data.mid, Some(rid), KeyframeRequestKind::Pli);
                 }
             }
             Forward::Data { binary, data } => {
@@ -499,9 +563,12 @@ impl Sfu {
                     self.channel_send(pid, binary, &data);
                 }
             }
-            Forward::Keyframe { source, mid, kind } => {
-                self.request_keyframe(now, source, mid, kind)
-            }
+            Forward::Keyframe {
+                source,
+                mid,
+                rid,
+                kind,
+            } => self.request_keyframe(now, source, mid, rid, kind),
             Forward::KeyframesFor { source } => self.request_keyframes(now, source),
         }
     }
@@ -533,26 +600,33 @@ impl Sfu {
                     .collect()
             })
             .unwrap_or_default();
+        let rids: Vec<Option<Rid>> = match self.peers.get(&source) {
+            Some(p) if p.simulcast => p.stats.layers(now).iter().map(|(r, _)| Some(*r)).collect(),
+            _ => vec![None],
+        };
         for mid in mids {
-            self.request_keyframe(now, source, mid, KeyframeRequestKind::Pli);
+            for rid in &rids {
+                self.request_keyframe(now, source, mid, *rid, KeyframeRequestKind::Pli);
+            }
         }
     }
 
-    fn request_keyframe(
+    pub(crate) fn request_keyframe(
         &mut self,
         now: Instant,
         source: PeerId,
         mid: Mid,
+        rid: Option<Rid>,
         kind: KeyframeRequestKind,
     ) {
         let Some(src) = self.peers.get_mut(&source) else {
             return;
         };
-        if !src.keyframe_allowed(mid, now) {
+        if !src.keyframe_allowed(mid, rid, now) {
             return;
         }
         if let Some(mut w) = src.rtc.writer(mid) {
-            if let Err(e) = w.request_keyframe(None, kind) {
+            if let Err(e) = w.request_keyframe(rid, kind) {
                 tracing::debug!(peer = %source, "keyframe request failed: {e}");
             }
         }
@@ -623,28 +697,36 @@ fn on_event(
                 MediaKind::Video
             };
             peer.stats
-                .on_frame(now, kind, data.params.spec().codec, &data.data);
+                .on_frame(now, kind, data.params.spec().codec, data.rid, &data.data);
             peer.last_media = Some(now);
-            if !data.contiguous && kind == MediaKind::Video && peer.keyframe_allowed(data.mid, now)
+            if !data.contiguous
+                && kind == MediaKind::Video
+                && peer.keyframe_allowed(data.mid, data.rid, now)
             {
                 if let Some(mut w) = peer.rtc.writer(data.mid) {
                     let _ = w.request_keyframe(data.rid, KeyframeRequestKind::Pli);
                 }
             }
-            // Simulcast layers are chosen per player in a later step; until then
-            // only single-layer media is forwarded.
-            if data.rid.is_none() {
-                forwards.push(Forward::Media(Box::new(data)));
-            }
+            forwards.push(Forward::Media(Box::new(data)));
         }
         Event::KeyframeRequest(req) => {
             if let Some(track) = peer.tracks_out.iter().find(|t| t.mid == req.mid) {
                 forwards.push(Forward::Keyframe {
                     source: track.source,
                     mid: track.source_mid,
+                    rid: track.layers.current(),
                     kind: req.kind,
                 });
             }
+        }
+        Event::EgressBitrateEstimate(
+            BweKind::Twcc {
+                estimate,
+                can_probe: true,
+            }
+            | BweKind::Remb { estimate, .. },
+        ) => {
+            peer.estimate = Some(estimate.as_u64());
         }
         // A player keeps the channel the server opened; a page's own channel
         // (object-form play) is used only when there is none.
@@ -666,6 +748,10 @@ fn on_event(
         _ => {}
     }
 }
+
+/// Where a player's bandwidth estimate starts: enough for a middle layer, so
+/// the first frames come quickly and probing finds out the rest.
+const INITIAL_ESTIMATE: u64 = 1_000_000;
 
 fn codec_list(p: MediaProfile) -> String {
     let mut v = vec!["Opus"];

@@ -4,10 +4,11 @@
 use std::time::{Duration, Instant};
 
 use str0m::format::Codec;
-use str0m::media::MediaKind;
+use str0m::media::{MediaKind, Rid};
 use tern_signal::StreamInfo;
 
 use crate::codec_info::{h264_size, vp8_size};
+use crate::layer_selector::Layer;
 
 /// How often bitrates are recomputed and reported.
 const WINDOW: Duration = Duration::from_secs(2);
@@ -17,14 +18,25 @@ const EARLY: Duration = Duration::from_millis(500);
 /// frame for nothing.
 const SPS_SCAN_BYTES: usize = 256;
 
+/// A layer that sent nothing for this long is gone (the encoder dropped it).
+const LAYER_STALE: Duration = Duration::from_secs(1);
+
+#[derive(Debug)]
+struct LayerStats {
+    /// `None` for a stream without simulcast.
+    rid: Option<Rid>,
+    size: Option<(u32, u32)>,
+    bytes: u64,
+    bps: u64,
+    last_frame: Instant,
+}
+
 #[derive(Debug, Default)]
 pub struct SourceStats {
     video_codec: Option<&'static str>,
-    size: Option<(u32, u32)>,
+    layers: Vec<LayerStats>,
     window_start: Option<Instant>,
-    video_bytes: u64,
     audio_bytes: u64,
-    video_bps: u64,
     audio_bps: u64,
     changed: bool,
     early_reported: bool,
@@ -42,44 +54,91 @@ fn codec_name(c: Codec) -> &'static str {
 }
 
 impl SourceStats {
-    pub fn on_frame(&mut self, now: Instant, kind: MediaKind, codec: Codec, data: &[u8]) {
+    pub fn on_frame(
+        &mut self,
+        now: Instant,
+        kind: MediaKind,
+        codec: Codec,
+        rid: Option<Rid>,
+        data: &[u8],
+    ) {
         self.window_start.get_or_insert(now);
         if kind == MediaKind::Audio {
             self.audio_bytes += data.len() as u64;
             return;
         }
-        self.video_bytes += data.len() as u64;
         let name = codec_name(codec);
         if self.video_codec != Some(name) {
             self.video_codec = Some(name);
             self.changed = true;
         }
+        let layer = match self.layers.iter().position(|l| l.rid == rid) {
+            Some(i) => &mut self.layers[i],
+            None => {
+                self.changed = true;
+                self.layers.push(LayerStats {
+                    rid,
+                    size: None,
+                    bytes: 0,
+                    bps: 0,
+                    last_frame: now,
+                });
+                self.layers.last_mut().expect("just pushed")
+            }
+        };
+        layer.bytes += data.len() as u64;
+        layer.last_frame = now;
         let size = match codec {
             Codec::Vp8 => vp8_size(data),
             Codec::H264 => h264_size(&data[..data.len().min(SPS_SCAN_BYTES)]),
             _ => None,
         };
-        if size.is_some() && size != self.size {
-            self.size = size;
+        if size.is_some() && size != layer.size {
+            layer.size = size;
             self.changed = true;
         }
     }
 
-    /// A fresh summary when something changed or a window ended.
+    /// The simulcast layers being sent now whose frame size is known, lowest
+    /// first. Empty for a stream without simulcast.
+    pub fn layers(&self, now: Instant) -> Vec<(Rid, Layer)> {
+        let mut v: Vec<(Rid, Layer)> = self
+            .layers
+            .iter()
+            .filter(|l| now.saturating_duration_since(l.last_frame) < LAYER_STALE)
+            .filter_map(|l| {
+                let rid = l.rid?;
+                let (_, height) = l.size?;
+                Some((
+                    rid,
+                    Layer {
+                        bitrate: l.bps,
+                        height,
+                    },
+                ))
+            })
+            .collect();
+        v.sort_by_key(|(_, l)| (l.height, l.bitrate));
+        v
+    }
+
+    /// A fresh summary when something changed or a window ended: one entry per
+    /// layer, tallest first.
     pub fn poll(&mut self, now: Instant) -> Option<Vec<StreamInfo>> {
         let start = self.window_start?;
         let elapsed = now.saturating_duration_since(start);
+        let ms = elapsed.as_millis().max(1) as u64;
         if elapsed >= WINDOW {
-            let ms = elapsed.as_millis().max(1) as u64;
-            self.video_bps = self.video_bytes * 8 * 1000 / ms;
-            self.audio_bps = self.audio_bytes * 8 * 1000 / ms;
-            self.video_bytes = 0;
-            self.audio_bytes = 0;
+            for l in &mut self.layers {
+                l.bps = std::mem::take(&mut l.bytes) * 8 * 1000 / ms;
+            }
+            self.audio_bps = std::mem::take(&mut self.audio_bytes) * 8 * 1000 / ms;
             self.window_start = Some(now);
             self.changed = true;
         }
         // Before the first window ends, report the rate so far rather than 0.
-        let early = self.video_bps == 0 && self.audio_bps == 0 && elapsed >= EARLY;
+        let measured = self.audio_bps > 0 || self.layers.iter().any(|l| l.bps > 0);
+        let early = !measured && elapsed >= EARLY;
         if early && !self.early_reported {
             self.early_reported = true;
             self.changed = true;
@@ -88,18 +147,39 @@ impl SourceStats {
             return None;
         }
         if early {
-            let ms = elapsed.as_millis().max(1) as u64;
-            self.video_bps = self.video_bytes * 8 * 1000 / ms;
+            for l in &mut self.layers {
+                l.bps = l.bytes * 8 * 1000 / ms;
+            }
             self.audio_bps = self.audio_bytes * 8 * 1000 / ms;
         }
-        let (width, height) = self.size.unwrap_or((0, 0));
-        Some(vec![StreamInfo {
-            width,
-            height,
-            video_bitrate: self.video_bps,
-            audio_bitrate: self.audio_bps,
-            video_codec: self.video_codec.unwrap_or("").to_owned(),
-        }])
+        let codec = self.video_codec.unwrap_or("");
+        let mut infos: Vec<StreamInfo> = self
+            .layers
+            .iter()
+            .filter(|l| now.saturating_duration_since(l.last_frame) < LAYER_STALE)
+            .map(|l| {
+                let (width, height) = l.size.unwrap_or((0, 0));
+                StreamInfo {
+                    width,
+                    height,
+                    video_bitrate: l.bps,
+                    audio_bitrate: self.audio_bps,
+                    video_codec: codec.to_owned(),
+                }
+            })
+            .collect();
+        if infos.is_empty() {
+            // Audio only, or video that paused: still one rendition.
+            infos.push(StreamInfo {
+                width: 0,
+                height: 0,
+                video_bitrate: 0,
+                audio_bitrate: self.audio_bps,
+                video_codec: codec.to_owned(),
+            });
+        }
+        infos.sort_by(|a, b| (b.height, b.video_bitrate).cmp(&(a.height, a.video_bitrate)));
+        Some(infos)
     }
 }
 
@@ -113,7 +193,7 @@ mod tests {
         let mut s = SourceStats::default();
         assert_eq!(s.poll(t0), None);
         let key = [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01];
-        s.on_frame(t0, MediaKind::Video, Codec::Vp8, &key);
+        s.on_frame(t0, MediaKind::Video, Codec::Vp8, None, &key);
         let first = s.poll(t0).unwrap();
         assert_eq!((first[0].width, first[0].height), (640, 480));
         assert_eq!(first[0].video_codec, "VP8");
@@ -123,12 +203,14 @@ mod tests {
                 t0 + Duration::from_millis(i * 20),
                 MediaKind::Video,
                 Codec::Vp8,
+                None,
                 &[0u8; 2500],
             );
             s.on_frame(
                 t0 + Duration::from_millis(i * 20),
                 MediaKind::Audio,
                 Codec::Opus,
+                None,
                 &[0u8; 100],
             );
         }
@@ -140,5 +222,52 @@ mod tests {
         // 250 kB + 10 kB of frames over 2 s.
         assert_eq!(later[0].video_bitrate, (250_000 + 10) * 8 / 2);
         assert_eq!(later[0].audio_bitrate, 10_000 * 8 / 2);
+    }
+
+    fn vp8_key(w: u16, h: u16) -> Vec<u8> {
+        let mut k = vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a];
+        k.extend_from_slice(&w.to_le_bytes());
+        k.extend_from_slice(&h.to_le_bytes());
+        k.resize(1000, 0);
+        k
+    }
+
+    #[test]
+    fn lists_simulcast_layers_tallest_first_and_forgets_a_stopped_one() {
+        let t0 = Instant::now();
+        let mut s = SourceStats::default();
+        let sizes = [("q", 320, 180), ("f", 1280, 720), ("h", 640, 360)];
+        for i in 0..50u64 {
+            let at = t0 + Duration::from_millis(i * 40);
+            for (rid, w, h) in sizes {
+                // The top layer stops after one second.
+                if rid == "f" && i >= 25 {
+                    continue;
+                }
+                let frame = vp8_key(w, h);
+                s.on_frame(
+                    at,
+                    MediaKind::Video,
+                    Codec::Vp8,
+                    Some(Rid::from(rid)),
+                    &frame,
+                );
+            }
+        }
+        let at_1s = t0 + Duration::from_millis(999);
+        let layers = s.layers(at_1s);
+        let heights: Vec<u32> = layers.iter().map(|(_, l)| l.height).collect();
+        assert_eq!(heights, [180, 360, 720]);
+        assert_eq!(layers[0].0, Rid::from("q"));
+        let info = s.poll(t0 + Duration::from_millis(1_500)).unwrap();
+        let listed: Vec<(u32, u32)> = info.iter().map(|i| (i.width, i.height)).collect();
+        assert_eq!(listed, [(1280, 720), (640, 360), (320, 180)]);
+        // At 2 s (window end) "f" sent nothing for a second: gone.
+        let info = s.poll(t0 + Duration::from_secs(2)).unwrap();
+        let heights: Vec<u32> = info.iter().map(|i| i.height).collect();
+        assert_eq!(heights, [360, 180]);
+        // 50 frames of 1,000 bytes in 2 s.
+        assert_eq!(info[0].video_bitrate, 200_000);
+        assert_eq!(s.layers(t0 + Duration::from_secs(2)).len(), 2);
     }
 }

@@ -788,10 +788,93 @@ fn forcing_a_quality_on_a_single_rendition_is_no_encoder_settings() {
     let got = w.take_sent(p);
     assert_eq!(got[0]["definition"], "no_encoder_settings");
     assert_eq!(got[0]["streamId"], "q");
-    // Automatic (0) is not an error.
+    // Automatic (0) is not an error for a player.
+    w.frame(p, r#"{"command":"play","streamId":"q"}"#);
+    w.connect_player(p, "q");
+    w.heard(p);
     w.frame(
         p,
         r#"{"command":"forceStreamQuality","streamId":"q","streamHeight":0}"#,
     );
     assert!(w.heard(p).is_empty());
+}
+
+fn layer(height: u32, video_bitrate: u64) -> tern_signal::StreamInfo {
+    tern_signal::StreamInfo {
+        width: height * 16 / 9,
+        height,
+        video_bitrate,
+        audio_bitrate: 32_000,
+        video_codec: "VP8".into(),
+    }
+}
+
+#[test]
+fn forcing_a_quality_pins_a_layer_and_layer_changes_reach_the_player() {
+    let mut w = World::new();
+    let (s, p) = (w.open(), w.open());
+    let publisher = w.live_publisher(s, "q");
+    w.event(MediaEvent::SourceInfo {
+        peer: publisher,
+        info: vec![layer(720, 1_500_000), layer(360, 500_000)],
+    });
+    w.take_sent(s);
+    let force =
+        |h: u32| format!(r#"{{"command":"forceStreamQuality","streamId":"q","streamHeight":{h}}}"#);
+    // A session that does not play the stream has nothing to pin.
+    w.frame(p, &force(360));
+    let got = w.take_sent(p);
+    assert_eq!(got[0]["definition"], "no_stream_exist");
+    assert!(w.take_media().is_empty());
+    w.frame(p, r#"{"command":"getStreamInfo","streamId":"q"}"#);
+    let info = w.take_sent(p);
+    assert_eq!(info[0]["streamInfo"][1]["streamHeight"], 360);
+    w.frame(p, r#"{"command":"play","streamId":"q"}"#);
+    let player = w.connect_player(p, "q");
+    w.heard(p);
+    w.frame(p, &force(360));
+    assert_eq!(
+        w.take_media(),
+        [MediaCommand::PinLayer {
+            peer: player,
+            height: Some(360)
+        }]
+    );
+    assert!(w.heard(p).is_empty(), "the answer is the layer change");
+    w.frame(p, &force(0));
+    assert_eq!(
+        w.take_media(),
+        [MediaCommand::PinLayer {
+            peer: player,
+            height: None
+        }]
+    );
+    w.event(MediaEvent::LayerChanged {
+        peer: player,
+        height: 360,
+    });
+    let got = w.take_sent(p);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["definition"], "resolutionChangeInfo");
+    assert_eq!(
+        (&got[0]["streamId"], &got[0]["streamHeight"]),
+        (&"q".into(), &360.into())
+    );
+    w.event(MediaEvent::PlayerBitrates {
+        peer: player,
+        target: 900_000,
+        video: 480_000,
+        audio: 31_000,
+    });
+    let got = w.take_sent(p);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["definition"], "bitrateMeasurement");
+    for (key, value) in [
+        ("targetBitrate", 900_000),
+        ("videoBitrate", 480_000),
+        ("audioBitrate", 31_000),
+    ] {
+        assert_eq!(got[0][key], value, "{key}");
+    }
+    assert!(w.take_sent(s).is_empty(), "the publisher hears none of it");
 }
