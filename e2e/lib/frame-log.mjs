@@ -1,5 +1,6 @@
 // A fine-grained record of what a player page decodes (every 50 ms, kept in the page), for measuring how
-// long video stops when the publisher's connection drops and comes back.
+// long video stops when the publisher's connection drops and comes back; and a record of every frame a
+// <video> presents, for gaps and sizes across simulcast layer switches.
 
 /** Start sampling the page's inbound video stats (window.readStats) every `intervalMs` into window.frameLog. */
 export function startFrameLog(p, intervalMs = 50) {
@@ -100,4 +101,57 @@ export function rtpContinuity(log, dropAt, kind = 'video') {
   const ticks = (after.ts - before.ts) << 0; // signed 32-bit difference (wraps)
   const elapsedMs = after.at - before.at;
   return { kind, available: true, sameSsrc: true, before, after, advanceMs: ticks / clock, elapsedMs, deviationMs: Math.round(ticks / clock - elapsedMs) };
+}
+
+/**
+ * Start recording every frame the page's <video> presents (requestVideoFrameCallback) into window.videoFrames
+ * as {t (ms since epoch), w, h}. Unlike the stats log above it sees frames whichever RTP stream brought them,
+ * and their size as shown, so it measures switches between simulcast layers too.
+ * @param {{page: import('playwright-core').Page}} p
+ * @param {string} [selector] the <video> element
+ */
+export function startVideoFrameLog(p, selector = 'video') {
+  return p.page.evaluate((sel) => {
+    const video = /** @type {HTMLVideoElement | null} */ (document.querySelector(sel));
+    if (!video || typeof video.requestVideoFrameCallback !== 'function') throw new Error(`no <video> ${sel} with requestVideoFrameCallback`);
+    window.videoFrames = [];
+    const onFrame = (_now, meta) => {
+      window.videoFrames.push({ t: Date.now(), w: meta.width, h: meta.height });
+      if (window.videoFrames.length < 50_000) video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  }, selector);
+}
+
+export function readVideoFrameLog(p) {
+  return p.page.evaluate(() => (window.videoFrames || []).slice());
+}
+
+/**
+ * The longest stretch between `from` and `to` (ms since epoch) without a presented frame, from a
+ * startVideoFrameLog record: {gapMs, after, before, frames} (after/before: the frames around the gap, null at
+ * the edges; frames: how many were presented in the interval). With no frame at all the gap is the interval.
+ */
+export function longestFrameGap(frames, from, to = Date.now()) {
+  const inside = frames.filter((f) => f.t >= from && f.t <= to);
+  let best = { gapMs: -1, after: null, before: null };
+  let prev = null;
+  for (const f of inside.concat([null])) {
+    const start = prev ? prev.t : from;
+    const end = f ? f.t : to;
+    if (end - start > best.gapMs) best = { gapMs: end - start, after: prev, before: f };
+    if (f) prev = f;
+  }
+  return { ...best, frames: inside.length };
+}
+
+/** Heights shown in a startVideoFrameLog record, each with when it began: [{h, from, frames}]. */
+export function heightRuns(frames) {
+  const runs = [];
+  for (const f of frames) {
+    const last = runs[runs.length - 1];
+    if (last && last.h === f.h) last.frames += 1;
+    else runs.push({ h: f.h, from: f.t, frames: 1 });
+  }
+  return runs;
 }
