@@ -34,6 +34,8 @@ const FRAMES: &[&str] = &[
     r#"{"command":"getBroadcastObject","streamId":"R"}"#,
     r#"{"command":"getSubtracks","streamId":"R","offset":1,"size":2}"#,
     r#"{"command":"getStreamInfo","streamId":"S"}"#,
+    r#"{"command":"forceStreamQuality","streamId":"S","streamHeight":180}"#,
+    r#"{"command":"forceStreamQuality","streamId":"S","streamHeight":0}"#,
     r#"{"command":"updateStreamMetaData","streamId":"S","metaData":"x"}"#,
     r#"{"command":"ping"}"#,
     r#"{"#,
@@ -67,12 +69,24 @@ fuzz_target!(|data: &[u8]| {
             }
             5 if !peers.is_empty() => {
                 let peer = peers[a as usize % peers.len()];
-                let event = match b % 6 {
+                let event = match b % 9 {
                     0 => MediaEvent::Connected { peer },
                     1 => MediaEvent::Disconnected { peer, reason: String::new() },
                     2 => MediaEvent::Answer { peer, sdp: String::new(), candidates: LocalCandidates::default() },
                     3 => MediaEvent::Offer { peer, sdp: String::new(), id_mapping: vec![], candidates: LocalCandidates::default() },
                     4 => MediaEvent::NoMedia { peer },
+                    5 => MediaEvent::LayerChanged { peer, height: u32::from(a) },
+                    6 => MediaEvent::PlayerBitrates { peer, target: 1, video: 2, audio: 3 },
+                    7 => MediaEvent::SourceInfo {
+                        peer,
+                        info: (0..a % 4).map(|i| tern_signal::StreamInfo {
+                            width: 0,
+                            height: u32::from(i) * 180,
+                            video_bitrate: 1,
+                            audio_bitrate: 1,
+                            video_codec: "VP8".into(),
+                        }).collect(),
+                    },
                     _ => MediaEvent::SdpFailed { peer, failure: tern_core::SdpFailure::Local(String::new()) },
                 };
                 core.handle_media_event(now, event);

@@ -15,6 +15,9 @@ use crate::peer::{Peer, TrackOut};
 use crate::sfu::Sfu;
 use crate::timeline::Timeline;
 
+/// A source new to a player: its tracks, and whether it sends simulcast.
+type NewSource = (Source, Vec<(Mid, MediaKind)>, bool);
+
 /// Track id of a source's track, as Ant Media names them.
 fn track_id(kind: MediaKind, stream_id: &str) -> String {
     let letter = if kind == MediaKind::Audio { 'a' } else { 'v' };
@@ -64,7 +67,7 @@ impl Sfu {
             .get(&id)
             .map(|p| p.sources.iter().map(|s| s.peer).collect())
             .unwrap_or_default();
-        let added: Vec<(Source, Vec<(Mid, MediaKind)>, bool)> = sources
+        let added: Vec<NewSource> = sources
             .iter()
             .filter(|s| !current.contains(&s.peer))
             .filter_map(|s| {

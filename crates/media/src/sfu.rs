@@ -699,6 +699,12 @@ fn on_event(
             peer.stats
                 .on_frame(now, kind, data.params.spec().codec, data.rid, &data.data);
             peer.last_media = Some(now);
+            if let Some(rid) = data.rid {
+                // `TERN_LOG=tern::frames=trace` records simulcast ingest, the
+                // way the layer-switch fixtures were made.
+                tracing::trace!(target: "tern::frames", %rid, ticks = data.time.numer(),
+                    key = data.is_keyframe(), len = data.data.len(), "frame");
+            }
             if !data.contiguous
                 && kind == MediaKind::Video
                 && peer.keyframe_allowed(data.mid, data.rid, now)

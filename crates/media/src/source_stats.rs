@@ -178,7 +178,7 @@ impl SourceStats {
                 video_codec: codec.to_owned(),
             });
         }
-        infos.sort_by(|a, b| (b.height, b.video_bitrate).cmp(&(a.height, a.video_bitrate)));
+        infos.sort_by_key(|i| std::cmp::Reverse((i.height, i.video_bitrate)));
         Some(infos)
     }
 }
