@@ -13,6 +13,11 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y chromium
 fi
+if ! command -v ip >/dev/null || ! command -v tc >/dev/null; then
+  step "installing iproute2 (ip netns and tc, for e2e/tests/simulcast-netem)"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y iproute2
+fi
 if [ ! -d e2e/node_modules ] || [ e2e/package-lock.json -nt e2e/node_modules ]; then
   step "npm ci (e2e)"
   (cd e2e && npm ci --no-audit --no-fund)

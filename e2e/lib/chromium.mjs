@@ -22,8 +22,9 @@ export const CHROMIUM_ARGS = [
  * @param {object} [opts]
  * @param {string[]} [opts.extraArgs] flags added to CHROMIUM_ARGS
  * @param {string[]} [opts.dropArgs] flags of CHROMIUM_ARGS to leave out (e.g. the fake-UI or fake-device flag)
+ * @param {string} [opts.executablePath] instead of CHROMIUM_PATH (e.g. a wrapper that runs it in a network namespace)
  */
-export function launchChromium({ extraArgs = [], dropArgs = [] } = {}) {
+export function launchChromium({ extraArgs = [], dropArgs = [], executablePath = CHROMIUM_PATH } = {}) {
   const args = CHROMIUM_ARGS.filter((a) => !dropArgs.includes(a)).concat(extraArgs);
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args, timeout: 30_000 });
+  return chromium.launch({ executablePath, args, timeout: 30_000 });
 }

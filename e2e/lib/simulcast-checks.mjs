@@ -110,6 +110,30 @@ export async function waitForLayer(p, height, { since = Date.now(), timeoutMs = 
 }
 
 /**
+ * Wait (bounded) until the player has been on the `height` layer (told so, and its <video> showing it) for
+ * `holdMs` without a break: a server may start a player on one layer and move it once it has measured the
+ * player's link, so a moment on a layer is not yet the layer it settles on. Returns when the hold began.
+ */
+export async function waitForSteadyLayer(p, height, { holdMs = 5000, timeoutMs = 30_000, what = '' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let onSince = null;
+  let shown = null;
+  for (;;) {
+    shown = await videoState(p).catch(() => null);
+    const on = lastLayerChange(p)?.height === height && shown?.videoHeight === height;
+    const now = Date.now();
+    if (!on) onSince = null;
+    else if (onSince === null) onSince = now;
+    if (onSince !== null && now - onSince >= holdMs) return onSince;
+    if (now > deadline) {
+      throw new Error(`${p.label}: not steadily (${holdMs} ms) on the ${height}p layer within ${timeoutMs} ms${what ? ` (${what})` : ''}: `
+        + `resolutionChangeInfo heights so far ${JSON.stringify(layerChanges(p))}, <video> ${JSON.stringify(shown)}`);
+    }
+    await sleep(200);
+  }
+}
+
+/**
  * forceStreamQuality(id, height) from an official SDK player, then waitForLayer (unless height is 0).
  * Returns {forcedAt, toldAt, shownAt}.
  */

@@ -39,8 +39,12 @@ function resolveFile(urlPath) {
   return file;
 }
 
-/** Start the static server on 127.0.0.1 with a free port. */
-export async function startStaticServer() {
+/**
+ * Start the static server on a free port of 127.0.0.1 (or of `host`, e.g. "0.0.0.0" for pages loaded from
+ * another network namespace).
+ * @param {{host?: string}} [opts]
+ */
+export async function startStaticServer({ host = '127.0.0.1' } = {}) {
   const server = http.createServer(async (req, res) => {
     const reqUrl = new URL(req.url, 'http://localhost');
     const urlPath = reqUrl.pathname;
@@ -65,7 +69,7 @@ export async function startStaticServer() {
   server.keepAliveTimeout = 1000;
   await new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
+    server.listen(0, host, resolve);
   });
   const port = server.address().port;
   return {

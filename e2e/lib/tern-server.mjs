@@ -165,9 +165,12 @@ export async function startTern(opts = {}) {
     dataDir,
     /** true when the ready line ended with " tls" (HTTPS and WSS) */
     tls: ready.tls,
-    /** ws URL of an application's signaling endpoint (wss://localhost:… when tern serves TLS) */
-    wsUrl(app = 'LiveApp') {
-      return ready.tls ? `wss://localhost:${ready.httpPort}/${app}/websocket` : `ws://127.0.0.1:${ready.httpPort}/${app}/websocket`;
+    /**
+     * ws URL of an application's signaling endpoint (wss://localhost:… when tern serves TLS); `host` instead of
+     * 127.0.0.1 for pages in another network namespace (tern started with httpAddr 0.0.0.0:…).
+     */
+    wsUrl(app = 'LiveApp', host = '127.0.0.1') {
+      return ready.tls ? `wss://localhost:${ready.httpPort}/${app}/websocket` : `ws://${host}:${ready.httpPort}/${app}/websocket`;
     },
     /** http(s) base URL of tern (https://localhost:… with TLS, matching the certificate tests make) */
     baseUrl() { return ready.tls ? `https://localhost:${ready.httpPort}` : `http://127.0.0.1:${ready.httpPort}`; },
