@@ -1,7 +1,7 @@
 // ERRORS.md rows the server raises, as a page sees them through Tern's SDK (and the official SDK):
 // callbackError(definition, the server's object) plus the "error" event with a sentence, each with a
-// test that the error does not come when its condition does not hold. Only rows the server raises
-// today are here (tokens, the registered-streams policy and no_encoder_settings are not in its build yet).
+// test that the error does not come when its condition does not hold. Tokens and the registered-streams
+// policy are in sdk-errors-security and token, no_encoder_settings in simulcast.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSdkEnv } from '../lib/sdk-env.mjs';
