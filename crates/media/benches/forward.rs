@@ -280,7 +280,7 @@ impl Room {
     fn send_packet(&mut self) -> Vec<Vec<u8>> {
         self.seq += 1;
         let now = self.now;
-        let mut w = self.publisher.rtc.writer(self.video_mid).unwrap();
+        let w = self.publisher.rtc.writer(self.video_mid).unwrap();
         let pt = w.payload_params().next().unwrap().pt();
         let mut frame = vec![0u8; PAYLOAD];
         // A VP8 keyframe (640x480) first, delta frames after.
