@@ -77,6 +77,8 @@ pub struct Peer {
     /// Player: the offer waiting for the page's answer.
     pub pending: Option<SdpPendingOffer>,
     pub profile: MediaProfile,
+    /// The instant this peer is filed under in the SFU's timer index.
+    pub wake_at: Option<Instant>,
     /// Publisher: its offer has simulcast layers.
     pub simulcast: bool,
     /// Player: a height the page pinned with `forceStreamQuality`.
@@ -125,6 +127,7 @@ impl Peer {
             tracks_out: Vec::new(),
             pending: None,
             profile,
+            wake_at: None,
             simulcast: false,
             pinned: None,
             estimate: None,
@@ -136,6 +139,20 @@ impl Peer {
                 audio: 0,
             },
         }
+    }
+
+    /// The earliest instant any of this peer's timers is due.
+    pub fn wake(&self) -> Option<Instant> {
+        [
+            self.next_timeout,
+            self.deadline,
+            self.silent_deadline(),
+            self.keyframes.next_due(),
+            self.next_tick,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Publisher: when it counts as silent (`dropWebRTCIngestIfNoPacketReceived`).

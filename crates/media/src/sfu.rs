@@ -1,6 +1,6 @@
 //! The SFU: every peer connection of this node behind one UDP socket.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Once;
 use std::time::Instant;
@@ -69,6 +69,9 @@ pub struct Sfu {
     pub(crate) players_of: HashMap<PeerId, Vec<PeerId>>,
     pub(crate) out: VecDeque<SfuOutput>,
     pub(crate) dirty: Vec<PeerId>,
+    /// Each peer's earliest timer, so waking up costs no scan of every peer.
+    /// An entry may be early (the peer then finds nothing due), never late.
+    timers: BTreeSet<(Instant, PeerId)>,
 }
 
 static CRYPTO: Once = Once::new();
@@ -107,6 +110,7 @@ impl Sfu {
             players_of: HashMap::new(),
             out: VecDeque::new(),
             dirty: Vec::new(),
+            timers: BTreeSet::new(),
         })
     }
 
@@ -120,19 +124,25 @@ impl Sfu {
 
     /// The earliest instant at which [`Sfu::handle_timeout`] has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.peers
-            .values()
-            .flat_map(|p| {
-                [
-                    p.next_timeout,
-                    p.deadline,
-                    p.silent_deadline(),
-                    p.keyframes.next_due(),
-                    p.next_tick,
-                ]
-            })
-            .flatten()
-            .min()
+        self.timers.first().map(|(t, _)| *t)
+    }
+
+    /// Files a peer's earliest timer in the index.
+    fn reschedule(&mut self, id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let wake = peer.wake();
+        if wake == peer.wake_at {
+            return;
+        }
+        if let Some(old) = peer.wake_at.take() {
+            self.timers.remove(&(old, id));
+        }
+        if let Some(t) = wake {
+            self.timers.insert((t, id));
+        }
+        peer.wake_at = wake;
     }
 
     pub fn handle_command(&mut self, now: Instant, cmd: MediaCommand) {
@@ -222,26 +232,16 @@ impl Sfu {
 
     pub fn handle_timeout(&mut self, now: Instant) {
         let due: Vec<PeerId> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| {
-                [
-                    p.next_timeout,
-                    p.deadline,
-                    p.silent_deadline(),
-                    p.keyframes.next_due(),
-                    p.next_tick,
-                ]
-                .into_iter()
-                .flatten()
-                .any(|t| t <= now)
-            })
-            .map(|(id, _)| *id)
+            .timers
+            .range(..=(now, PeerId(u64::MAX)))
+            .map(|(_, id)| *id)
             .collect();
         for &id in &due {
             let Some(peer) = self.peers.get_mut(&id) else {
                 continue;
             };
+            // Whatever happens below, its timers are filed again.
+            self.dirty.push(id);
             if peer.silent_deadline().is_some_and(|t| t <= now) {
                 peer.last_media = None;
                 self.event(MediaEvent::NoMedia { peer: id });
@@ -261,11 +261,12 @@ impl Sfu {
                     let _ = w.request_keyframe(rid, KeyframeRequestKind::Pli);
                 }
             }
-            if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
-                self.fail(id, format!("timeout handling failed: {e}"));
-                continue;
+            if peer.next_timeout.is_some_and(|t| t <= now) {
+                if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
+                    self.fail(id, format!("timeout handling failed: {e}"));
+                    continue;
+                }
             }
-            self.dirty.push(id);
         }
         for id in due {
             if self
@@ -396,6 +397,9 @@ impl Sfu {
 
     fn remove_peer(&mut self, id: PeerId) -> Option<Peer> {
         let peer = self.peers.remove(&id)?;
+        if let Some(t) = peer.wake_at {
+            self.timers.remove(&(t, id));
+        }
         for addr in &peer.addrs {
             if self.by_addr.get(addr) == Some(&id) {
                 self.by_addr.remove(addr);
@@ -437,6 +441,7 @@ impl Sfu {
                 self.fail(id, reason);
                 continue;
             }
+            self.reschedule(id);
             for f in forwards {
                 self.forward(now, id, f);
             }
@@ -643,6 +648,7 @@ fn drain(
     forwards: &mut Vec<Forward>,
     events: &mut Vec<MediaEvent>,
 ) -> Option<String> {
+    let mut flushes = 0;
     loop {
         if !peer.rtc.is_alive() {
             return Some("connection closed".into());
@@ -652,6 +658,14 @@ fn drain(
             Err(e) => return Some(format!("media error: {e}")),
         };
         match output {
+            // Written media waits in str0m's queue for a timeout; handing it
+            // the time now sends it in this pass instead of the next wakeup.
+            Output::Timeout(t) if t <= now && flushes < MAX_FLUSHES => {
+                flushes += 1;
+                if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
+                    return Some(format!("timeout handling failed: {e}"));
+                }
+            }
             Output::Timeout(t) => {
                 peer.next_timeout = Some(t);
                 return None;
@@ -754,6 +768,9 @@ fn on_event(
         _ => {}
     }
 }
+
+/// Bounds the timeouts one drain hands a peer, should str0m keep asking.
+const MAX_FLUSHES: usize = 4;
 
 /// Where a player's bandwidth estimate starts: enough for a middle layer, so
 /// the first frames come quickly and probing finds out the rest.

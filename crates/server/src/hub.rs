@@ -2,6 +2,7 @@
 //! timer, and carries side effects between them.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use tern_core::{AppSettings, Core, Output, SessionId};
@@ -9,6 +10,8 @@ use tern_media::{Sfu, SfuOutput};
 use tern_signal::{ClientMessage, NotificationDef, ParseError, ServerMessage};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::udp_batch;
 
 /// Largest datagram read; WebRTC keeps packets under the MTU, so more is garbage.
 const RECV_BUF: usize = 2048;
@@ -154,16 +157,13 @@ impl Hub {
     /// Carries outputs between the core, the SFU, the socket and the sessions
     /// until nothing is left to do.
     fn pump(&mut self) {
+        let mut outgoing = Vec::new();
         loop {
             let mut idle = true;
             while let Some(out) = self.sfu.poll_output() {
                 idle = false;
                 match out {
-                    SfuOutput::Transmit(t) => {
-                        // A full send buffer drops the datagram, as the network would;
-                        // RTP recovers through NACK and keyframes.
-                        let _ = self.udp.try_send_to(&t.contents, t.destination);
-                    }
+                    SfuOutput::Transmit(t) => outgoing.push(t),
                     SfuOutput::Event(e) => self.core.handle_media_event(Instant::now(), e),
                 }
             }
@@ -181,6 +181,17 @@ impl Hub {
             if idle {
                 break;
             }
+        }
+        // One system call for everything this turn produced. A full send
+        // buffer drops datagrams, as the network would; RTP recovers through
+        // NACK and keyframes.
+        let batch: Vec<(SocketAddr, &[u8])> = outgoing
+            .iter()
+            .map(|t| (t.destination, &t.contents[..]))
+            .collect();
+        let dropped = udp_batch::send_all(&self.udp, &batch);
+        if dropped > 0 {
+            tracing::debug!(dropped, "media socket dropped datagrams");
         }
     }
 

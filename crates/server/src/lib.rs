@@ -17,6 +17,7 @@ mod local;
 mod registry;
 pub mod rest;
 mod tls;
+mod udp_batch;
 mod ws;
 
 use std::net::SocketAddr;
