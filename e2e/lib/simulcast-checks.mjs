@@ -43,6 +43,55 @@ export function assertSimulcastOffer(p, rids) {
 }
 
 /**
+ * What a Tern SDK publisher's connection for `id` sends as video, one entry per RTP stream (RID layer) from its
+ * outbound-rtp stats, lowest first: {rid, codec (mimeType), width, height, framesEncoded, fps, encoder
+ * (encoderImplementation), limitedBy (qualityLimitationReason)}. Evidence of which layers Chromium encodes.
+ * @param {any} p a participant from env.open
+ * @param {string} id
+ * @param {string} [adaptor]
+ */
+export function sentLayers(p, id, adaptor = 'pub') {
+  return p.page.evaluate(async ([name, x]) => {
+    const pc = window.adaptors[name]?.getPeerConnection(x);
+    if (!pc) return [];
+    const stats = await pc.getStats();
+    const out = [];
+    stats.forEach((s) => {
+      if (s.type !== 'outbound-rtp' || s.kind !== 'video') return;
+      out.push({
+        rid: s.rid ?? null,
+        codec: (s.codecId && stats.get(s.codecId)?.mimeType) || null,
+        width: s.frameWidth ?? 0,
+        height: s.frameHeight ?? 0,
+        framesEncoded: s.framesEncoded ?? 0,
+        fps: s.framesPerSecond ?? 0,
+        encoder: s.encoderImplementation ?? null,
+        limitedBy: s.qualityLimitationReason ?? null,
+      });
+    });
+    return out.sort((a, b) => a.height - b.height);
+  }, [adaptor, id]);
+}
+
+/**
+ * Wait (bounded) until the publisher encodes at least `min` RID layers in `codec` (a mimeType such as
+ * "video/H264"), each with frames and a size; returns sentLayers' answer. Throws with the last answer, so a
+ * browser that cannot send simulcast in that codec is told apart from a server that loses layers.
+ */
+export async function waitForSentLayers(p, id, { codec, min = 2, timeoutMs = 10_000 } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const layers = await sentLayers(p, id);
+    const sending = layers.filter((l) => l.codec === codec && l.framesEncoded > 0 && l.height > 0);
+    if (sending.length >= min) return layers;
+    if (Date.now() > deadline) {
+      throw new Error(`${p.label}: not encoding ${min} ${codec} layers within ${timeoutMs} ms; outbound-rtp video: ${JSON.stringify(layers)}`);
+    }
+    await sleep(500);
+  }
+}
+
+/**
  * Ask getStreamInfo (official SDK page) every `intervalMs` until it lists at least `min` layers with a
  * height; returns {heights (tallest first, as listed), info (the whole streamInfo)}. Also checks the list is
  * sorted by height, tallest first. Throws with the last answer when the deadline passes.

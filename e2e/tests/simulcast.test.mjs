@@ -4,6 +4,8 @@
 // forceStreamQuality — its <video> follows within 10 s each time — and returns to automatic choice with 0;
 // its video never stops for more than a second across the switches, and bitrateMeasurement arrives about
 // every 5 s. Forcing a quality on a single-layer stream answers no_encoder_settings.
+// The same in H.264: on an app that allows only H.264, Chromium encodes the layers with its software encoder,
+// the server lists them as H264 with the heights from their SPS, and forcing the lowest and the top one works.
 // Heights come from what the server lists, not from constants: Chromium picks the layer sizes.
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,22 +15,34 @@ import { waitForFirstFrame, assertMediaFlowing } from '../lib/media-checks.mjs';
 import { startVideoFrameLog, readVideoFrameLog, longestFrameGap, heightRuns } from '../lib/frame-log.mjs';
 import {
   publishSimulcast, waitForLayers, waitForLayer, forceQuality, lastLayerChange, layerChanges, bitrateMeasurements,
+  sentLayers, waitForSentLayers,
 } from '../lib/simulcast-checks.mjs';
 import { sleep, waitUntil } from '../lib/poll.mjs';
 
 const MAX_FRAME_GAP_MS = 1000;
+/** An app whose codec settings (Ant Media's names) allow only H.264, next to the default LiveApp. */
+const H264_APP = 'H264App';
 
 let env;
-before(async () => { env = await startSdkEnv(); });
+before(async () => { env = await startSdkEnv({ configToml: `[apps.${H264_APP}]\nvp8Enabled = false\nh264Enabled = true\n` }); });
 after(async () => { await env?.close(); });
 afterEach(async () => { await env.closePages(); });
 
-/** An official SDK player of `id` that decodes video. */
-async function officialPlayer(id, label = 'player') {
-  const p = await env.openUrl(env.web.pageUrl('play.html', { ws: env.wsUrl(), id }), label);
+/** An official SDK player of `id` on `app` that decodes video. */
+async function officialPlayer(id, label = 'player', app = 'LiveApp') {
+  const p = await env.openUrl(env.web.pageUrl('play.html', { ws: env.wsUrl(app), id }), label);
   await p.waitForEvent('play_started', { kind: 'callback', timeoutMs: 15_000 });
   await waitForFirstFrame(p, 15_000);
   return p;
+}
+
+/** Pin the player to the lowest listed height, then the top one; each switch must show within 10 s. */
+async function forceLowThenTop(t, player, id, heights) {
+  for (const h of [heights[heights.length - 1], heights[0]]) {
+    const s = await forceQuality(player, id, h);
+    t.diagnostic(`force ${h}p: told after ${s.toldAt - s.forcedAt} ms, <video> after ${s.shownAt - s.forcedAt} ms`);
+    await sleep(1500);
+  }
 }
 
 test('simulcast: layers listed tallest first; forcing the lowest and the top layer switches the player without a stall', { timeout: 90_000 }, async (t) => {
@@ -42,17 +56,10 @@ test('simulcast: layers listed tallest first; forcing the lowest and the top lay
 
     const { heights, info } = await waitForLayers(player, id, { min: 2, timeoutMs: 25_000 });
     t.diagnostic(`layers listed ${Date.now() - joinedAt} ms after the first frame: ${JSON.stringify(info)}`);
-    const low = heights[heights.length - 1];
-    const top = heights[0];
     assert.ok(lastLayerChange(player), 'resolutionChangeInfo for the first layer the player got');
 
     const phaseFrom = Date.now();
-    const lowSwitch = await forceQuality(player, id, low);
-    t.diagnostic(`force ${low}p: told after ${lowSwitch.toldAt - lowSwitch.forcedAt} ms, <video> after ${lowSwitch.shownAt - lowSwitch.forcedAt} ms`);
-    await sleep(1500);
-    const topSwitch = await forceQuality(player, id, top);
-    t.diagnostic(`force ${top}p: told after ${topSwitch.toldAt - topSwitch.forcedAt} ms, <video> after ${topSwitch.shownAt - topSwitch.forcedAt} ms`);
-    await sleep(1500);
+    await forceLowThenTop(t, player, id, heights);
     await forceQuality(player, id, 0);
     // Back to automatic: the server may keep the top layer or move; the player goes on being told what it gets.
     await sleep(3000);
@@ -117,5 +124,41 @@ test('forceStreamQuality on a single-layer stream answers no_encoder_settings; t
     await sleep(1000);
     const errors = (await player.events()).filter((e) => e.kind === 'error').map((e) => e.name);
     assert.deepEqual(errors, ['no_encoder_settings'], 'only the one error');
+  });
+});
+
+test('H.264 simulcast: an H.264-only app lists H264 layers of distinct heights; forcing the lowest and the top one switches the player without a stall', { timeout: 90_000 }, async (t) => {
+  await env.guard('simulcast-h264', async () => {
+    const id = uniqueStreamId('simh264');
+    const pub = await env.open('publisher', { params: { ws: env.wsUrl(H264_APP) } });
+    await publishSimulcast(pub, id);
+    // Chromium's own view first: if it cannot encode H.264 simulcast, say so rather than blame the server.
+    const sent = await waitForSentLayers(pub, id, { codec: 'video/H264', min: 2, timeoutMs: 15_000 });
+    t.diagnostic(`publisher's outbound-rtp video: ${JSON.stringify(sent)}`);
+    const player = await officialPlayer(id, 'player', H264_APP);
+    await startVideoFrameLog(player, '#remoteVideo');
+
+    const { heights, info } = await waitForLayers(player, id, { min: 2, timeoutMs: 25_000 })
+      .catch(async (e) => { throw new Error(`${e.message}; publisher sends ${JSON.stringify(await sentLayers(pub, id))}`); });
+    t.diagnostic(`layers listed: ${JSON.stringify(info)}`);
+    const listed = info.filter((l) => l.streamHeight > 0);
+    assert.deepEqual(listed.map((l) => l.videoCodec), listed.map(() => 'H264'), `videoCodec of the listed layers: ${JSON.stringify(info)}`);
+    assert.equal(new Set(heights).size, heights.length, `layer heights are not distinct: ${JSON.stringify(info)}`);
+    assert.ok(lastLayerChange(player), 'resolutionChangeInfo for the first layer the player got');
+
+    const phaseFrom = Date.now();
+    await forceLowThenTop(t, player, id, heights);
+    const frames = await readVideoFrameLog(player);
+    const gap = longestFrameGap(frames, phaseFrom, Date.now());
+    t.diagnostic(`<video> heights: ${JSON.stringify(heightRuns(frames).map((r) => `${r.h}p×${r.frames}`))}; longest gap while switching ${gap.gapMs} ms`);
+    assert.ok(gap.frames > 0, 'the player presented frames while switching');
+    assert.ok(gap.gapMs <= MAX_FRAME_GAP_MS, `the player's video stopped for ${gap.gapMs} ms while switching layers: ${JSON.stringify(gap)}`);
+
+    const s = await assertMediaFlowing(player, { gapMs: 1200, audio: true });
+    assert.equal(s.after.video.codec, 'video/H264', 'the player decodes H.264');
+    const errors = (await player.events()).filter((e) => e.kind === 'error').map((e) => e.name);
+    assert.deepEqual(errors, [], 'player SDK errors');
+    assert.deepEqual(await pub.errorsOf('pub'), [], 'publisher SDK errors');
+    t.diagnostic(`resolutionChangeInfo heights: ${JSON.stringify(layerChanges(player))}`);
   });
 });
