@@ -34,6 +34,7 @@ fuzz_target!(|data: &[u8]| {
             peer: PeerId(1),
             session: tern_core::SessionId(1),
             stream: StreamKey { app: "LiveApp".into(), id: "s".into() },
+            group: "g".into(),
             profile,
             offer: offer.to_owned(),
         },

@@ -54,6 +54,9 @@ pub enum MediaCommand {
         /// The session it belongs to (a session gets a relayed message once).
         session: SessionId,
         stream: StreamKey,
+        /// The id whose peers share a media worker: the room of a room
+        /// participant, else the stream itself.
+        group: String,
         profile: MediaProfile,
         offer: String,
     },
@@ -185,6 +188,24 @@ pub enum MediaEvent {
         video: u64,
         audio: u64,
     },
+}
+
+impl MediaCommand {
+    /// The peer the command is about.
+    pub fn peer(&self) -> PeerId {
+        match self {
+            MediaCommand::OpenPublisher { peer, .. }
+            | MediaCommand::OpenPlayer { peer, .. }
+            | MediaCommand::UpdateSources { peer, .. }
+            | MediaCommand::SetForwarding { peer, .. }
+            | MediaCommand::SwitchSource { peer, .. }
+            | MediaCommand::ChannelSend { peer, .. }
+            | MediaCommand::PinLayer { peer, .. }
+            | MediaCommand::ApplyAnswer { peer, .. }
+            | MediaCommand::AddCandidate { peer, .. }
+            | MediaCommand::Close { peer } => *peer,
+        }
+    }
 }
 
 impl MediaEvent {

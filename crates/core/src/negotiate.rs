@@ -47,6 +47,12 @@ impl Core {
                 peer,
                 session,
                 stream: p.stream.clone(),
+                group: self
+                    .state
+                    .streams
+                    .get(&p.stream)
+                    .and_then(|s| s.meta.main_track.clone())
+                    .unwrap_or_else(|| p.stream.id.clone()),
                 profile: self.state.sessions[&session].settings.media_profile(),
                 offer: sdp,
             },

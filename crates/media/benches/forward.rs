@@ -131,6 +131,7 @@ impl Room {
                 peer: PeerId(0),
                 session: SessionId(0),
                 stream: stream.clone(),
+                group: "g".into(),
                 profile: profile(),
                 offer: offer.to_sdp_string(),
             },

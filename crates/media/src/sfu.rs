@@ -153,6 +153,7 @@ impl Sfu {
                 stream,
                 profile,
                 offer,
+                ..
             } => self.open_publisher(now, peer, session, &stream, profile, &offer),
             MediaCommand::OpenPlayer {
                 peer,

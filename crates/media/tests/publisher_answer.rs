@@ -32,6 +32,7 @@ fn open(offer: &str, profile: MediaProfile) -> MediaEvent {
                 app: "LiveApp".into(),
                 id: "s".into(),
             },
+            group: "s".into(),
             profile,
             offer: offer.to_owned(),
         },

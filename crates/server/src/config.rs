@@ -33,6 +33,9 @@ pub struct Cli {
     /// The one UDP address all peers share [default: 0.0.0.0:50000].
     #[arg(long, env = "TERN_MEDIA_ADDR")]
     pub media_addr: Option<SocketAddr>,
+    /// Media worker threads, each with its own UDP port (media port + i) [default: one per core].
+    #[arg(long, env = "TERN_MEDIA_WORKERS")]
+    pub media_workers: Option<usize>,
     /// Address announced in ICE candidates when the media address is unspecified.
     #[arg(long, env = "TERN_PUBLIC_IP")]
     pub public_ip: Option<IpAddr>,
@@ -52,6 +55,8 @@ pub struct Cli {
 pub struct Config {
     pub http_addr: SocketAddr,
     pub media_addr: SocketAddr,
+    /// Threads that carry media; a stream's (or room's) peers share one.
+    pub media_workers: usize,
     pub public_ip: Option<IpAddr>,
     pub data_dir: PathBuf,
     /// Every application with its settings as the file gives them. These seed
@@ -101,6 +106,7 @@ impl Default for Limits {
 struct FileConfig {
     http_addr: Option<SocketAddr>,
     media_addr: Option<SocketAddr>,
+    media_workers: Option<usize>,
     public_ip: Option<IpAddr>,
     data_dir: Option<PathBuf>,
     tls_cert: Option<PathBuf>,
@@ -198,6 +204,11 @@ impl Config {
                 .media_addr
                 .or(file.media_addr)
                 .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 50000))),
+            media_workers: match cli.media_workers.or(file.media_workers) {
+                Some(0) => bail!("media_workers must be at least 1"),
+                Some(n) => n,
+                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
             public_ip: cli.public_ip.or(file.public_ip),
             data_dir: cli
                 .data_dir

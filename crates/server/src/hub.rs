@@ -1,22 +1,18 @@
-//! The hub task: owns the session logic and the SFU, the media socket and the
-//! timer, and carries side effects between them.
+//! The hub task: owns the session logic and its timer, carries its messages to
+//! the sessions and its media commands to the media workers, and their events
+//! back.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tern_core::{AppSettings, Core, Output, SessionId};
-use tern_media::{Sfu, SfuOutput};
+use tern_core::{AppSettings, Core, MediaCommand, MediaEvent, Output, PeerId, SessionId};
 use tern_signal::{ClientMessage, NotificationDef, ParseError, ServerMessage};
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::udp_batch;
+use crate::media_worker::{worker_for, Worker};
 
-/// Largest datagram read; WebRTC keeps packets under the MTU, so more is garbage.
-const RECV_BUF: usize = 2048;
-/// Datagrams handled per wake-up before pumping outputs, to batch work.
-const RECV_BATCH: usize = 64;
+/// Media events handled per wakeup before the loop looks at the rest.
+const EVENT_BATCH: usize = 256;
 
 /// What WebSocket tasks tell the hub.
 pub enum HubMsg {
@@ -47,15 +43,16 @@ pub enum Outbound {
 
 struct Hub {
     core: Core,
-    sfu: Sfu,
-    udp: UdpSocket,
+    workers: Vec<Worker>,
+    /// Which worker each live peer is on.
+    placement: HashMap<PeerId, usize>,
     sessions: HashMap<SessionId, mpsc::Sender<Outbound>>,
 }
 
 pub async fn run(
     mut rx: mpsc::Receiver<HubMsg>,
-    udp: UdpSocket,
-    sfu: Sfu,
+    workers: Vec<Worker>,
+    mut media_events: mpsc::UnboundedReceiver<MediaEvent>,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
     mut core: Core,
@@ -63,17 +60,16 @@ pub async fn run(
     core.seed(random_seed());
     let mut hub = Hub {
         core,
-        sfu,
-        udp,
+        workers,
+        placement: HashMap::new(),
         sessions: HashMap::new(),
     };
-    let mut buf = vec![0u8; RECV_BUF];
     // Set when shutdown starts: sessions were told `server_will_stop` and get
     // until then to leave.
     let mut drain_until: Option<Instant> = None;
     loop {
         let idle = Instant::now() + Duration::from_secs(1);
-        let wake = [hub.sfu.poll_timeout(), hub.core.poll_timeout(), drain_until]
+        let wake = [hub.core.poll_timeout(), drain_until]
             .into_iter()
             .flatten()
             .min()
@@ -89,21 +85,17 @@ pub async fn run(
                 Some(msg) => hub.handle(msg),
                 None => break,
             },
-            res = hub.udp.recv_from(&mut buf) => {
-                if let Ok((n, src)) = res {
-                    hub.sfu.handle_datagram(Instant::now(), src, &buf[..n]);
-                    for _ in 1..RECV_BATCH {
-                        match hub.udp.try_recv_from(&mut buf) {
-                            Ok((n, src)) => hub.sfu.handle_datagram(Instant::now(), src, &buf[..n]),
-                            Err(_) => break,
-                        }
+            Some(event) = media_events.recv() => {
+                hub.media_event(event);
+                for _ in 1..EVENT_BATCH {
+                    match media_events.try_recv() {
+                        Ok(event) => hub.media_event(event),
+                        Err(_) => break,
                     }
                 }
             }
             _ = tokio::time::sleep_until(wake.into()) => {
-                let now = Instant::now();
-                hub.sfu.handle_timeout(now);
-                hub.core.handle_timeout(now);
+                hub.core.handle_timeout(Instant::now());
             }
             _ = shutdown.wait_for(|stop| *stop), if drain_until.is_none() => {
                 tracing::info!(sessions = hub.sessions.len(), "telling every session the server will stop");
@@ -157,41 +149,58 @@ impl Hub {
     /// Carries outputs between the core, the SFU, the socket and the sessions
     /// until nothing is left to do.
     fn pump(&mut self) {
-        let mut outgoing = Vec::new();
-        loop {
-            let mut idle = true;
-            while let Some(out) = self.sfu.poll_output() {
-                idle = false;
-                match out {
-                    SfuOutput::Transmit(t) => outgoing.push(t),
-                    SfuOutput::Event(e) => self.core.handle_media_event(Instant::now(), e),
+        while let Some(out) = self.core.poll_output() {
+            match out {
+                Output::Send { to, msg } => self.send(to, Outbound::Text(msg.to_text())),
+                Output::Media(cmd) => self.route(cmd),
+                Output::CloseSession { session, reason } => {
+                    self.send(session, Outbound::Close(reason));
+                    self.close(session);
                 }
-            }
-            while let Some(out) = self.core.poll_output() {
-                idle = false;
-                match out {
-                    Output::Send { to, msg } => self.send(to, Outbound::Text(msg.to_text())),
-                    Output::Media(cmd) => self.sfu.handle_command(Instant::now(), cmd),
-                    Output::CloseSession { session, reason } => {
-                        self.send(session, Outbound::Close(reason));
-                        self.close(session);
-                    }
-                }
-            }
-            if idle {
-                break;
             }
         }
-        // One system call for everything this turn produced. A full send
-        // buffer drops datagrams, as the network would; RTP recovers through
-        // NACK and keyframes.
-        let batch: Vec<(SocketAddr, &[u8])> = outgoing
-            .iter()
-            .map(|t| (t.destination, &t.contents[..]))
-            .collect();
-        let dropped = udp_batch::send_all(&self.udp, &batch);
-        if dropped > 0 {
-            tracing::debug!(dropped, "media socket dropped datagrams");
+    }
+
+    fn media_event(&mut self, event: MediaEvent) {
+        if let MediaEvent::Disconnected { peer, .. } = &event {
+            // Its worker has dropped it already.
+            self.placement.remove(peer);
+        }
+        self.core.handle_media_event(Instant::now(), event);
+    }
+
+    /// Sends a command to the worker of its peer. A new publisher goes to the
+    /// worker of its group; a new player to the worker of its sources, so media
+    /// never leaves a worker.
+    fn route(&mut self, cmd: MediaCommand) {
+        let peer = cmd.peer();
+        let workers = self.workers.len();
+        let worker = match &cmd {
+            MediaCommand::OpenPublisher { stream, group, .. } => {
+                Some(worker_for(&stream.app, group, workers))
+            }
+            MediaCommand::OpenPlayer {
+                stream, sources, ..
+            } => sources
+                .iter()
+                .find_map(|s| self.placement.get(&s.peer).copied())
+                .or_else(|| Some(worker_for(&stream.app, &stream.id, workers))),
+            _ => self.placement.get(&peer).copied(),
+        };
+        let Some(worker) = worker else {
+            return; // the peer has ended on its worker already
+        };
+        match &cmd {
+            MediaCommand::OpenPublisher { .. } | MediaCommand::OpenPlayer { .. } => {
+                self.placement.insert(peer, worker);
+            }
+            MediaCommand::Close { .. } => {
+                self.placement.remove(&peer);
+            }
+            _ => {}
+        }
+        if !self.workers[worker].send(cmd) {
+            tracing::error!(worker, "media worker has stopped");
         }
     }
 

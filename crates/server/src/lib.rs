@@ -14,6 +14,7 @@ mod db;
 mod http;
 mod hub;
 mod local;
+mod media_worker;
 mod registry;
 pub mod rest;
 mod tls;
@@ -25,7 +26,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use tern_store::{SqliteStore, Store};
-use tokio::net::{TcpListener, UdpSocket};
+use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -75,13 +76,29 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(config.http_addr)
         .await
         .with_context(|| format!("cannot listen on {} (--http-addr)", config.http_addr))?;
-    let udp = UdpSocket::bind(config.media_addr)
-        .await
-        .with_context(|| format!("cannot bind UDP {} (--media-addr)", config.media_addr))?;
     let http_addr = listener.local_addr()?;
-    let media_addr = udp.local_addr()?;
-    let local = local::candidate_addrs(media_addr, config.public_ip)?;
-    let sfu = tern_media::Sfu::new(local)?;
+    let (media_tx, media_rx) = mpsc::unbounded_channel();
+    let mut workers = Vec::new();
+    for i in 0..config.media_workers.max(1) {
+        // Worker i listens on the configured port + i (each on its own when 0).
+        let mut addr = config.media_addr;
+        if addr.port() != 0 {
+            let port = u16::try_from(usize::from(addr.port()) + i)
+                .context("--media-addr port + media workers goes past 65535")?;
+            addr.set_port(port);
+        }
+        let socket = std::net::UdpSocket::bind(addr)
+            .with_context(|| format!("cannot bind UDP {addr} (--media-addr, worker {i})"))?;
+        let local = local::candidate_addrs(socket.local_addr()?, config.public_ip)?;
+        let sfu = tern_media::Sfu::new(local)?;
+        workers.push(media_worker::Worker::spawn(
+            i,
+            socket,
+            sfu,
+            media_tx.clone(),
+        )?);
+    }
+    let media_addr = workers[0].addr;
     let store = open_store(&config)?;
     let apps = apps::Apps::load(&config.apps, &store)?;
     let registry = registry::StoreRegistry::new(apps.clone(), store.clone());
@@ -91,8 +108,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (hub_tx, hub_rx) = mpsc::channel(4096);
     let hub_task = tokio::spawn(hub::run(
         hub_rx,
-        udp,
-        sfu,
+        workers,
+        media_rx,
         shutdown_rx.clone(),
         config.limits.shutdown_drain,
         core,

@@ -41,6 +41,12 @@ async fn publisher(url: &str, id: &str, restored: bool) -> (Signal, PeerHandle) 
 }
 
 async fn player(url: &str, id: &str) -> (Signal, PeerHandle) {
+    let (sig, handle, _) = player_at(url, id).await;
+    (sig, handle)
+}
+
+/// Like `player`, with the server's media port from its offer's candidates.
+async fn player_at(url: &str, id: &str) -> (Signal, PeerHandle, u16) {
     let mut sig = Signal::connect(url).await.unwrap();
     sig.play(id).await.unwrap();
     let offer = sig.expect("takeConfiguration", WAIT).await.unwrap();
@@ -50,15 +56,23 @@ async fn player(url: &str, id: &str) -> (Signal, PeerHandle) {
         .unwrap()
         .values()
         .any(|v| v == &json!(format!("ARDAMSv{id}"))));
+    let sdp = offer["sdp"].as_str().unwrap();
+    let port = sdp
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.strip_prefix("a=candidate:")?.split(' ').collect();
+            f.get(5)?.parse().ok()
+        })
+        .expect("a host candidate in the offer");
     let mut peer = ClientPeer::new(LOCAL).await.unwrap();
-    let answer = peer.accept_offer(offer["sdp"].as_str().unwrap()).unwrap();
+    let answer = peer.accept_offer(sdp).unwrap();
     sig.sdp(id, "answer", &answer).await.unwrap();
     let mut handle = peer.spawn();
     wait_event(&mut handle, |e| matches!(e, PeerEvent::Connected)).await;
     // The server opens every player's data channel right after DTLS.
     wait_event(&mut handle, |e| matches!(e, PeerEvent::ChannelOpen { .. })).await;
     sig.expect("play_started", WAIT).await.unwrap();
-    (sig, handle)
+    (sig, handle, port)
 }
 
 async fn wait_event(h: &mut PeerHandle, mut pred: impl FnMut(&PeerEvent) -> bool) -> PeerEvent {
@@ -198,6 +212,35 @@ async fn frames_data_and_stop_reach_players() {
         .unwrap();
     p1_sig.expect("play_finished", WAIT).await.unwrap();
     feeder.abort();
+    server.stop().await;
+}
+
+/// With several media workers, streams spread over them (each worker has its
+/// own UDP port) and every stream's frames reach its players intact.
+#[tokio::test]
+async fn streams_spread_over_media_workers_and_each_flows() {
+    let server = common::start_with("media_workers = 3\n").await;
+    let url = server.ws_url("LiveApp");
+    let mut ports = std::collections::BTreeSet::new();
+    let mut running = Vec::new();
+    for i in 0..6 {
+        let id = format!("w{i}");
+        let (sig, publisher) = publisher(&url, &id, false).await;
+        let feeder = feed(publisher.cmd.clone(), 0);
+        let (psig, mut p, port) = player_at(&url, &id).await;
+        let seqs = video_frames(&mut p, 10).await;
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{id}: {seqs:?}");
+        ports.insert(port);
+        running.push((sig, publisher, feeder, psig, p));
+    }
+    assert!(ports.len() >= 2, "6 streams on one worker: {ports:?}");
+    // Every stream still flows with the others live.
+    for (_, _, _, _, p) in &mut running {
+        video_frames(p, 5).await;
+    }
+    for (_, _, feeder, _, _) in running {
+        feeder.abort();
+    }
     server.stop().await;
 }
 
