@@ -18,8 +18,13 @@ pub struct Layer {
 const NEED_PERCENT: u64 = 115;
 /// A layer whose rate is not measured yet counts as this much.
 const MIN_NEED: u64 = 100_000;
-/// The current layer must not fit for this long before stepping down…
+/// The estimate must stay under the current layer's own rate (no headroom:
+/// an estimator that only sees what is sent hovers a little above it) this
+/// long before stepping down…
 pub const DOWN_AFTER: Duration = Duration::from_millis(1_500);
+/// …and never in the first seconds of a player, while the first measured
+/// rates still hold the opening keyframes' burst…
+pub const START_GRACE: Duration = Duration::from_secs(4);
 /// …unless the estimate is below this share of what it needs (a collapse).
 const COLLAPSE_PERCENT: u64 = 50;
 /// The next layer must fit with this margin…
@@ -36,6 +41,8 @@ pub fn need(layer: Layer) -> u64 {
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LayerSelector {
+    /// When the first layer was chosen.
+    started: Option<Instant>,
     /// Since when the current layer has not fitted.
     short_since: Option<Instant>,
     /// Since when the next layer has fitted with margin.
@@ -57,7 +64,10 @@ impl LayerSelector {
     ) -> Option<usize> {
         let top = layers.len().checked_sub(1)?;
         if let Some(h) = pinned {
-            *self = LayerSelector::default();
+            *self = LayerSelector {
+                started: self.started,
+                ..LayerSelector::default()
+            };
             // The highest layer at most as tall as asked, else the lowest.
             return Some(layers.iter().rposition(|l| l.height <= h).unwrap_or(0));
         }
@@ -68,14 +78,18 @@ impl LayerSelector {
             .iter()
             .rposition(|l| need(*l) <= estimate)
             .unwrap_or(0);
+        let started = *self.started.get_or_insert(now);
         let Some(current) = current.map(|c| c.min(top)) else {
             return Some(fitting);
         };
-        if need(layers[current]) > estimate {
+        let rate = layers[current].bitrate.max(MIN_NEED);
+        if rate > estimate {
             self.room_since = None;
             let since = *self.short_since.get_or_insert(now);
             let collapsed = estimate * 100 < need(layers[current]) * COLLAPSE_PERCENT;
-            if current > 0 && (collapsed || now.saturating_duration_since(since) >= DOWN_AFTER) {
+            let settled = now.saturating_duration_since(started) >= START_GRACE;
+            let lasted = now.saturating_duration_since(since) >= DOWN_AFTER;
+            if current > 0 && (collapsed || (settled && lasted)) {
                 self.short_since = None;
                 self.last_down = Some(now);
                 return Some(fitting.min(current - 1));
@@ -135,11 +149,48 @@ mod tests {
         assert_eq!(s.choose(t0, &[], None, Some(1), None), None);
     }
 
+    /// A selector past its start grace, and the instant that ended it.
+    fn settled() -> (LayerSelector, Instant) {
+        let start = Instant::now();
+        let mut s = LayerSelector::default();
+        assert_eq!(
+            s.choose(start, &LAYERS, None, Some(5_000_000), None),
+            Some(2)
+        );
+        (s, start + START_GRACE)
+    }
+
+    #[test]
+    fn no_step_down_in_the_first_seconds_unless_the_link_collapses() {
+        let start = Instant::now();
+        let mut s = LayerSelector::default();
+        s.choose(start, &LAYERS, None, Some(5_000_000), None);
+        // Short of the top layer from the start: held until the grace ends.
+        for t in (0..4_000).step_by(250) {
+            assert_eq!(
+                s.choose(ms(start, t), &LAYERS, Some(2), Some(1_200_000), None),
+                Some(2),
+                "{t}"
+            );
+        }
+        assert_eq!(
+            s.choose(ms(start, 4_000), &LAYERS, Some(2), Some(1_200_000), None),
+            Some(1)
+        );
+        // A collapse is not held back.
+        let mut s = LayerSelector::default();
+        s.choose(start, &LAYERS, None, Some(5_000_000), None);
+        assert_eq!(
+            s.choose(ms(start, 100), &LAYERS, Some(2), Some(300_000), None),
+            Some(0)
+        );
+    }
+
     #[test]
     fn steps_down_only_after_the_shortage_lasts() {
-        let t0 = Instant::now();
-        let mut s = LayerSelector::default();
+        let (mut s, t0) = settled();
         // 1.2 Mbit/s cannot carry the 1.5 Mbit/s layer, but a dip is tolerated.
+        // (Only an estimate under the layer's own rate counts as short.)
         assert_eq!(
             s.choose(t0, &LAYERS, Some(2), Some(1_200_000), None),
             Some(2)
@@ -176,8 +227,7 @@ mod tests {
 
     #[test]
     fn steps_up_one_layer_after_room_lasts_and_not_right_after_a_step_down() {
-        let t0 = Instant::now();
-        let mut s = LayerSelector::default();
+        let (mut s, t0) = settled();
         // Down at 1.5 s.
         s.choose(t0, &LAYERS, Some(2), Some(1_000_000), None);
         assert_eq!(

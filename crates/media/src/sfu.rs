@@ -781,7 +781,7 @@ const MAX_FLUSHES: usize = 4;
 
 /// Where a player's bandwidth estimate starts: enough for a middle layer, so
 /// the first frames come quickly and probing finds out the rest.
-const INITIAL_ESTIMATE: u64 = 1_000_000;
+const INITIAL_ESTIMATE: u64 = 2_500_000;
 
 fn codec_list(p: MediaProfile) -> String {
     let mut v = vec!["Opus"];
