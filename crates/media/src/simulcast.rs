@@ -32,11 +32,20 @@ pub(crate) fn retarget(
         // Its layer stopped: nothing flows until the new one's keyframe.
         track.layers.lose_current();
     }
+    // Before the first keyframe arrives the target stands for the current
+    // layer, so the choice does not change while it is on its way.
+    let current = current.or_else(|| {
+        let target = track.layers.target()?;
+        layers.iter().position(|(x, _)| *x == target)
+    });
     let plain: Vec<Layer> = layers.iter().map(|(_, l)| *l).collect();
     let index = track
         .selector
         .choose(now, &plain, current, estimate, pinned)?;
     let rid = layers[index].0;
+    if track.layers.target() != Some(rid) {
+        tracing::debug!(%rid, height = layers[index].1.height, ?estimate, ?pinned, "layer target");
+    }
     track.layers.set_target(rid).then_some(rid)
 }
 
