@@ -55,6 +55,9 @@ struct SeqTrack {
     highest: u64,
 }
 
+/// Receive buffer asked for per subscriber socket.
+const RECV_BUFFER: usize = 2 << 20;
+
 pub struct Subscriber {
     rtc: Rtc,
     socket: UdpSocket,
@@ -64,6 +67,10 @@ pub struct Subscriber {
 impl Subscriber {
     pub async fn new(ip: std::net::IpAddr) -> anyhow::Result<Subscriber> {
         let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
+        // Hundreds of subscribers share one generator thread: a buffer that
+        // rides out its scheduling stalls keeps the generator's own drops out
+        // of the server's loss figure (the kernel caps it at rmem_max).
+        let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(RECV_BUFFER);
         let local = socket.local_addr()?;
         let mut rtc = RtcConfig::new()
             .set_rtp_mode(true)
