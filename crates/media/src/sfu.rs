@@ -453,7 +453,13 @@ impl Sfu {
     fn forward(&mut self, now: Instant, from: PeerId, f: Forward) {
         match f {
             Forward::Media(data) => {
-                let players = self.players_of.get(&from).cloned().unwrap_or_default();
+                // Borrowed out and put back: nothing below changes who plays
+                // `from`, and a copy per packet would be an allocation.
+                let players = self
+                    .players_of
+                    .get_mut(&from)
+                    .map(std::mem::take)
+                    .unwrap_or_default();
                 let layers = match data.rid {
                     Some(_) => self
                         .peers
@@ -464,7 +470,7 @@ impl Sfu {
                 };
                 let keyframe = data.rid.is_some() && data.is_keyframe();
                 let mut wants = Vec::new();
-                for pid in players {
+                for &pid in &players {
                     let Some(player) = self.peers.get_mut(&pid) else {
                         continue;
                     };
@@ -521,6 +527,9 @@ impl Sfu {
                         _ => player.report.video += bytes,
                     }
                     self.dirty.push(pid);
+                }
+                if let Some(slot) = self.players_of.get_mut(&from) {
+                    *slot = players;
                 }
                 for rid in wants {
                     self.request_keyframe(now, from, data.mid, Some(rid), KeyframeRequestKind::Pli);
