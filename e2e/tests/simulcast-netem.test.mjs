@@ -2,7 +2,8 @@
 // joined to the host by a veth pair (lib/netns.mjs); a token bucket on the host side's egress limits what
 // the server sends B. Viewer A shares the publisher's browser, unconstrained.
 //   1. plumbing: B plays a plain (single-layer) stream over the veth, and shaping that veth carries B's media;
-//   2. a simulcast stream: A and B ramp up to the top layer (and stay there 5 s); B's link drops to 600 kbit/s;
+//   2. a simulcast stream: A and B ramp up to the top layer (and stay there 5 s); B's link drops to what carries the lowest layer
+//      only (its rate × 1.5 + 60 kbit/s);
 //      within 10 s B is moved to a lower layer (resolutionChangeInfo, then its <video>) and keeps decoding, while
 //      A stays on top. The time to downswitch is printed (console.log) for the record.
 // Needs root (network namespace, veth, tc); without it the file fails in before() saying so. Tern listens on
@@ -21,7 +22,7 @@ import { startVideoFrameLog, readVideoFrameLog, longestFrameGap, heightRuns } fr
 import { publishSimulcast, waitForLayers, waitForSteadyLayer, lastLayerChange, layerChanges, videoState } from '../lib/simulcast-checks.mjs';
 import { sleep, waitUntil, withTimeout } from '../lib/poll.mjs';
 
-const SLOW = { rateKbit: 600, burst: '20kb', latencyMs: 300 };
+const SLOW = { burst: '20kb', latencyMs: 300 };
 
 let ns;
 let server;
@@ -124,7 +125,7 @@ test('plumbing: a player inside the namespace plays over the veth, and shaping t
   });
 });
 
-test('simulcast: the viewer on a 600 kbit/s link moves to a lower layer within 10 s; the other stays on top', { timeout: 90_000 }, async (t) => {
+test('simulcast: the viewer on a constrained link moves to a lower layer within 10 s; the other stays on top', { timeout: 90_000 }, async (t) => {
   await guard('netem-simulcast', async () => {
     const id = uniqueStreamId('slow');
     const pub = await ternPublisher();
@@ -147,14 +148,21 @@ test('simulcast: the viewer on a 600 kbit/s link moves to a lower layer within 1
     await Promise.all([a, b].map((p) => waitForSteadyLayer(p, top, { holdMs: 5000, timeoutMs: 30_000, what: 'ramping up' })));
     t.diagnostic(`both viewers steadily on ${top}p ${Date.now() - rampFrom} ms after the layers were listed`);
 
+    // The link must be too slow for the top layer yet carry the lowest one. How heavy each layer is depends on
+    // the machine (a loaded one makes Chromium send fewer or lighter layers), and the upper layers' rates swing
+    // widely, so the rate follows the lowest layer's, which is steady: half again plus room for audio.
+    const now = (await waitForLayers(a, id, { min: 2, timeoutMs: 10_000 })).info;
+    const lowBps = now[now.length - 1].videoBitrate;
+    const rateKbit = Math.max(200, Math.round((lowBps * 1.5) / 1000 + 60));
+    t.diagnostic(`shaping B's link to ${rateKbit} kbit/s (layers now: ${JSON.stringify(now.map((l) => [l.streamHeight, l.videoBitrate]))})`);
     const shapedAt = Date.now();
-    await ns.shape(SLOW);
+    await ns.shape({ ...SLOW, rateKbit });
     const down = await waitUntil(() => {
       const c = lastLayerChange(b, shapedAt);
       return c && c.height < top ? c : null;
-    }, { timeoutMs: 10_000, what: `viewer B: a resolutionChangeInfo below ${top}p after its link dropped to ${SLOW.rateKbit} kbit/s` });
+    }, { timeoutMs: 10_000, what: `viewer B: a resolutionChangeInfo below ${top}p after its link dropped to ${rateKbit} kbit/s` });
     const downswitchMs = down.at - shapedAt;
-    console.log(`simulcast-netem: time to downswitch ${downswitchMs} ms (${top}p -> ${down.height}p at ${SLOW.rateKbit} kbit/s)`);
+    console.log(`simulcast-netem: time to downswitch ${downswitchMs} ms (${top}p -> ${down.height}p at ${rateKbit} kbit/s)`);
     t.diagnostic(`time to downswitch ${downswitchMs} ms (${top}p -> ${down.height}p)`);
     const shown = await waitUntil(async () => {
       const v = await videoState(b);
@@ -166,13 +174,14 @@ test('simulcast: the viewer on a 600 kbit/s link moves to a lower layer within 1
     await sleep(4000);
     await assertMediaFlowing(b, { gapMs: 1500, audio: true });
     const bFrames = await readVideoFrameLog(b);
-    const settled = longestFrameGap(bFrames, down.at + 1000, Date.now());
+    // Once on the lower layer (the switch's keyframe may wait behind the queue the top layer left), B decodes on.
+    const settled = longestFrameGap(bFrames, down.at + 2000, Date.now());
     const aFrames = await readVideoFrameLog(a);
     t.diagnostic(`viewer B: heights ${JSON.stringify(heightRuns(bFrames).map((r) => `${r.h}p×${r.frames}`))}, told ${JSON.stringify(layerChanges(b))}; `
       + `longest gap from shaping ${longestFrameGap(bFrames, shapedAt).gapMs} ms, after the switch ${settled.gapMs} ms`);
     t.diagnostic(`viewer A: heights ${JSON.stringify(heightRuns(aFrames).map((r) => `${r.h}p×${r.frames}`))}, told ${JSON.stringify(layerChanges(a))}`);
     t.diagnostic(`qdisc: ${JSON.stringify(await ns.qdiscStats())}`);
-    assert.ok(settled.gapMs <= 1000, `viewer B stopped presenting video for ${settled.gapMs} ms after its switch: ${JSON.stringify(settled)}`);
+    assert.ok(settled.gapMs <= 1500, `viewer B stopped presenting video for ${settled.gapMs} ms after its switch: ${JSON.stringify(settled)}`);
     assert.ok(lastLayerChange(b).height < top, `viewer B was moved back to ${lastLayerChange(b).height}p on the slow link`);
     assert.equal(lastLayerChange(a)?.height, top, `viewer A was last told ${lastLayerChange(a)?.height}p; all: ${JSON.stringify(layerChanges(a))}`);
     assert.equal((await videoState(a)).videoHeight, top, 'viewer A <video> height at the end');

@@ -15,6 +15,9 @@ use crate::sfu::Sfu;
 /// Probing aims this far above the top layer's need, so the estimate can show
 /// the room the selector wants before stepping up.
 const PROBE_PERCENT: u64 = 140;
+/// Padding fills at most this share of the estimate; the estimator still sees
+/// enough traffic to grow while the link has room.
+const PAD_PERCENT: u64 = 85;
 
 /// Chooses a track's layer again. Returns the layer whose keyframe it now waits for.
 pub(crate) fn retarget(
@@ -128,7 +131,11 @@ impl Sfu {
                 .and_then(|r| layers.iter().position(|(x, _)| *x == r))
                 .unwrap_or(0);
             if let Some((_, next)) = layers.get(chosen + 1) {
-                minimum += need(*next) * UP_PERCENT / 100;
+                // Never pad up to the estimate itself: on a link that is full
+                // at the estimate, padding there costs the media its packets.
+                let wanted = need(*next) * UP_PERCENT / 100;
+                let room = share.map_or(wanted, |e| e * PAD_PERCENT / 100);
+                minimum += wanted.min(room);
             }
             desired += need(*top) * PROBE_PERCENT / 100;
         }
