@@ -1,6 +1,7 @@
-//! Tern's SFU on str0m: one `Rtc` per peer connection, all peers behind one UDP
-//! socket, media of a publisher forwarded to its players, keyframe requests sent
-//! back, data-channel messages relayed.
+//! Tern's SFU on str0m: one `Rtc` per peer connection, all peers of one media
+//! worker behind its UDP socket, media of a publisher forwarded to its players
+//! (one simulcast layer each), keyframe requests sent back, data-channel
+//! messages relayed.
 //!
 //! # Contract
 //! Sans-IO like str0m itself. The driver owns the socket and the clock:

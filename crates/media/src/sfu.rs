@@ -1,4 +1,4 @@
-//! The SFU: every peer connection of this node behind one UDP socket.
+//! The SFU: every peer connection of one media worker behind its UDP socket.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;

@@ -30,7 +30,7 @@ pub struct Cli {
     /// TCP address for HTTP and WebSocket [default: 0.0.0.0:5080].
     #[arg(long, env = "TERN_HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
-    /// The one UDP address all peers share [default: 0.0.0.0:50000].
+    /// UDP address of the first media worker; worker i uses its port + i [default: 0.0.0.0:50000].
     #[arg(long, env = "TERN_MEDIA_ADDR")]
     pub media_addr: Option<SocketAddr>,
     /// Media worker threads, each with its own UDP port (media port + i) [default: one per core].
