@@ -1,5 +1,5 @@
 //! Frame sizes read from the bitstream, for `getStreamInfo`: a VP8 keyframe
-//! header, or an H.264 sequence parameter set. Input is peer data: every read is
+//! header, or an H.264 sequence parameter set NAL unit. Input is peer data: every read is
 //! bounds-checked and gives `None` on anything odd.
 
 /// Width and height of a VP8 keyframe (RFC 6386 §9.1).
@@ -12,37 +12,10 @@ pub fn vp8_size(frame: &[u8]) -> Option<(u32, u32)> {
     Some((u32::from(w), u32::from(h)))
 }
 
-/// Width and height from the first SPS in an Annex B H.264 access unit.
-pub fn h264_size(frame: &[u8]) -> Option<(u32, u32)> {
-    let sps = annexb_nals(frame).find(|n| n.first().map(|b| b & 0x1f) == Some(7))?;
-    let rbsp = unescape(&sps[1..]);
+/// Width and height from one SPS NAL unit, header byte included.
+pub fn h264_sps_size(sps: &[u8]) -> Option<(u32, u32)> {
+    let rbsp = unescape(sps.get(1..)?);
     parse_sps(&rbsp)
-}
-
-fn annexb_nals(data: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let mut starts = Vec::new();
-    let mut i = 0;
-    while i + 3 <= data.len() {
-        if data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 {
-            starts.push(i + 3);
-            i += 3;
-        } else {
-            i += 1;
-        }
-    }
-    let ends: Vec<usize> = starts
-        .iter()
-        .skip(1)
-        .map(|s| s - 3)
-        .chain(std::iter::once(data.len()))
-        .collect();
-    starts.into_iter().zip(ends).map(move |(s, e)| {
-        let mut e = e;
-        while e > s && data[e - 1] == 0 {
-            e -= 1; // trailing zero of a 4-byte start code
-        }
-        &data[s..e]
-    })
 }
 
 /// Removes emulation-prevention bytes (`00 00 03`).
@@ -183,24 +156,19 @@ mod tests {
     fn h264_sps_sizes() {
         // Constrained baseline SPSs written bit by bit: 640x480 (40x30 macroblocks)
         // and 320x180 (20x12 macroblocks, 12 rows cropped at the bottom).
-        let vga = [
-            0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e, 0xda, 0x02, 0x80, 0xf6, 0x40, 0, 0, 0, 1, 0x68,
-            0xce, 0x06, 0xe2,
-        ];
-        assert_eq!(h264_size(&vga), Some((640, 480)));
-        let cropped = [
-            0, 0, 1, 0x67, 0x42, 0xc0, 0x1e, 0xda, 0x05, 0x06, 0x7e, 0x74,
-        ];
-        assert_eq!(h264_size(&cropped), Some((320, 180)));
+        let vga = [0x67, 0x42, 0xc0, 0x1e, 0xda, 0x02, 0x80, 0xf6, 0x40];
+        assert_eq!(h264_sps_size(&vga), Some((640, 480)));
+        let cropped = [0x67, 0x42, 0xc0, 0x1e, 0xda, 0x05, 0x06, 0x7e, 0x74];
+        assert_eq!(h264_sps_size(&cropped), Some((320, 180)));
     }
 
     #[test]
     fn h264_garbage_gives_none() {
-        assert_eq!(h264_size(&[0, 0, 1, 0x67]), None);
-        assert_eq!(h264_size(&[0, 0, 1, 0x67, 0x42, 0xc0]), None, "truncated");
+        assert_eq!(h264_sps_size(&[0x67]), None);
+        assert_eq!(h264_sps_size(&[0x67, 0x42, 0xc0]), None, "truncated");
         // All-ones bits decode as the smallest picture; the point is no panic.
-        let _ = h264_size(&[0, 0, 1, 0x67, 0xff, 0xff, 0xff, 0xff, 0xff]);
-        let _ = h264_size(&[0, 0, 1, 0x67, 0x64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
-        assert_eq!(h264_size(&[]), None);
+        let _ = h264_sps_size(&[0x67, 0xff, 0xff, 0xff, 0xff, 0xff]);
+        let _ = h264_sps_size(&[0x67, 0x64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(h264_sps_size(&[]), None);
     }
 }

@@ -1,6 +1,7 @@
 //! Tern's SFU on str0m: one `Rtc` per peer connection, all peers of one media
 //! worker behind its UDP socket, media of a publisher forwarded to its players
-//! (one simulcast layer each), keyframe requests sent back, data-channel
+//! packet by packet (str0m's RTP mode: no depacketizing, payloads shared between
+//! players; one simulcast layer each), keyframe requests sent back, data-channel
 //! messages relayed.
 //!
 //! # Contract
@@ -16,8 +17,10 @@ mod keyframe_throttle;
 mod layer_selector;
 mod layer_switch;
 mod local_addrs;
+mod packet_info;
 mod peer;
 mod player;
+mod rtp_rewrite;
 mod sdp_text;
 mod sfu;
 mod simulcast;

@@ -6,21 +6,24 @@ use std::time::{Duration, Instant};
 
 use str0m::change::SdpPendingOffer;
 use str0m::channel::ChannelId;
-use str0m::media::{MediaKind, Mid, Rid};
+use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
+use str0m::rtp::Ssrc;
 use str0m::Rtc;
 use tern_core::{MediaProfile, PeerId, PeerRole, SessionId, Source};
 
 use crate::keyframe_throttle::KeyframeThrottle;
 use crate::layer_selector::LayerSelector;
 use crate::layer_switch::LayerSwitch;
+use crate::rtp_rewrite::RtpRewrite;
 use crate::source_stats::SourceStats;
-use crate::timeline::Timeline;
 
 /// A peer that has not connected this long after it was created is dropped: its
 /// page went away between SDP and ICE.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// A connected peer whose ICE stays disconnected this long is gone.
 pub const DISCONNECT_GRACE: Duration = Duration::from_secs(5);
+/// Incoming streams a publisher may have: audio and three video layers, with room to spare.
+const MAX_INGEST_STREAMS: usize = 16;
 /// How often a player of a simulcast stream gets `bitrateMeasurement`.
 pub const REPORT_INTERVAL: Duration = Duration::from_secs(5);
 /// How often a player's simulcast layers are chosen again.
@@ -37,7 +40,11 @@ pub struct TrackOut {
     pub enabled: bool,
     /// Its m-line is being stopped in the pending offer.
     pub stopping: bool,
-    pub timeline: Timeline,
+    /// Sequence numbers, RTP time and VP8 picture ids, continuous across
+    /// changes of source.
+    pub rewrite: RtpRewrite,
+    /// The last payload type matched: (the source's, this player's).
+    pub pt: Option<(Pt, Pt)>,
     /// Video of a simulcast source: the layer forwarded and the one wanted.
     pub simulcast: bool,
     pub layers: LayerSwitch,
@@ -59,6 +66,8 @@ pub struct Peer {
     pub addrs: Vec<SocketAddr>,
     /// Publisher: incoming tracks in m-line order.
     pub tracks_in: Vec<(Mid, MediaKind)>,
+    /// Publisher: incoming streams by SSRC, with their track and layer.
+    pub ingest: Vec<(Ssrc, Mid, Option<Rid>)>,
     /// Publisher: keyframe requests sent and deferred, per track.
     pub keyframes: KeyframeThrottle,
     pub stats: SourceStats,
@@ -117,6 +126,7 @@ impl Peer {
             last_media: None,
             addrs: Vec::new(),
             tracks_in: Vec::new(),
+            ingest: Vec::new(),
             keyframes: KeyframeThrottle::default(),
             stats: SourceStats::default(),
             channel: None,
@@ -178,5 +188,34 @@ impl Peer {
     /// deferred and sent by the timeout handling).
     pub fn keyframe_allowed(&mut self, mid: Mid, rid: Option<Rid>, now: Instant) -> bool {
         self.keyframes.request((mid, rid), now)
+    }
+
+    /// Publisher: sends a keyframe request for one incoming stream. False when
+    /// no such stream is known (yet).
+    pub fn ask_keyframe(&mut self, mid: Mid, rid: Option<Rid>, kind: KeyframeRequestKind) -> bool {
+        match self.rtc.direct_api().stream_rx_by_mid(mid, rid) {
+            Some(stream) => {
+                stream.request_keyframe(kind);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Publisher: the track and layer of an incoming SSRC.
+    pub fn ingest_stream(&mut self, ssrc: Ssrc) -> Option<(Mid, Option<Rid>)> {
+        if let Some((_, mid, rid)) = self.ingest.iter().find(|(s, _, _)| *s == ssrc) {
+            return Some((*mid, *rid));
+        }
+        let mut api = self.rtc.direct_api();
+        let stream = api.stream_rx(&ssrc)?;
+        let entry = (ssrc, stream.mid(), stream.rid());
+        // Only streams str0m mapped get here; a publisher that keeps changing
+        // SSRCs just refills the list.
+        if self.ingest.len() >= MAX_INGEST_STREAMS {
+            self.ingest.clear();
+        }
+        self.ingest.push(entry);
+        Some((entry.1, entry.2))
     }
 }

@@ -12,8 +12,8 @@ use tern_core::{
 use crate::layer_selector::LayerSelector;
 use crate::layer_switch::LayerSwitch;
 use crate::peer::{Peer, TrackOut};
+use crate::rtp_rewrite::RtpRewrite;
 use crate::sfu::Sfu;
-use crate::timeline::Timeline;
 
 /// A source new to a player: its tracks, and whether it sends simulcast.
 type NewSource = (Source, Vec<(Mid, MediaKind)>, bool);
@@ -105,7 +105,8 @@ impl Sfu {
                     kind: *kind,
                     enabled: true,
                     stopping: false,
-                    timeline: Timeline::default(),
+                    rewrite: RtpRewrite::default(),
+                    pt: None,
                     simulcast: *simulcast && *kind == MediaKind::Video,
                     layers: LayerSwitch::default(),
                     selector: LayerSelector::default(),
@@ -249,7 +250,7 @@ impl Sfu {
             if let Some((mid, _)) = new_tracks.iter().find(|(_, k)| *k == t.kind) {
                 t.source = to;
                 t.source_mid = *mid;
-                t.timeline.switch();
+                t.rewrite.switch();
             }
         }
         for s in player.sources.iter_mut().filter(|s| s.peer == from) {

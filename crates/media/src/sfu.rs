@@ -8,8 +8,10 @@ use std::time::Instant;
 use str0m::bwe::{Bitrate, BweKind};
 use str0m::change::SdpOffer;
 use str0m::config::DtlsCert;
-use str0m::media::{KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid};
+use str0m::format::PayloadParams;
+use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Rid};
 use str0m::net::{DatagramRecv, Protocol, Receive, Transmit};
+use str0m::rtp::{ExtensionValues, RtpPacket, RtpWrite};
 use str0m::{Candidate, Event, IceConnectionState, Input, Output, Rtc, RtcConfig};
 use tern_core::{
     LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerId, PeerRole, PlayerData,
@@ -20,6 +22,7 @@ use crate::player::first_mid;
 
 use crate::layer_switch::Admit;
 use crate::local_addrs::LocalAddrs;
+use crate::packet_info::{inspect, PacketInfo};
 use crate::peer::{Peer, DISCONNECT_GRACE};
 use crate::sdp_text::{
     offers_simulcast, publisher_offer_as_sendonly, reject_application, rejected_media,
@@ -35,9 +38,19 @@ pub enum SfuOutput {
     Event(MediaEvent),
 }
 
+/// One packet from a publisher, with what forwarding needs to know of it.
+struct Ingress {
+    mid: Mid,
+    rid: Option<Rid>,
+    kind: MediaKind,
+    params: PayloadParams,
+    info: PacketInfo,
+    packet: RtpPacket,
+}
+
 /// Work one peer's output creates for other peers.
 enum Forward {
-    Media(Box<MediaData>),
+    Media(Box<Ingress>),
     /// From a publisher's channel: to its players.
     Data {
         binary: bool,
@@ -258,9 +271,7 @@ impl Sfu {
                 continue;
             }
             for (mid, rid) in peer.keyframes.take_due(now) {
-                if let Some(mut w) = peer.rtc.writer(mid) {
-                    let _ = w.request_keyframe(rid, KeyframeRequestKind::Pli);
-                }
+                peer.ask_keyframe(mid, rid, KeyframeRequestKind::Pli);
             }
             if peer.next_timeout.is_some_and(|t| t <= now) {
                 if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
@@ -283,7 +294,10 @@ impl Sfu {
     }
 
     pub(crate) fn new_rtc(&self, profile: MediaProfile, now: Instant, bwe: bool) -> Rtc {
+        // RTP mode: packets are forwarded as they come, never reassembled into
+        // frames and cut up again, and a payload is shared by every player.
         let mut cfg = RtcConfig::new()
+            .set_rtp_mode(true)
             .set_ice_lite(true)
             .set_dtls_cert(self.cert.clone())
             .clear_codecs()
@@ -452,89 +466,7 @@ impl Sfu {
 
     fn forward(&mut self, now: Instant, from: PeerId, f: Forward) {
         match f {
-            Forward::Media(data) => {
-                // Borrowed out and put back: nothing below changes who plays
-                // `from`, and a copy per packet would be an allocation.
-                let players = self
-                    .players_of
-                    .get_mut(&from)
-                    .map(std::mem::take)
-                    .unwrap_or_default();
-                let layers = match data.rid {
-                    Some(_) => self
-                        .peers
-                        .get(&from)
-                        .map(|p| p.stats.layers(now))
-                        .unwrap_or_default(),
-                    None => Vec::new(),
-                };
-                let keyframe = data.rid.is_some() && data.is_keyframe();
-                let mut wants = Vec::new();
-                for &pid in &players {
-                    let Some(player) = self.peers.get_mut(&pid) else {
-                        continue;
-                    };
-                    if !player.connected {
-                        continue;
-                    }
-                    let (estimate, pinned) = (player.estimate, player.pinned);
-                    let Some(track) = player
-                        .tracks_out
-                        .iter_mut()
-                        .find(|t| t.source == from && t.source_mid == data.mid && t.enabled)
-                    else {
-                        continue;
-                    };
-                    if let Some(rid) = data.rid {
-                        if track.layers.target().is_none() {
-                            if let Some(want) = retarget(now, track, &layers, estimate, pinned) {
-                                wants.push(want);
-                            }
-                        }
-                        match track.layers.admit(rid, keyframe) {
-                            Admit::Drop => continue,
-                            Admit::Forward => {}
-                            Admit::Switched => {
-                                track.timeline.switch();
-                                if let Some((_, l)) = layers.iter().find(|(r, _)| *r == rid) {
-                                    let height = l.height;
-                                    self.out.push_back(SfuOutput::Event(
-                                        MediaEvent::LayerChanged { peer: pid, height },
-                                    ));
-                                }
-                            }
-                        }
-                    }
-                    let track_kind = track.kind;
-                    let ticks =
-                        track
-                            .timeline
-                            .map(data.time.numer(), data.time.denom(), data.network_time);
-                    let time = MediaTime::new(ticks, data.time.frequency());
-                    let mid = track.mid;
-                    let Some(writer) = player.rtc.writer(mid) else {
-                        continue;
-                    };
-                    let Some(pt) = writer.match_params(data.params) else {
-                        continue;
-                    };
-                    if let Err(e) = writer.write(pt, data.network_time, time, data.data.clone()) {
-                        tracing::debug!(peer = %pid, "write failed: {e}");
-                    }
-                    let bytes = data.data.len() as u64;
-                    match track_kind {
-                        MediaKind::Audio => player.report.audio += bytes,
-                        _ => player.report.video += bytes,
-                    }
-                    self.dirty.push(pid);
-                }
-                if let Some(slot) = self.players_of.get_mut(&from) {
-                    *slot = players;
-                }
-                for rid in wants {
-                    self.request_keyframe(now, from, data.mid, Some(rid), KeyframeRequestKind::Pli);
-                }
-            }
+            Forward::Media(ingress) => self.forward_media(now, from, &ingress),
             Forward::Data { binary, data } => {
                 let players = self.players_of.get(&from).cloned().unwrap_or_default();
                 for pid in players {
@@ -586,6 +518,132 @@ impl Sfu {
                 kind,
             } => self.request_keyframe(now, source, mid, rid, kind),
             Forward::KeyframesFor { source } => self.request_keyframes(now, source),
+        }
+    }
+
+    /// One publisher packet to each of its players, rewritten for each: its
+    /// payload is shared, not copied.
+    fn forward_media(&mut self, now: Instant, from: PeerId, ingress: &Ingress) {
+        // Borrowed out and put back: nothing below changes who plays `from`,
+        // and a copy per packet would be an allocation.
+        let players = self
+            .players_of
+            .get_mut(&from)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        let layers = match ingress.rid {
+            Some(_) => self
+                .peers
+                .get(&from)
+                .map(|p| p.stats.layers(now))
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let packet = &ingress.packet;
+        let hz = packet.time.denom();
+        let ext = relayed_extensions(&packet.header.ext_vals);
+        let video = ingress.kind == MediaKind::Video;
+        let mut wants = Vec::new();
+        for &pid in &players {
+            let Some(player) = self.peers.get_mut(&pid) else {
+                continue;
+            };
+            if !player.connected {
+                continue;
+            }
+            let (estimate, pinned) = (player.estimate, player.pinned);
+            let Some(track) = player
+                .tracks_out
+                .iter_mut()
+                .find(|t| t.source == from && t.source_mid == ingress.mid && t.enabled)
+            else {
+                continue;
+            };
+            if let Some(rid) = ingress.rid {
+                if track.layers.target().is_none() {
+                    if let Some(want) = retarget(now, track, &layers, estimate, pinned) {
+                        wants.push(want);
+                    }
+                }
+                match track.layers.admit(rid, ingress.info.keyframe) {
+                    Admit::Drop => continue,
+                    Admit::Forward => {}
+                    Admit::Switched => {
+                        track.rewrite.switch();
+                        if let Some((_, l)) = layers.iter().find(|(r, _)| *r == rid) {
+                            let height = l.height;
+                            self.out
+                                .push_back(SfuOutput::Event(MediaEvent::LayerChanged {
+                                    peer: pid,
+                                    height,
+                                }));
+                        }
+                    }
+                }
+            }
+            let source_pt = ingress.params.pt();
+            let pt = match track.pt {
+                Some((src, out)) if src == source_pt => out,
+                _ => {
+                    let Some(out) = player.rtc.codec_config().match_params(ingress.params) else {
+                        continue;
+                    };
+                    let out = out.pt();
+                    track.pt = Some((source_pt, out));
+                    out
+                }
+            };
+            let Some((seq, time)) =
+                track
+                    .rewrite
+                    .map(*packet.seq_no, packet.time.numer(), hz, packet.timestamp)
+            else {
+                continue;
+            };
+            let mut write = RtpWrite::new(
+                pt,
+                seq.into(),
+                time,
+                packet.timestamp,
+                packet.payload.clone(),
+            )
+            .marker(packet.header.marker)
+            .ext_vals(ext.clone())
+            .nackable(video);
+            if let Some(d) = &ingress.info.vp8 {
+                let (picture, tl0) = track.rewrite.vp8.map(d.picture_id(), d.tl0_pic_idx());
+                if picture.is_some() || tl0.is_some() {
+                    let mut patch = d.patch();
+                    if let Some(p) = picture {
+                        patch = patch.picture_id(p);
+                    }
+                    if let Some(t) = tl0 {
+                        patch = patch.tl0_pic_idx(t);
+                    }
+                    // A 7-bit picture id cannot take a 15-bit value: sent as it is.
+                    if let Ok(patch) = patch.build() {
+                        write = write.vp8_patch(patch);
+                    }
+                }
+            }
+            let mid = track.mid;
+            let bytes = packet.payload.len() as u64;
+            let mut api = player.rtc.direct_api();
+            let Some(tx) = api.stream_tx_by_mid(mid, None) else {
+                continue;
+            };
+            tx.write_rtp(write);
+            match ingress.kind {
+                MediaKind::Audio => player.report.audio += bytes,
+                _ => player.report.video += bytes,
+            }
+            self.dirty.push(pid);
+        }
+        if let Some(slot) = self.players_of.get_mut(&from) {
+            *slot = players;
+        }
+        for rid in wants {
+            self.request_keyframe(now, from, ingress.mid, Some(rid), KeyframeRequestKind::Pli);
         }
     }
 
@@ -641,10 +699,8 @@ impl Sfu {
         if !src.keyframe_allowed(mid, rid, now) {
             return;
         }
-        if let Some(mut w) = src.rtc.writer(mid) {
-            if let Err(e) = w.request_keyframe(rid, kind) {
-                tracing::debug!(peer = %source, "keyframe request failed: {e}");
-            }
+        if !src.ask_keyframe(mid, rid, kind) {
+            tracing::debug!(peer = %source, %mid, ?rid, "no incoming stream to ask a keyframe of");
         }
         self.dirty.push(source);
     }
@@ -715,30 +771,10 @@ fn on_event(
         Event::MediaAdded(m) if peer.role == PeerRole::Publisher => {
             peer.tracks_in.push((m.mid, m.kind));
         }
-        Event::MediaData(data) => {
-            let kind = if data.params.spec().codec.is_audio() {
-                MediaKind::Audio
-            } else {
-                MediaKind::Video
-            };
-            peer.stats
-                .on_frame(now, kind, data.params.spec().codec, data.rid, &data.data);
-            peer.last_media = Some(now);
-            if let Some(rid) = data.rid {
-                // `TERN_LOG=tern::frames=trace` records simulcast ingest, the
-                // way the layer-switch fixtures were made.
-                tracing::trace!(target: "tern::frames", %rid, ticks = data.time.numer(),
-                    key = data.is_keyframe(), len = data.data.len(), "frame");
+        Event::RtpPacket(packet) => {
+            if let Some(ingress) = ingress(now, peer, packet) {
+                forwards.push(Forward::Media(Box::new(ingress)));
             }
-            if !data.contiguous
-                && kind == MediaKind::Video
-                && peer.keyframe_allowed(data.mid, data.rid, now)
-            {
-                if let Some(mut w) = peer.rtc.writer(data.mid) {
-                    let _ = w.request_keyframe(data.rid, KeyframeRequestKind::Pli);
-                }
-            }
-            forwards.push(Forward::Media(Box::new(data)));
         }
         Event::KeyframeRequest(req) => {
             if let Some(track) = peer.tracks_out.iter().find(|t| t.mid == req.mid) {
@@ -777,6 +813,52 @@ fn on_event(
             });
         }
         _ => {}
+    }
+}
+
+/// Reads one incoming packet of a publisher: its track and layer, codec,
+/// keyframe start and frame size, counted in the source's stats.
+fn ingress(now: Instant, peer: &mut Peer, packet: RtpPacket) -> Option<Ingress> {
+    // Padding (bandwidth probes) carries no media.
+    if packet.payload.is_empty() {
+        return None;
+    }
+    let (mid, rid) = peer.ingest_stream(packet.header.ssrc)?;
+    let pt = packet.header.payload_type;
+    let params = *peer.rtc.codec_config().find(|p| p.pt() == pt)?;
+    let codec = params.spec().codec;
+    let kind = if codec.is_audio() {
+        MediaKind::Audio
+    } else {
+        MediaKind::Video
+    };
+    let info = inspect(codec, &packet.payload);
+    let len = packet.payload.len();
+    peer.stats.on_packet(now, kind, codec, rid, len, info.size);
+    peer.last_media = Some(now);
+    if let Some(rid) = rid {
+        // `TERN_LOG=tern::frames=trace` records simulcast ingest.
+        tracing::trace!(target: "tern::frames", %rid, ticks = packet.time.numer(),
+            seq = *packet.seq_no, key = info.keyframe, marker = packet.header.marker, len, "packet");
+    }
+    Some(Ingress {
+        mid,
+        rid,
+        kind,
+        params,
+        info,
+        packet,
+    })
+}
+
+/// The header extensions a player gets from the publisher's packet; the rest
+/// (transport-wide sequence numbers, mid, rid) are the player's own.
+fn relayed_extensions(from: &ExtensionValues) -> ExtensionValues {
+    ExtensionValues {
+        audio_level: from.audio_level,
+        voice_activity: from.voice_activity,
+        video_orientation: from.video_orientation,
+        ..Default::default()
     }
 }
 

@@ -7,16 +7,12 @@ use str0m::format::Codec;
 use str0m::media::{MediaKind, Rid};
 use tern_signal::StreamInfo;
 
-use crate::codec_info::{h264_size, vp8_size};
 use crate::layer_selector::Layer;
 
 /// How often bitrates are recomputed and reported.
 const WINDOW: Duration = Duration::from_secs(2);
 /// The earliest moment a provisional bitrate is worth reporting.
 const EARLY: Duration = Duration::from_millis(500);
-/// An SPS sits at the start of an access unit; scanning further costs time per
-/// frame for nothing.
-const SPS_SCAN_BYTES: usize = 256;
 
 /// A layer that sent nothing for this long is gone (the encoder dropped it).
 const LAYER_STALE: Duration = Duration::from_secs(1);
@@ -54,17 +50,20 @@ fn codec_name(c: Codec) -> &'static str {
 }
 
 impl SourceStats {
-    pub fn on_frame(
+    /// One incoming packet: its payload length, and the frame size when the
+    /// packet tells it (see `packet_info`).
+    pub fn on_packet(
         &mut self,
         now: Instant,
         kind: MediaKind,
         codec: Codec,
         rid: Option<Rid>,
-        data: &[u8],
+        len: usize,
+        size: Option<(u32, u32)>,
     ) {
         self.window_start.get_or_insert(now);
         if kind == MediaKind::Audio {
-            self.audio_bytes += data.len() as u64;
+            self.audio_bytes += len as u64;
             return;
         }
         let name = codec_name(codec);
@@ -86,13 +85,8 @@ impl SourceStats {
                 self.layers.last_mut().expect("just pushed")
             }
         };
-        layer.bytes += data.len() as u64;
+        layer.bytes += len as u64;
         layer.last_frame = now;
-        let size = match codec {
-            Codec::Vp8 => vp8_size(data),
-            Codec::H264 => h264_size(&data[..data.len().min(SPS_SCAN_BYTES)]),
-            _ => None,
-        };
         if size.is_some() && size != layer.size {
             layer.size = size;
             self.changed = true;
@@ -192,27 +186,15 @@ mod tests {
         let t0 = Instant::now();
         let mut s = SourceStats::default();
         assert_eq!(s.poll(t0), None);
-        let key = [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01];
-        s.on_frame(t0, MediaKind::Video, Codec::Vp8, None, &key);
+        s.on_packet(t0, MediaKind::Video, Codec::Vp8, None, 10, Some((640, 480)));
         let first = s.poll(t0).unwrap();
         assert_eq!((first[0].width, first[0].height), (640, 480));
         assert_eq!(first[0].video_codec, "VP8");
         assert_eq!(s.poll(t0), None, "nothing changed");
         for i in 0..100 {
-            s.on_frame(
-                t0 + Duration::from_millis(i * 20),
-                MediaKind::Video,
-                Codec::Vp8,
-                None,
-                &[0u8; 2500],
-            );
-            s.on_frame(
-                t0 + Duration::from_millis(i * 20),
-                MediaKind::Audio,
-                Codec::Opus,
-                None,
-                &[0u8; 100],
-            );
+            let at = t0 + Duration::from_millis(i * 20);
+            s.on_packet(at, MediaKind::Video, Codec::Vp8, None, 2500, None);
+            s.on_packet(at, MediaKind::Audio, Codec::Opus, None, 100, None);
         }
         let early = s
             .poll(t0 + Duration::from_millis(600))
@@ -222,14 +204,6 @@ mod tests {
         // 250 kB + 10 kB of frames over 2 s.
         assert_eq!(later[0].video_bitrate, (250_000 + 10) * 8 / 2);
         assert_eq!(later[0].audio_bitrate, 10_000 * 8 / 2);
-    }
-
-    fn vp8_key(w: u16, h: u16) -> Vec<u8> {
-        let mut k = vec![0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a];
-        k.extend_from_slice(&w.to_le_bytes());
-        k.extend_from_slice(&h.to_le_bytes());
-        k.resize(1000, 0);
-        k
     }
 
     #[test]
@@ -244,14 +218,8 @@ mod tests {
                 if rid == "f" && i >= 25 {
                     continue;
                 }
-                let frame = vp8_key(w, h);
-                s.on_frame(
-                    at,
-                    MediaKind::Video,
-                    Codec::Vp8,
-                    Some(Rid::from(rid)),
-                    &frame,
-                );
+                let rid = Some(Rid::from(rid));
+                s.on_packet(at, MediaKind::Video, Codec::Vp8, rid, 1000, Some((w, h)));
             }
         }
         let at_1s = t0 + Duration::from_millis(999);

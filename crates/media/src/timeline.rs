@@ -1,5 +1,5 @@
-//! Keeps a player's outgoing media timestamps continuous when the publisher
-//! feeding a track changes (a restored session; simulcast layers later): each
+//! Keeps a player's outgoing media timestamps continuous when the source
+//! feeding a track changes (a restored session, a simulcast layer): each
 //! source has its own random RTP time base, and a jump makes the browser hold
 //! frames back.
 
@@ -31,7 +31,10 @@ impl Timeline {
             }
         }
         let out = (ticks as i64).saturating_add(self.offset).max(0) as u64;
-        self.last = Some((out, at));
+        // A late (retransmitted) packet must not pull the anchor back.
+        if self.last.is_none_or(|(l, _)| out >= l) {
+            self.last = Some((out, at));
+        }
         out
     }
 }
