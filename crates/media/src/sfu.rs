@@ -82,6 +82,8 @@ pub struct Sfu {
     pub(crate) players_of: HashMap<PeerId, Vec<PeerId>>,
     pub(crate) out: VecDeque<SfuOutput>,
     pub(crate) dirty: Vec<PeerId>,
+    /// The latest instant the driver gave, for work deferred to `poll_output`.
+    now: Instant,
     /// Each peer's earliest timer, so waking up costs no scan of every peer.
     /// An entry may be early (the peer then finds nothing due), never late.
     timers: BTreeSet<(Instant, PeerId)>,
@@ -123,6 +125,7 @@ impl Sfu {
             players_of: HashMap::new(),
             out: VecDeque::new(),
             dirty: Vec::new(),
+            now: Instant::now(),
             timers: BTreeSet::new(),
         })
     }
@@ -131,7 +134,13 @@ impl Sfu {
         self.peers.len()
     }
 
+    /// Players that got media from the datagrams handled since the last call
+    /// are drained here, once each for the whole batch: fewer polls, and a
+    /// player's packets leave together (one GSO send).
     pub fn poll_output(&mut self) -> Option<SfuOutput> {
+        if self.out.is_empty() && !self.dirty.is_empty() {
+            self.drive(self.now);
+        }
         self.out.pop_front()
     }
 
@@ -240,8 +249,10 @@ impl Sfu {
             self.fail(id, format!("bad input: {e}"));
             return;
         }
-        self.dirty.push(id);
-        self.drive(now);
+        // This peer now, since str0m holds one received packet at a time; the
+        // players it feeds when output is polled.
+        self.now = now;
+        self.drive_peer(now, id);
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
@@ -440,27 +451,39 @@ impl Sfu {
     /// Drains every peer that got input until each says when it wants time next,
     /// carrying media, data and keyframe requests between peers.
     fn drive(&mut self, now: Instant) {
-        while let Some(id) = self.dirty.pop() {
-            let Some(peer) = self.peers.get_mut(&id) else {
-                continue;
-            };
-            let mut forwards = Vec::new();
-            let mut events = Vec::new();
-            let dead = drain(now, id, peer, &mut self.out, &mut forwards, &mut events);
-            if let Some(info) = peer.stats.poll(now) {
-                events.push(MediaEvent::SourceInfo { peer: id, info });
+        self.now = now;
+        while !self.dirty.is_empty() {
+            // A player is marked once per packet written to it; one drain
+            // takes them all.
+            let mut batch = std::mem::take(&mut self.dirty);
+            batch.sort_unstable();
+            batch.dedup();
+            for id in batch {
+                self.drive_peer(now, id);
             }
-            for e in events {
-                self.event(e);
-            }
-            if let Some(reason) = dead {
-                self.fail(id, reason);
-                continue;
-            }
-            self.reschedule(id);
-            for f in forwards {
-                self.forward(now, id, f);
-            }
+        }
+    }
+
+    fn drive_peer(&mut self, now: Instant, id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let mut forwards = Vec::new();
+        let mut events = Vec::new();
+        let dead = drain(now, id, peer, &mut self.out, &mut forwards, &mut events);
+        if let Some(info) = peer.stats.poll(now) {
+            events.push(MediaEvent::SourceInfo { peer: id, info });
+        }
+        for e in events {
+            self.event(e);
+        }
+        if let Some(reason) = dead {
+            self.fail(id, reason);
+            return;
+        }
+        self.reschedule(id);
+        for f in forwards {
+            self.forward(now, id, f);
         }
     }
 
