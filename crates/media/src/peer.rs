@@ -45,6 +45,8 @@ pub struct TrackOut {
     pub rewrite: RtpRewrite,
     /// The last payload type matched: (the source's, this player's).
     pub pt: Option<(Pt, Pt)>,
+    /// The SSRC of its send stream, found once: a lookup by mid scans them all.
+    pub tx: Option<Ssrc>,
     /// Video of a simulcast source: the layer forwarded and the one wanted.
     pub simulcast: bool,
     pub layers: LayerSwitch,

@@ -107,6 +107,7 @@ impl Sfu {
                     stopping: false,
                     rewrite: RtpRewrite::default(),
                     pt: None,
+                    tx: None,
                     simulcast: *simulcast && *kind == MediaKind::Video,
                     layers: LayerSwitch::default(),
                     selector: LayerSelector::default(),

@@ -652,7 +652,12 @@ impl Sfu {
             let mid = track.mid;
             let bytes = packet.payload.len() as u64;
             let mut api = player.rtc.direct_api();
-            let Some(tx) = api.stream_tx_by_mid(mid, None) else {
+            if track.tx.is_none() {
+                track.tx = api.stream_tx_by_mid(mid, None).map(|s| s.ssrc());
+            }
+            let Some(tx) = track.tx.and_then(|ssrc| api.stream_tx(&ssrc)) else {
+                // Gone with a renegotiation: found again by mid next time.
+                track.tx = None;
                 continue;
             };
             tx.write_rtp(write);
