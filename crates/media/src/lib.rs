@@ -20,6 +20,7 @@ mod local_addrs;
 mod packet_info;
 mod peer;
 mod player;
+mod relay;
 mod rtp_rewrite;
 mod sdp_text;
 mod sfu;
@@ -28,4 +29,5 @@ mod source_stats;
 mod timeline;
 
 pub use local_addrs::LocalAddrs;
-pub use sfu::{Sfu, SfuOutput};
+pub use relay::Relay;
+pub use sfu::{Ingress, Sfu, SfuOutput};

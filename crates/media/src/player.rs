@@ -36,9 +36,10 @@ impl Sfu {
     ) {
         // Bandwidth estimation costs per packet; only a simulcast source gives
         // a choice to make with it.
-        let bwe = sources
-            .iter()
-            .any(|s| self.peers.get(&s.peer).is_some_and(|p| p.simulcast));
+        let bwe = sources.iter().any(|s| {
+            self.source_tracks(s.peer)
+                .is_some_and(|(_, simulcast)| simulcast)
+        });
         let rtc = self.new_rtc(profile, now, bwe);
         let mut peer = Peer::new(rtc, PeerRole::Player, session, profile, now);
         peer.stream_id = stream.id.clone();
@@ -71,8 +72,8 @@ impl Sfu {
             .iter()
             .filter(|s| !current.contains(&s.peer))
             .filter_map(|s| {
-                let p = self.peers.get(&s.peer)?;
-                Some((s.clone(), p.tracks_in.clone(), p.simulcast))
+                let (tracks, simulcast) = self.source_tracks(s.peer)?;
+                Some((s.clone(), tracks, simulcast))
             })
             .collect();
         let Some(peer) = self.peers.get_mut(&id) else {
@@ -159,6 +160,7 @@ impl Sfu {
             if let Some(list) = self.players_of.get_mut(&p) {
                 list.retain(|x| *x != id);
             }
+            self.drop_mirror_if_unused(p);
         }
         for (s, _, _) in &added {
             self.players_of.entry(s.peer).or_default().push(id);
@@ -241,7 +243,7 @@ impl Sfu {
     /// Moves a player's tracks from one publisher to another of the same
     /// stream (a restored session), kind by kind, and asks for keyframes.
     pub(crate) fn switch_source(&mut self, now: Instant, id: PeerId, from: PeerId, to: PeerId) {
-        let Some(new_tracks) = self.peers.get(&to).map(|p| p.tracks_in.clone()) else {
+        let Some((new_tracks, _)) = self.source_tracks(to) else {
             return;
         };
         let Some(player) = self.peers.get_mut(&id) else {
@@ -263,6 +265,7 @@ impl Sfu {
         if let Some(list) = self.players_of.get_mut(&from) {
             list.retain(|p| *p != id);
         }
+        self.drop_mirror_if_unused(from);
         let list = self.players_of.entry(to).or_default();
         if !list.contains(&id) {
             list.push(id);

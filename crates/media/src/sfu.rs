@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Instant;
 
 use str0m::bwe::{Bitrate, BweKind};
@@ -20,10 +20,12 @@ use tern_core::{
 
 use crate::player::first_mid;
 
+use crate::layer_selector::Layer;
 use crate::layer_switch::Admit;
 use crate::local_addrs::LocalAddrs;
 use crate::packet_info::{inspect, PacketInfo};
 use crate::peer::{Peer, DISCONNECT_GRACE};
+use crate::relay::{Mirror, Relay};
 use crate::sdp_text::{
     offers_simulcast, publisher_offer_as_sendonly, reject_application, rejected_media,
 };
@@ -36,21 +38,27 @@ pub enum SfuOutput {
     Transmit(Transmit),
     /// Tell the session logic.
     Event(MediaEvent),
+    /// Hand this to media worker `worker` (its [`Sfu::handle_relay`]).
+    Relay { worker: usize, relay: Relay },
 }
 
 /// One packet from a publisher, with what forwarding needs to know of it.
-struct Ingress {
-    mid: Mid,
-    rid: Option<Rid>,
-    kind: MediaKind,
-    params: PayloadParams,
-    info: PacketInfo,
-    packet: RtpPacket,
+/// Shared (never copied) by every worker that has players of the publisher.
+#[derive(Debug)]
+pub struct Ingress {
+    pub(crate) mid: Mid,
+    pub(crate) rid: Option<Rid>,
+    pub(crate) kind: MediaKind,
+    pub(crate) params: PayloadParams,
+    pub(crate) info: PacketInfo,
+    /// Simulcast: the source's layers now, lowest first.
+    pub(crate) layers: Vec<(Rid, Layer)>,
+    pub(crate) packet: RtpPacket,
 }
 
 /// Work one peer's output creates for other peers.
 enum Forward {
-    Media(Box<Ingress>),
+    Media(Arc<Ingress>),
     /// From a publisher's channel: to its players.
     Data {
         binary: bool,
@@ -83,7 +91,13 @@ pub struct Sfu {
     pub(crate) out: VecDeque<SfuOutput>,
     pub(crate) dirty: Vec<PeerId>,
     /// The latest instant the driver gave, for work deferred to `poll_output`.
-    now: Instant,
+    pub(crate) now: Instant,
+    /// This SFU's media worker, as other workers address it.
+    pub(crate) index: usize,
+    /// Publisher → the other workers that have players of it.
+    pub(crate) relays: HashMap<PeerId, Vec<usize>>,
+    /// Publishers of other workers whose players are (partly) here.
+    pub(crate) mirrors: HashMap<PeerId, Mirror>,
     /// Each peer's earliest timer, so waking up costs no scan of every peer.
     /// An entry may be early (the peer then finds nothing due), never late.
     timers: BTreeSet<(Instant, PeerId)>,
@@ -126,8 +140,17 @@ impl Sfu {
             out: VecDeque::new(),
             dirty: Vec::new(),
             now: Instant::now(),
+            index: 0,
+            relays: HashMap::new(),
+            mirrors: HashMap::new(),
             timers: BTreeSet::new(),
         })
+    }
+
+    /// Names this SFU as media worker `index`, for relays between workers.
+    pub fn with_worker_index(mut self, index: usize) -> Self {
+        self.index = index;
+        self
     }
 
     pub fn peer_count(&self) -> usize {
@@ -437,7 +460,9 @@ impl Sfu {
             if let Some(list) = self.players_of.get_mut(&source.peer) {
                 list.retain(|p| *p != id);
             }
+            self.drop_mirror_if_unused(source.peer);
         }
+        self.end_relays(id);
         Some(peer)
     }
 
@@ -489,12 +514,14 @@ impl Sfu {
 
     fn forward(&mut self, now: Instant, from: PeerId, f: Forward) {
         match f {
-            Forward::Media(ingress) => self.forward_media(now, from, &ingress),
+            Forward::Media(ingress) => {
+                self.relay_media(from, &ingress);
+                self.forward_media(now, from, &ingress);
+            }
             Forward::Data { binary, data } => {
-                let players = self.players_of.get(&from).cloned().unwrap_or_default();
-                for pid in players {
-                    self.channel_send(pid, binary, &data);
-                }
+                let data: Arc<[u8]> = data.into();
+                self.relay_data(from, binary, &data);
+                self.publisher_data(from, binary, &data);
             }
             Forward::PlayerData { binary, data } => {
                 let Some(player) = self.peers.get(&from) else {
@@ -505,34 +532,11 @@ impl Sfu {
                     PlayerData::Publisher => false,
                     PlayerData::All => true,
                 };
+                let session = player.session;
                 let sources: Vec<PeerId> = player.sources.iter().map(|s| s.peer).collect();
-                let mut targets = sources.clone();
-                if to_others {
-                    for s in &sources {
-                        targets.extend(self.players_of.get(s).into_iter().flatten().copied());
-                    }
-                }
-                // One copy per session, on its player channel when it has one:
-                // a room participant both publishes and plays the room.
-                let own = self.peers.get(&from).map(|p| p.session);
-                let mut chosen: Vec<(SessionId, PeerId, bool)> = Vec::new();
-                for pid in targets {
-                    let Some(p) = self.peers.get(&pid) else {
-                        continue;
-                    };
-                    if Some(p.session) == own {
-                        continue;
-                    }
-                    let is_player = p.role == PeerRole::Player;
-                    match chosen.iter_mut().find(|(s, _, _)| *s == p.session) {
-                        Some(slot) if is_player && !slot.2 => *slot = (p.session, pid, true),
-                        Some(_) => {}
-                        None => chosen.push((p.session, pid, is_player)),
-                    }
-                }
-                for (_, pid, _) in chosen {
-                    self.channel_send(pid, binary, &data);
-                }
+                let data: Arc<[u8]> = data.into();
+                self.relay_player_data(session, &sources, to_others, binary, &data);
+                self.player_data(session, &sources, to_others, binary, &data);
             }
             Forward::Keyframe {
                 source,
@@ -544,9 +548,55 @@ impl Sfu {
         }
     }
 
+    /// A publisher's channel message to its players here.
+    pub(crate) fn publisher_data(&mut self, source: PeerId, binary: bool, data: &[u8]) {
+        let players = self.players_of.get(&source).cloned().unwrap_or_default();
+        for pid in players {
+            self.channel_send(pid, binary, data);
+        }
+    }
+
+    /// A player's channel message (from `session`) to the publishers of
+    /// `sources` and, when `to_others`, their other players here.
+    pub(crate) fn player_data(
+        &mut self,
+        session: SessionId,
+        sources: &[PeerId],
+        to_others: bool,
+        binary: bool,
+        data: &[u8],
+    ) {
+        let mut targets = sources.to_vec();
+        if to_others {
+            for s in sources {
+                targets.extend(self.players_of.get(s).into_iter().flatten().copied());
+            }
+        }
+        // One copy per session, on its player channel when it has one:
+        // a room participant both publishes and plays the room.
+        let mut chosen: Vec<(SessionId, PeerId, bool)> = Vec::new();
+        for pid in targets {
+            let Some(p) = self.peers.get(&pid) else {
+                continue;
+            };
+            if p.session == session {
+                continue;
+            }
+            let is_player = p.role == PeerRole::Player;
+            match chosen.iter_mut().find(|(s, _, _)| *s == p.session) {
+                Some(slot) if is_player && !slot.2 => *slot = (p.session, pid, true),
+                Some(_) => {}
+                None => chosen.push((p.session, pid, is_player)),
+            }
+        }
+        for (_, pid, _) in chosen {
+            self.channel_send(pid, binary, data);
+        }
+    }
+
     /// One publisher packet to each of its players, rewritten for each: its
     /// payload is shared, not copied.
-    fn forward_media(&mut self, now: Instant, from: PeerId, ingress: &Ingress) {
+    pub(crate) fn forward_media(&mut self, now: Instant, from: PeerId, ingress: &Ingress) {
         // Borrowed out and put back: nothing below changes who plays `from`,
         // and a copy per packet would be an allocation.
         let players = self
@@ -554,14 +604,7 @@ impl Sfu {
             .get_mut(&from)
             .map(std::mem::take)
             .unwrap_or_default();
-        let layers = match ingress.rid {
-            Some(_) => self
-                .peers
-                .get(&from)
-                .map(|p| p.stats.layers(now))
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let layers = &ingress.layers;
         let packet = &ingress.packet;
         let hz = packet.time.denom();
         let ext = relayed_extensions(&packet.header.ext_vals);
@@ -584,7 +627,7 @@ impl Sfu {
             };
             if let Some(rid) = ingress.rid {
                 if track.layers.target().is_none() {
-                    if let Some(want) = retarget(now, track, &layers, estimate, pinned) {
+                    if let Some(want) = retarget(now, track, layers, estimate, pinned) {
                         wants.push(want);
                     }
                 }
@@ -691,6 +734,11 @@ impl Sfu {
 
     /// Asks a publisher for a keyframe on every video track.
     pub(crate) fn request_keyframes(&mut self, now: Instant, source: PeerId) {
+        if let Some(worker) = self.mirrors.get(&source).map(|m| m.home) {
+            let relay = Relay::KeyframesFor { source };
+            self.out.push_back(SfuOutput::Relay { worker, relay });
+            return;
+        }
         let mids: Vec<Mid> = self
             .peers
             .get(&source)
@@ -721,6 +769,17 @@ impl Sfu {
         rid: Option<Rid>,
         kind: KeyframeRequestKind,
     ) {
+        if let Some(worker) = self.mirrors.get(&source).map(|m| m.home) {
+            // Throttled where the publisher is.
+            let relay = Relay::Keyframe {
+                source,
+                mid,
+                rid,
+                kind,
+            };
+            self.out.push_back(SfuOutput::Relay { worker, relay });
+            return;
+        }
         let Some(src) = self.peers.get_mut(&source) else {
             return;
         };
@@ -801,7 +860,7 @@ fn on_event(
         }
         Event::RtpPacket(packet) => {
             if let Some(ingress) = ingress(now, peer, packet) {
-                forwards.push(Forward::Media(Box::new(ingress)));
+                forwards.push(Forward::Media(Arc::new(ingress)));
             }
         }
         Event::KeyframeRequest(req) => {
@@ -863,6 +922,10 @@ fn ingress(now: Instant, peer: &mut Peer, packet: RtpPacket) -> Option<Ingress> 
     let info = inspect(codec, &packet.payload);
     let len = packet.payload.len();
     peer.stats.on_packet(now, kind, codec, rid, len, info.size);
+    let layers = match rid {
+        Some(_) => peer.stats.layers(now),
+        None => Vec::new(),
+    };
     peer.last_media = Some(now);
     if let Some(rid) = rid {
         // `TERN_LOG=tern::frames=trace` records simulcast ingest.
@@ -875,6 +938,7 @@ fn ingress(now: Instant, peer: &mut Peer, packet: RtpPacket) -> Option<Ingress> 
         kind,
         params,
         info,
+        layers,
         packet,
     })
 }

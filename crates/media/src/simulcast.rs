@@ -110,7 +110,7 @@ impl Sfu {
         let mut wants = Vec::new();
         let (mut minimum, mut desired) = (0, 0);
         for (i, source, source_mid) in tracks {
-            let Some(layers) = self.peers.get(&source).map(|p| p.stats.layers(now)) else {
+            let Some(layers) = self.source_layers(source, now) else {
                 continue;
             };
             let Some(player) = self.peers.get_mut(&id) else {

@@ -15,6 +15,10 @@ use crate::tls::TlsFiles;
 
 /// Applications every Tern has, as Ant Media does.
 pub const DEFAULT_APPS: [&str; 2] = ["LiveApp", "WebRTCAppEE"];
+/// About a quarter of a core's fan-out at 1.5 Mbit/s (see bench/README.md):
+/// below it, keeping a stream on one worker saves the relay; above it, the
+/// other cores take the rest.
+pub const DEFAULT_SPREAD_PLAYERS_AFTER: usize = 200;
 
 /// Command line; every flag can also come from a `TERN_*` variable.
 #[derive(Debug, Default, Parser)]
@@ -36,6 +40,10 @@ pub struct Cli {
     /// Media worker threads, each with its own UDP port (media port + i) [default: one per core].
     #[arg(long, env = "TERN_MEDIA_WORKERS")]
     pub media_workers: Option<usize>,
+    /// Peers a media worker holds before more players of its streams go to the
+    /// least loaded worker, which gets the packets relayed [default: 200].
+    #[arg(long, env = "TERN_SPREAD_PLAYERS_AFTER")]
+    pub spread_players_after: Option<usize>,
     /// Address announced in ICE candidates when the media address is unspecified.
     #[arg(long, env = "TERN_PUBLIC_IP")]
     pub public_ip: Option<IpAddr>,
@@ -57,6 +65,8 @@ pub struct Config {
     pub media_addr: SocketAddr,
     /// Threads that carry media; a stream's (or room's) peers share one.
     pub media_workers: usize,
+    /// Peers on a stream's worker before its new players go elsewhere.
+    pub spread_players_after: usize,
     pub public_ip: Option<IpAddr>,
     pub data_dir: PathBuf,
     /// Every application with its settings as the file gives them. These seed
@@ -107,6 +117,7 @@ struct FileConfig {
     http_addr: Option<SocketAddr>,
     media_addr: Option<SocketAddr>,
     media_workers: Option<usize>,
+    spread_players_after: Option<usize>,
     public_ip: Option<IpAddr>,
     data_dir: Option<PathBuf>,
     tls_cert: Option<PathBuf>,
@@ -209,6 +220,10 @@ impl Config {
                 Some(n) => n,
                 None => std::thread::available_parallelism().map_or(1, |n| n.get()),
             },
+            spread_players_after: cli
+                .spread_players_after
+                .or(file.spread_players_after)
+                .unwrap_or(DEFAULT_SPREAD_PLAYERS_AFTER),
             public_ip: cli.public_ip.or(file.public_ip),
             data_dir: cli
                 .data_dir

@@ -9,7 +9,7 @@ use tern_core::{AppSettings, Core, MediaCommand, MediaEvent, Output, PeerId, Ses
 use tern_signal::{ClientMessage, NotificationDef, ParseError, ServerMessage};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::media_worker::{worker_for, Worker};
+use crate::media_worker::{worker_for, Worker, WorkerMsg};
 
 /// Media events handled per wakeup before the loop looks at the rest.
 const EVENT_BATCH: usize = 256;
@@ -46,12 +46,16 @@ struct Hub {
     workers: Vec<Worker>,
     /// Which worker each live peer is on.
     placement: HashMap<PeerId, usize>,
+    /// Peers on each worker.
+    load: Vec<usize>,
+    spread_after: usize,
     sessions: HashMap<SessionId, mpsc::Sender<Outbound>>,
 }
 
 pub async fn run(
     mut rx: mpsc::Receiver<HubMsg>,
     workers: Vec<Worker>,
+    spread_after: usize,
     mut media_events: mpsc::UnboundedReceiver<MediaEvent>,
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
@@ -60,7 +64,9 @@ pub async fn run(
     core.seed(random_seed());
     let mut hub = Hub {
         core,
+        load: vec![0; workers.len()],
         workers,
+        spread_after,
         placement: HashMap::new(),
         sessions: HashMap::new(),
     };
@@ -164,43 +170,97 @@ impl Hub {
     fn media_event(&mut self, event: MediaEvent) {
         if let MediaEvent::Disconnected { peer, .. } = &event {
             // Its worker has dropped it already.
-            self.placement.remove(peer);
+            self.unplace(*peer);
         }
         self.core.handle_media_event(Instant::now(), event);
     }
 
     /// Sends a command to the worker of its peer. A new publisher goes to the
-    /// worker of its group; a new player to the worker of its sources, so media
-    /// never leaves a worker.
+    /// worker of its group; a new player to the worker of its sources, unless
+    /// that one holds `spread_after` peers and another holds fewer: a stream
+    /// player then goes to the least loaded worker, and the publisher's worker
+    /// mirrors the stream to it first.
     fn route(&mut self, cmd: MediaCommand) {
         let peer = cmd.peer();
         let workers = self.workers.len();
-        let worker = match &cmd {
+        // (worker, the publisher to mirror there from its own worker)
+        let (worker, mirror) = match &cmd {
             MediaCommand::OpenPublisher { stream, group, .. } => {
-                Some(worker_for(&stream.app, group, workers))
+                (worker_for(&stream.app, group, workers), None)
             }
             MediaCommand::OpenPlayer {
                 stream, sources, ..
-            } => sources
-                .iter()
-                .find_map(|s| self.placement.get(&s.peer).copied())
-                .or_else(|| Some(worker_for(&stream.app, &stream.id, workers))),
-            _ => self.placement.get(&peer).copied(),
-        };
-        let Some(worker) = worker else {
-            return; // the peer has ended on its worker already
+            } => {
+                let home = sources
+                    .iter()
+                    .find_map(|s| self.placement.get(&s.peer).copied())
+                    .unwrap_or_else(|| worker_for(&stream.app, &stream.id, workers));
+                // Only a stream's own player: a room's changes sources later.
+                match sources.as_slice() {
+                    [only] if only.stream_id == stream.id => {
+                        let to = self.spread_target(home);
+                        (to, (to != home).then_some((only.peer, home)))
+                    }
+                    _ => (home, None),
+                }
+            }
+            MediaCommand::SwitchSource { to, .. } => {
+                let Some(&worker) = self.placement.get(&peer) else {
+                    return;
+                };
+                let home = self.placement.get(to).copied().unwrap_or(worker);
+                (worker, (home != worker).then_some((*to, home)))
+            }
+            _ => match self.placement.get(&peer) {
+                Some(&w) => (w, None),
+                None => return, // the peer has ended on its worker already
+            },
         };
         match &cmd {
             MediaCommand::OpenPublisher { .. } | MediaCommand::OpenPlayer { .. } => {
-                self.placement.insert(peer, worker);
+                self.place(peer, worker);
             }
-            MediaCommand::Close { .. } => {
-                self.placement.remove(&peer);
-            }
+            MediaCommand::Close { .. } => self.unplace(peer),
             _ => {}
         }
-        if !self.workers[worker].send(cmd) {
-            tracing::error!(worker, "media worker has stopped");
+        let (target, msg) = match mirror {
+            Some((source, home)) => (
+                home,
+                WorkerMsg::Spread {
+                    source,
+                    to: worker,
+                    then: cmd,
+                },
+            ),
+            None => (worker, WorkerMsg::Command(cmd)),
+        };
+        if !self.workers[target].send(msg) {
+            tracing::error!(worker = target, "media worker has stopped");
+        }
+    }
+
+    /// Where a new player of a stream on worker `home` goes.
+    fn spread_target(&self, home: usize) -> usize {
+        if self.load[home] < self.spread_after {
+            return home;
+        }
+        let least = (0..self.load.len()).min_by_key(|&w| (self.load[w], w != home));
+        match least {
+            Some(w) if self.load[w] < self.load[home] => w,
+            _ => home,
+        }
+    }
+
+    fn place(&mut self, peer: PeerId, worker: usize) {
+        if let Some(old) = self.placement.insert(peer, worker) {
+            self.load[old] = self.load[old].saturating_sub(1);
+        }
+        self.load[worker] += 1;
+    }
+
+    fn unplace(&mut self, peer: PeerId) {
+        if let Some(w) = self.placement.remove(&peer) {
+            self.load[w] = self.load[w].saturating_sub(1);
         }
     }
 

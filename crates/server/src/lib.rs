@@ -79,6 +79,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let http_addr = listener.local_addr()?;
     let (media_tx, media_rx) = mpsc::unbounded_channel();
     let mut workers = Vec::new();
+    let mut inboxes = media_worker::Inboxes::new(config.media_workers.max(1));
     for i in 0..config.media_workers.max(1) {
         // Worker i listens on the configured port + i (each on its own when 0).
         let mut addr = config.media_addr;
@@ -95,6 +96,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             i,
             socket,
             sfu,
+            &mut inboxes,
             media_tx.clone(),
         )?);
     }
@@ -109,6 +111,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let hub_task = tokio::spawn(hub::run(
         hub_rx,
         workers,
+        config.spread_players_after,
         media_rx,
         shutdown_rx.clone(),
         config.limits.shutdown_drain,

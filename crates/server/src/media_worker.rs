@@ -1,14 +1,16 @@
 //! Media workers: each a thread with its own event loop, UDP socket and SFU.
-//! The peers of one stream (or one room) live on one worker, so media never
-//! crosses threads, and streams spread over the workers and so over the cores.
+//! A stream's (or room's) publisher and its first players live on one worker,
+//! and streams spread over the workers and so over the cores. Players of a
+//! stream past `spread_players_after` go to the least loaded worker, which gets
+//! the publisher's packets from its worker through a channel, shared, not copied.
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use tern_core::{MediaCommand, MediaEvent};
-use tern_media::{Sfu, SfuOutput};
+use tern_core::{MediaCommand, MediaEvent, PeerId};
+use tern_media::{Relay, Sfu, SfuOutput};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -19,36 +21,76 @@ const RECV_BUF: usize = 2048;
 /// Datagrams read per wakeup before the loop looks at commands and timers.
 const RECV_BATCH: usize = 64;
 
+/// What a worker is handed: by the hub, or by another worker.
+#[derive(Debug)]
+pub enum WorkerMsg {
+    Command(MediaCommand),
+    Relay(Relay),
+    /// Mirror publisher `source` (on this worker) to worker `to`, then hand
+    /// `to` the command that needs the mirror: on one channel, in that order.
+    Spread {
+        source: PeerId,
+        to: usize,
+        then: MediaCommand,
+    },
+}
+
+/// Every worker's inbox, made before any starts so each can reach the others.
+pub struct Inboxes {
+    senders: Vec<mpsc::UnboundedSender<WorkerMsg>>,
+    receivers: Vec<Option<mpsc::UnboundedReceiver<WorkerMsg>>>,
+}
+
+impl Inboxes {
+    pub fn new(workers: usize) -> Inboxes {
+        let (senders, receivers) = (0..workers)
+            .map(|_| {
+                let (tx, rx) = mpsc::unbounded_channel();
+                (tx, Some(rx))
+            })
+            .unzip();
+        Inboxes { senders, receivers }
+    }
+}
+
 /// The hub's end of a worker.
 pub struct Worker {
-    commands: mpsc::UnboundedSender<MediaCommand>,
+    inbox: mpsc::UnboundedSender<WorkerMsg>,
     pub addr: SocketAddr,
 }
 
 impl Worker {
-    /// Starts a worker on `socket` (bound, not yet registered with any event
-    /// loop). Its events go to `events`; it stops when the hub drops it.
+    /// Starts worker `index` on `socket` (bound, not yet registered with any
+    /// event loop). Its events go to `events`; it stops when the hub drops it.
     pub fn spawn(
         index: usize,
         socket: std::net::UdpSocket,
         sfu: Sfu,
+        inboxes: &mut Inboxes,
         events: mpsc::UnboundedSender<MediaEvent>,
     ) -> anyhow::Result<Worker> {
         let addr = socket.local_addr()?;
         socket.set_nonblocking(true)?;
-        let (commands, rx) = mpsc::unbounded_channel();
+        let rx = inboxes.receivers[index]
+            .take()
+            .ok_or_else(|| anyhow::anyhow!("media worker {index} started twice"))?;
+        let peers = inboxes.senders.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
+        let sfu = sfu.with_worker_index(index);
         std::thread::Builder::new()
             .name(format!("tern-media-{index}"))
-            .spawn(move || runtime.block_on(run(socket, sfu, rx, events)))?;
-        Ok(Worker { commands, addr })
+            .spawn(move || runtime.block_on(run(socket, sfu, rx, peers, events)))?;
+        Ok(Worker {
+            inbox: inboxes.senders[index].clone(),
+            addr,
+        })
     }
 
     /// False when the worker has stopped.
-    pub fn send(&self, cmd: MediaCommand) -> bool {
-        self.commands.send(cmd).is_ok()
+    pub fn send(&self, msg: WorkerMsg) -> bool {
+        self.inbox.send(msg).is_ok()
     }
 }
 
@@ -63,7 +105,8 @@ pub fn worker_for(app: &str, group: &str, workers: usize) -> usize {
 async fn run(
     socket: std::net::UdpSocket,
     mut sfu: Sfu,
-    mut commands: mpsc::UnboundedReceiver<MediaCommand>,
+    mut inbox: mpsc::UnboundedReceiver<WorkerMsg>,
+    peers: Vec<mpsc::UnboundedSender<WorkerMsg>>,
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
     let udp = match UdpSocket::from_std(socket) {
@@ -78,11 +121,15 @@ async fn run(
         let idle = Instant::now() + Duration::from_secs(1);
         let wake = sfu.poll_timeout().unwrap_or(idle).min(idle);
         tokio::select! {
-            cmd = commands.recv() => match cmd {
-                Some(cmd) => {
-                    sfu.handle_command(Instant::now(), cmd);
-                    while let Ok(cmd) = commands.try_recv() {
-                        sfu.handle_command(Instant::now(), cmd);
+            msg = inbox.recv() => match msg {
+                Some(msg) => {
+                    handle(&mut sfu, msg, &udp, &peers, &events);
+                    // Relayed packets come in bursts: take what is there.
+                    for _ in 1..RECV_BATCH {
+                        match inbox.try_recv() {
+                            Ok(msg) => handle(&mut sfu, msg, &udp, &peers, &events),
+                            Err(_) => break,
+                        }
                     }
                 }
                 None => break,
@@ -100,18 +147,52 @@ async fn run(
             }
             _ = tokio::time::sleep_until(wake.into()) => sfu.handle_timeout(Instant::now()),
         }
-        pump(&mut sfu, &udp, &events);
+        pump(&mut sfu, &udp, &peers, &events);
     }
 }
 
-/// Sends what the SFU produced: datagrams in one batch, events to the hub.
-fn pump(sfu: &mut Sfu, udp: &UdpSocket, events: &mpsc::UnboundedSender<MediaEvent>) {
+fn handle(
+    sfu: &mut Sfu,
+    msg: WorkerMsg,
+    udp: &UdpSocket,
+    peers: &[mpsc::UnboundedSender<WorkerMsg>],
+    events: &mpsc::UnboundedSender<MediaEvent>,
+) {
+    match msg {
+        WorkerMsg::Command(cmd) => sfu.handle_command(Instant::now(), cmd),
+        WorkerMsg::Relay(relay) => sfu.handle_relay(Instant::now(), relay),
+        WorkerMsg::Spread { source, to, then } => {
+            if !sfu.mirror_to(source, to) {
+                tracing::debug!(%source, to, "no publisher here to mirror");
+            }
+            // The mirror's description goes out first, then the command.
+            pump(sfu, udp, peers, events);
+            if let Some(peer) = peers.get(to) {
+                let _ = peer.send(WorkerMsg::Command(then));
+            }
+        }
+    }
+}
+
+/// Sends what the SFU produced: datagrams in one batch, events to the hub,
+/// relays to the other workers.
+fn pump(
+    sfu: &mut Sfu,
+    udp: &UdpSocket,
+    peers: &[mpsc::UnboundedSender<WorkerMsg>],
+    events: &mpsc::UnboundedSender<MediaEvent>,
+) {
     let mut outgoing = Vec::new();
     while let Some(out) = sfu.poll_output() {
         match out {
             SfuOutput::Transmit(t) => outgoing.push(t),
             SfuOutput::Event(e) => {
                 let _ = events.send(e);
+            }
+            SfuOutput::Relay { worker, relay } => {
+                if let Some(peer) = peers.get(worker) {
+                    let _ = peer.send(WorkerMsg::Relay(relay));
+                }
             }
         }
     }

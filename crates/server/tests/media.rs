@@ -244,6 +244,80 @@ async fn streams_spread_over_media_workers_and_each_flows() {
     server.stop().await;
 }
 
+/// Past `spread_players_after` peers on its worker, a stream's next player
+/// goes to another worker, which gets the publisher's packets relayed: frames
+/// arrive intact there too, channel messages cross both ways, and a restored
+/// publisher reaches the relayed player.
+#[tokio::test]
+async fn players_past_a_busy_worker_get_the_stream_relayed_from_it() {
+    let server = common::start_with("media_workers = 2\nspread_players_after = 1\n").await;
+    let url = server.ws_url("LiveApp");
+    let (pub_sig, mut pub_peer) = publisher(&url, "s1", false).await;
+    let feeder = feed(pub_peer.cmd.clone(), 0);
+    // The publisher's worker holds one peer: the first player goes elsewhere,
+    // the second (both workers at one) back to the publisher's.
+    let (mut s1, mut relayed, port1) = player_at(&url, "s1").await;
+    let (_s2, mut local, port2) = player_at(&url, "s1").await;
+    assert_ne!(port1, port2, "one player per worker");
+    for p in [&mut relayed, &mut local] {
+        let seqs = video_frames(p, 20).await;
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
+    }
+
+    // The publisher's channel reaches both players ...
+    pub_peer
+        .cmd
+        .send(PeerCmd::Data {
+            binary: false,
+            data: b"to everyone".to_vec(),
+        })
+        .await
+        .unwrap();
+    for p in [&mut relayed, &mut local] {
+        let e = wait_event(p, |e| matches!(e, PeerEvent::ChannelData { .. })).await;
+        assert!(matches!(e, PeerEvent::ChannelData { data, .. } if data == b"to everyone"));
+    }
+    // ... and the relayed player's reaches the publisher and the other player.
+    relayed
+        .cmd
+        .send(PeerCmd::Data {
+            binary: true,
+            data: vec![7; 3000],
+        })
+        .await
+        .unwrap();
+    for p in [&mut pub_peer, &mut local] {
+        let e = wait_event(p, |e| matches!(e, PeerEvent::ChannelData { .. })).await;
+        assert!(
+            matches!(e, PeerEvent::ChannelData { binary: true, data } if data == vec![7; 3000])
+        );
+    }
+
+    // A restored publisher (the same worker, by its stream) feeds the relayed
+    // player as well.
+    feeder.abort();
+    drop(pub_sig);
+    pub_peer.task.abort();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (mut sig2, peer2) = publisher(&url, "s1", true).await;
+    let feeder2 = feed(peer2.cmd.clone(), 1_000_000);
+    for p in [&mut relayed, &mut local] {
+        loop {
+            if video_frames(p, 1).await[0] > 1_000_000 {
+                break;
+            }
+        }
+        let seqs = video_frames(p, 10).await;
+        assert!(seqs.iter().all(|s| *s > 1_000_000), "{seqs:?}");
+    }
+    sig2.send(json!({"command":"stop","streamId":"s1"}))
+        .await
+        .unwrap();
+    s1.expect("play_finished", WAIT).await.unwrap();
+    feeder2.abort();
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn a_dropped_publisher_is_restored_and_players_keep_playing() {
     let server = start().await;

@@ -1,0 +1,261 @@
+//! One publisher's players on several media workers. The publisher's worker
+//! (its home) keeps forwarding to its own players and hands every packet to
+//! the other workers that have players of it: the packet is shared, never
+//! copied. There the publisher is a mirror: its tracks and layers, enough to
+//! negotiate players and choose their layers; keyframe requests and player
+//! channel messages go back home.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Rid};
+use tern_core::{PeerId, PeerRole, SessionId};
+
+use crate::layer_selector::Layer;
+use crate::sfu::{Ingress, Sfu, SfuOutput};
+
+/// What media workers tell each other about a publisher.
+#[derive(Debug)]
+pub enum Relay {
+    /// From home: mirror `source` from now on. Comes before anything else of it.
+    Source {
+        source: PeerId,
+        home: usize,
+        tracks: Vec<(Mid, MediaKind)>,
+        simulcast: bool,
+    },
+    /// From home: one packet of `source`.
+    Media {
+        source: PeerId,
+        ingress: Arc<Ingress>,
+    },
+    /// From home: a message on `source`'s data channel.
+    Data {
+        source: PeerId,
+        binary: bool,
+        data: Arc<[u8]>,
+    },
+    /// From home: `source` is gone; drop its mirror.
+    Gone { source: PeerId },
+    /// To home: a player of `source` sent this on its channel.
+    PlayerData {
+        source: PeerId,
+        session: SessionId,
+        to_others: bool,
+        binary: bool,
+        data: Arc<[u8]>,
+    },
+    /// To home: a player of `source` needs a keyframe.
+    Keyframe {
+        source: PeerId,
+        mid: Mid,
+        rid: Option<Rid>,
+        kind: KeyframeRequestKind,
+    },
+    /// To home: a player of `source` connected; ask for keyframes of every track.
+    KeyframesFor { source: PeerId },
+    /// To home: `worker` has no players of `source` left.
+    Unmirror { source: PeerId, worker: usize },
+}
+
+/// A publisher of another worker, as players here need to know it.
+#[derive(Debug)]
+pub struct Mirror {
+    pub home: usize,
+    pub tracks: Vec<(Mid, MediaKind)>,
+    pub simulcast: bool,
+    /// Simulcast: its layers as of its last packet, lowest first.
+    pub layers: Vec<(Rid, Layer)>,
+}
+
+impl Sfu {
+    /// Starts relaying `source`, a publisher of this worker, to `worker`. Its
+    /// description is the first output for `worker`, so poll it out before
+    /// handing `worker` anything that needs the mirror. False when `source`
+    /// is not a publisher here.
+    pub fn mirror_to(&mut self, source: PeerId, worker: usize) -> bool {
+        let Some(p) = self.peers.get(&source) else {
+            return false;
+        };
+        if p.role != PeerRole::Publisher || worker == self.index {
+            return false;
+        }
+        let relay = Relay::Source {
+            source,
+            home: self.index,
+            tracks: p.tracks_in.clone(),
+            simulcast: p.simulcast,
+        };
+        self.out.push_back(SfuOutput::Relay { worker, relay });
+        let list = self.relays.entry(source).or_default();
+        if !list.contains(&worker) {
+            list.push(worker);
+        }
+        true
+    }
+
+    /// What another worker relayed.
+    pub fn handle_relay(&mut self, now: Instant, relay: Relay) {
+        self.now = now;
+        match relay {
+            Relay::Source {
+                source,
+                home,
+                tracks,
+                simulcast,
+            } => {
+                self.mirrors.insert(
+                    source,
+                    Mirror {
+                        home,
+                        tracks,
+                        simulcast,
+                        layers: Vec::new(),
+                    },
+                );
+            }
+            Relay::Media { source, ingress } => {
+                let Some(mirror) = self.mirrors.get_mut(&source) else {
+                    return;
+                };
+                if ingress.rid.is_some() && mirror.layers != ingress.layers {
+                    mirror.layers.clone_from(&ingress.layers);
+                }
+                self.forward_media(now, source, &ingress);
+            }
+            Relay::Data {
+                source,
+                binary,
+                data,
+            } => {
+                if self.mirrors.contains_key(&source) {
+                    self.publisher_data(source, binary, &data);
+                }
+            }
+            Relay::Gone { source } => {
+                self.mirrors.remove(&source);
+            }
+            Relay::PlayerData {
+                source,
+                session,
+                to_others,
+                binary,
+                data,
+            } => self.player_data(session, &[source], to_others, binary, &data),
+            Relay::Keyframe {
+                source,
+                mid,
+                rid,
+                kind,
+            } => self.request_keyframe(now, source, mid, rid, kind),
+            Relay::KeyframesFor { source } => self.request_keyframes(now, source),
+            Relay::Unmirror { source, worker } => {
+                if let Some(list) = self.relays.get_mut(&source) {
+                    list.retain(|w| *w != worker);
+                    if list.is_empty() {
+                        self.relays.remove(&source);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A publisher's packet to the other workers that play it.
+    pub(crate) fn relay_media(&mut self, source: PeerId, ingress: &Arc<Ingress>) {
+        let Some(workers) = self.relays.get(&source) else {
+            return;
+        };
+        for &worker in workers {
+            let relay = Relay::Media {
+                source,
+                ingress: Arc::clone(ingress),
+            };
+            self.out.push_back(SfuOutput::Relay { worker, relay });
+        }
+    }
+
+    pub(crate) fn relay_data(&mut self, source: PeerId, binary: bool, data: &Arc<[u8]>) {
+        let Some(workers) = self.relays.get(&source) else {
+            return;
+        };
+        for &worker in workers {
+            let relay = Relay::Data {
+                source,
+                binary,
+                data: Arc::clone(data),
+            };
+            self.out.push_back(SfuOutput::Relay { worker, relay });
+        }
+    }
+
+    /// A player's channel message to the homes of its mirrored sources.
+    pub(crate) fn relay_player_data(
+        &mut self,
+        session: SessionId,
+        sources: &[PeerId],
+        to_others: bool,
+        binary: bool,
+        data: &Arc<[u8]>,
+    ) {
+        for &source in sources {
+            let Some(worker) = self.mirrors.get(&source).map(|m| m.home) else {
+                continue;
+            };
+            let relay = Relay::PlayerData {
+                source,
+                session,
+                to_others,
+                binary,
+                data: Arc::clone(data),
+            };
+            self.out.push_back(SfuOutput::Relay { worker, relay });
+        }
+    }
+
+    /// The last player here of a mirrored source left: stop its packets.
+    pub(crate) fn drop_mirror_if_unused(&mut self, source: PeerId) {
+        if !self.mirrors.contains_key(&source) {
+            return;
+        }
+        if self.players_of.get(&source).is_some_and(|l| !l.is_empty()) {
+            return;
+        }
+        self.players_of.remove(&source);
+        if let Some(m) = self.mirrors.remove(&source) {
+            let relay = Relay::Unmirror {
+                source,
+                worker: self.index,
+            };
+            self.out.push_back(SfuOutput::Relay {
+                worker: m.home,
+                relay,
+            });
+        }
+    }
+
+    /// A publisher here ended: its mirrors elsewhere go too.
+    pub(crate) fn end_relays(&mut self, source: PeerId) {
+        for worker in self.relays.remove(&source).unwrap_or_default() {
+            let relay = Relay::Gone { source };
+            self.out.push_back(SfuOutput::Relay { worker, relay });
+        }
+    }
+
+    /// A source's tracks and whether it sends simulcast, here or mirrored.
+    pub(crate) fn source_tracks(&self, id: PeerId) -> Option<(Vec<(Mid, MediaKind)>, bool)> {
+        if let Some(p) = self.peers.get(&id) {
+            return Some((p.tracks_in.clone(), p.simulcast));
+        }
+        self.mirrors
+            .get(&id)
+            .map(|m| (m.tracks.clone(), m.simulcast))
+    }
+
+    /// A source's simulcast layers now, here or mirrored.
+    pub(crate) fn source_layers(&self, id: PeerId, now: Instant) -> Option<Vec<(Rid, Layer)>> {
+        if let Some(p) = self.peers.get(&id) {
+            return Some(p.stats.layers(now));
+        }
+        self.mirrors.get(&id).map(|m| m.layers.clone())
+    }
+}
