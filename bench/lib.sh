@@ -83,8 +83,9 @@ server_start() {
     mkdir -p "$dir"
     case $kind in
     tern)
+        # shellcheck disable=SC2086 # TERN_ARGS: more flags, split on spaces
         ip netns exec "$NS" "${PRIO[@]}" taskset -c "$SERVER_CPU" "$TERN_BIN" --config "$ROOT/bench/tern.toml" \
-            --http-addr $SRV_IP:5080 --media-addr $SRV_IP:50000 --data-dir "$dir/data" \
+            --http-addr $SRV_IP:5080 --media-addr $SRV_IP:50000 --data-dir "$dir/data" ${TERN_ARGS:-} \
             >"$dir/server.out" 2>"$dir/server.err" &
         SRV_PID=$!
         URL=ws://$SRV_IP:5080/LiveApp/websocket

@@ -46,4 +46,6 @@ step "release build for the browser tests"
 cargo build --release --bin tern
 
 step "browser end-to-end tests"
-(cd e2e && npm test)
+# Every stream's first player goes to another media worker than its publisher
+# (relayed packets), its second one beside it: both paths run in browsers.
+(cd e2e && TERN_SPREAD_PLAYERS_AFTER=1 npm test)

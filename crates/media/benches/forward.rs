@@ -253,6 +253,7 @@ impl Room {
                 SfuOutput::Transmit(t) => out.push((t.destination, t.contents.to_vec())),
                 SfuOutput::Event(MediaEvent::Connected { .. }) => self.connected += 1,
                 SfuOutput::Event(_) => {}
+                SfuOutput::Relay { .. } => unreachable!("one worker"),
             }
         }
         out
@@ -328,6 +329,7 @@ fn forward(c: &mut Criterion) {
                                 SfuOutput::Event(e) => {
                                     assert!(!matches!(e, MediaEvent::Disconnected { .. }), "{e:?}")
                                 }
+                                SfuOutput::Relay { .. } => unreachable!("one worker"),
                             }
                         }
                         if rest.len() >= usize::from(players) {

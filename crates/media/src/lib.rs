@@ -9,8 +9,11 @@
 //! - [`Sfu::handle_command`] for every [`tern_core::MediaCommand`],
 //! - [`Sfu::handle_datagram`] for every UDP datagram received,
 //! - [`Sfu::handle_timeout`] when the instant of [`Sfu::poll_timeout`] has come,
-//! - then [`Sfu::poll_output`] until `None`: datagrams to send and
-//!   [`tern_core::MediaEvent`]s for the session logic.
+//! - [`Sfu::handle_relay`] for what another worker's SFU relayed, and
+//!   [`Sfu::mirror_to`] to start relaying a publisher to another worker,
+//! - then [`Sfu::poll_output`] until `None`: datagrams to send,
+//!   [`tern_core::MediaEvent`]s for the session logic and [`Relay`]s for other
+//!   workers (each worker's relays must reach it in the order given).
 
 mod codec_info;
 mod keyframe_throttle;

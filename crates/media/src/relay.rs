@@ -3,7 +3,8 @@
 //! the other workers that have players of it: the packet is shared, never
 //! copied. There the publisher is a mirror: its tracks and layers, enough to
 //! negotiate players and choose their layers; keyframe requests and player
-//! channel messages go back home.
+//! channel messages go back home, and home passes a player's message on to
+//! the other workers' players.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -37,10 +38,19 @@ pub enum Relay {
     },
     /// From home: `source` is gone; drop its mirror.
     Gone { source: PeerId },
-    /// To home: a player of `source` sent this on its channel.
+    /// From home: a player (of `session`) sent this on its channel, for the
+    /// other players of `source` here.
+    ToPlayers {
+        source: PeerId,
+        session: SessionId,
+        binary: bool,
+        data: Arc<[u8]>,
+    },
+    /// To home: a player of `source` on worker `origin` sent this on its channel.
     PlayerData {
         source: PeerId,
         session: SessionId,
+        origin: usize,
         to_others: bool,
         binary: bool,
         data: Arc<[u8]>,
@@ -135,13 +145,29 @@ impl Sfu {
             Relay::Gone { source } => {
                 self.mirrors.remove(&source);
             }
+            Relay::ToPlayers {
+                source,
+                session,
+                binary,
+                data,
+            } => {
+                if self.mirrors.contains_key(&source) {
+                    self.player_data(session, &[source], true, binary, &data);
+                }
+            }
             Relay::PlayerData {
                 source,
                 session,
+                origin,
                 to_others,
                 binary,
                 data,
-            } => self.player_data(session, &[source], to_others, binary, &data),
+            } => {
+                if to_others {
+                    self.relay_to_players(source, session, Some(origin), binary, &data);
+                }
+                self.player_data(session, &[source], to_others, binary, &data);
+            }
             Relay::Keyframe {
                 source,
                 mid,
@@ -188,7 +214,9 @@ impl Sfu {
         }
     }
 
-    /// A player's channel message to the homes of its mirrored sources.
+    /// A player's channel message to the homes of its mirrored sources and,
+    /// when it goes to other players too, to the workers that mirror its
+    /// sources from here.
     pub(crate) fn relay_player_data(
         &mut self,
         session: SessionId,
@@ -199,12 +227,40 @@ impl Sfu {
     ) {
         for &source in sources {
             let Some(worker) = self.mirrors.get(&source).map(|m| m.home) else {
+                if to_others {
+                    self.relay_to_players(source, session, None, binary, data);
+                }
                 continue;
             };
             let relay = Relay::PlayerData {
                 source,
                 session,
+                origin: self.index,
                 to_others,
+                binary,
+                data: Arc::clone(data),
+            };
+            self.out.push_back(SfuOutput::Relay { worker, relay });
+        }
+    }
+
+    /// A player's channel message to the players of `source` on the workers
+    /// that mirror it, but `origin`'s (which delivered it itself).
+    fn relay_to_players(
+        &mut self,
+        source: PeerId,
+        session: SessionId,
+        origin: Option<usize>,
+        binary: bool,
+        data: &Arc<[u8]>,
+    ) {
+        let Some(workers) = self.relays.get(&source) else {
+            return;
+        };
+        for &worker in workers.iter().filter(|w| Some(**w) != origin) {
+            let relay = Relay::ToPlayers {
+                source,
+                session,
                 binary,
                 data: Arc::clone(data),
             };

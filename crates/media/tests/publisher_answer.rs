@@ -40,7 +40,7 @@ fn open(offer: &str, profile: MediaProfile) -> MediaEvent {
     std::iter::from_fn(|| sfu.poll_output())
         .find_map(|o| match o {
             SfuOutput::Event(e) => Some(e),
-            SfuOutput::Transmit(_) => None,
+            SfuOutput::Transmit(_) | SfuOutput::Relay { .. } => None,
         })
         .expect("an event")
 }

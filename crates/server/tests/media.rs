@@ -292,6 +292,21 @@ async fn players_past_a_busy_worker_get_the_stream_relayed_from_it() {
             matches!(e, PeerEvent::ChannelData { binary: true, data } if data == vec![7; 3000])
         );
     }
+    // So does the other way: the publisher's worker passes it on.
+    local
+        .cmd
+        .send(PeerCmd::Data {
+            binary: false,
+            data: b"from beside the publisher".to_vec(),
+        })
+        .await
+        .unwrap();
+    for p in [&mut pub_peer, &mut relayed] {
+        let e = wait_event(p, |e| matches!(e, PeerEvent::ChannelData { .. })).await;
+        assert!(
+            matches!(e, PeerEvent::ChannelData { data, .. } if data == b"from beside the publisher")
+        );
+    }
 
     // A restored publisher (the same worker, by its stream) feeds the relayed
     // player as well.
