@@ -22,6 +22,7 @@ pub enum Relay {
     Source {
         source: PeerId,
         home: usize,
+        epoch: u64,
         tracks: Vec<(Mid, MediaKind)>,
         simulcast: bool,
     },
@@ -64,14 +65,20 @@ pub enum Relay {
     },
     /// To home: a player of `source` connected; ask for keyframes of every track.
     KeyframesFor { source: PeerId },
-    /// To home: `worker` has no players of `source` left.
-    Unmirror { source: PeerId, worker: usize },
+    /// To home: `worker` has no players of `source` left (as of the mirror of
+    /// `epoch`: a newer one, sent meanwhile for a new player, stays).
+    Unmirror {
+        source: PeerId,
+        worker: usize,
+        epoch: u64,
+    },
 }
 
 /// A publisher of another worker, as players here need to know it.
 #[derive(Debug)]
 pub struct Mirror {
     pub home: usize,
+    pub epoch: u64,
     pub tracks: Vec<(Mid, MediaKind)>,
     pub simulcast: bool,
     /// Simulcast: its layers as of its last packet, lowest first.
@@ -90,17 +97,19 @@ impl Sfu {
         if p.role != PeerRole::Publisher || worker == self.index {
             return false;
         }
+        self.epochs += 1;
+        let epoch = self.epochs;
         let relay = Relay::Source {
             source,
             home: self.index,
+            epoch,
             tracks: p.tracks_in.clone(),
             simulcast: p.simulcast,
         };
         self.out.push_back(SfuOutput::Relay { worker, relay });
         let list = self.relays.entry(source).or_default();
-        if !list.contains(&worker) {
-            list.push(worker);
-        }
+        list.retain(|(w, _)| *w != worker);
+        list.push((worker, epoch));
         true
     }
 
@@ -111,6 +120,7 @@ impl Sfu {
             Relay::Source {
                 source,
                 home,
+                epoch,
                 tracks,
                 simulcast,
             } => {
@@ -118,6 +128,7 @@ impl Sfu {
                     source,
                     Mirror {
                         home,
+                        epoch,
                         tracks,
                         simulcast,
                         layers: Vec::new(),
@@ -175,9 +186,13 @@ impl Sfu {
                 kind,
             } => self.request_keyframe(now, source, mid, rid, kind),
             Relay::KeyframesFor { source } => self.request_keyframes(now, source),
-            Relay::Unmirror { source, worker } => {
+            Relay::Unmirror {
+                source,
+                worker,
+                epoch,
+            } => {
                 if let Some(list) = self.relays.get_mut(&source) {
-                    list.retain(|w| *w != worker);
+                    list.retain(|&(w, e)| (w, e) != (worker, epoch));
                     if list.is_empty() {
                         self.relays.remove(&source);
                     }
@@ -191,7 +206,7 @@ impl Sfu {
         let Some(workers) = self.relays.get(&source) else {
             return;
         };
-        for &worker in workers {
+        for &(worker, _) in workers {
             let relay = Relay::Media {
                 source,
                 ingress: Arc::clone(ingress),
@@ -204,7 +219,7 @@ impl Sfu {
         let Some(workers) = self.relays.get(&source) else {
             return;
         };
-        for &worker in workers {
+        for &(worker, _) in workers {
             let relay = Relay::Data {
                 source,
                 binary,
@@ -257,7 +272,7 @@ impl Sfu {
         let Some(workers) = self.relays.get(&source) else {
             return;
         };
-        for &worker in workers.iter().filter(|w| Some(**w) != origin) {
+        for &(worker, _) in workers.iter().filter(|(w, _)| Some(*w) != origin) {
             let relay = Relay::ToPlayers {
                 source,
                 session,
@@ -281,6 +296,7 @@ impl Sfu {
             let relay = Relay::Unmirror {
                 source,
                 worker: self.index,
+                epoch: m.epoch,
             };
             self.out.push_back(SfuOutput::Relay {
                 worker: m.home,
@@ -291,7 +307,7 @@ impl Sfu {
 
     /// A publisher here ended: its mirrors elsewhere go too.
     pub(crate) fn end_relays(&mut self, source: PeerId) {
-        for worker in self.relays.remove(&source).unwrap_or_default() {
+        for (worker, _) in self.relays.remove(&source).unwrap_or_default() {
             let relay = Relay::Gone { source };
             self.out.push_back(SfuOutput::Relay { worker, relay });
         }

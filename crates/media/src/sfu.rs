@@ -94,8 +94,11 @@ pub struct Sfu {
     pub(crate) now: Instant,
     /// This SFU's media worker, as other workers address it.
     pub(crate) index: usize,
-    /// Publisher → the other workers that have players of it.
-    pub(crate) relays: HashMap<PeerId, Vec<usize>>,
+    /// Publisher → the other workers that have players of it, each with the
+    /// epoch of the mirror it was last sent.
+    pub(crate) relays: HashMap<PeerId, Vec<(usize, u64)>>,
+    /// Numbers mirrors, so a stale `Unmirror` cannot end a newer one.
+    pub(crate) epochs: u64,
     /// Publishers of other workers whose players are (partly) here.
     pub(crate) mirrors: HashMap<PeerId, Mirror>,
     /// Each peer's earliest timer, so waking up costs no scan of every peer.
@@ -142,6 +145,7 @@ impl Sfu {
             now: Instant::now(),
             index: 0,
             relays: HashMap::new(),
+            epochs: 0,
             mirrors: HashMap::new(),
             timers: BTreeSet::new(),
         })
