@@ -1,8 +1,8 @@
 //! The simulcast layer a player's video track forwards, and the switch to
 //! another: it happens only on a keyframe of the target layer, so the player's
 //! decoder never gets a delta frame whose reference it does not have. Until then
-//! the old layer keeps flowing. (SSRC and sequence numbers are the player's own,
-//! written by str0m; the track's `Timeline` keeps timestamps continuous.)
+//! the old layer keeps flowing. (The SSRC is the player's own; the track's
+//! `RtpRewrite` keeps sequence numbers, timestamps and VP8 picture ids continuous.)
 
 use str0m::media::Rid;
 
@@ -12,12 +12,12 @@ pub struct LayerSwitch {
     target: Option<Rid>,
 }
 
-/// What to do with one frame of some layer.
+/// What to do with one packet of some layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admit {
     Drop,
     Forward,
-    /// Forward it: it is the first frame of the target layer, now current.
+    /// Forward it: it starts a keyframe of the target layer, now current.
     Switched,
 }
 
