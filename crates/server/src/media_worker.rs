@@ -7,6 +7,8 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tern_core::{MediaCommand, MediaEvent, PeerId};
@@ -35,9 +37,14 @@ pub enum WorkerMsg {
     },
 }
 
+/// Relayed packets a worker may have waiting before more for it are dropped:
+/// a worker that falls behind loses packets, as a congested link would, and
+/// its queue stays bounded. About a second of 30 relayed streams.
+const MAX_RELAY_BACKLOG: usize = 8192;
+
 /// Every worker's inbox, made before any starts so each can reach the others.
 pub struct Inboxes {
-    senders: Vec<mpsc::UnboundedSender<WorkerMsg>>,
+    peers: Peers,
     receivers: Vec<Option<mpsc::UnboundedReceiver<WorkerMsg>>>,
 }
 
@@ -49,7 +56,44 @@ impl Inboxes {
                 (tx, Some(rx))
             })
             .unzip();
-        Inboxes { senders, receivers }
+        let backlog = (0..workers)
+            .map(|_| Arc::new(AtomicUsize::new(0)))
+            .collect();
+        Inboxes {
+            peers: Peers { senders, backlog },
+            receivers,
+        }
+    }
+}
+
+/// A worker's way to every worker's inbox (its own included).
+#[derive(Clone)]
+struct Peers {
+    senders: Vec<mpsc::UnboundedSender<WorkerMsg>>,
+    /// Relayed packets sent to each worker and not yet taken by it.
+    backlog: Vec<Arc<AtomicUsize>>,
+}
+
+impl Peers {
+    fn send(&self, worker: usize, msg: WorkerMsg) {
+        if let Some(peer) = self.senders.get(worker) {
+            let _ = peer.send(msg);
+        }
+    }
+
+    /// A relayed packet, unless `worker` is too far behind.
+    fn relay(&self, worker: usize, relay: Relay) {
+        let Some(backlog) = self.backlog.get(worker) else {
+            return;
+        };
+        if matches!(relay, Relay::Media { .. }) {
+            if backlog.load(Ordering::Relaxed) >= MAX_RELAY_BACKLOG {
+                tracing::debug!(worker, "relay backlog full: packet dropped");
+                return;
+            }
+            backlog.fetch_add(1, Ordering::Relaxed);
+        }
+        self.send(worker, WorkerMsg::Relay(relay));
     }
 }
 
@@ -74,16 +118,16 @@ impl Worker {
         let rx = inboxes.receivers[index]
             .take()
             .ok_or_else(|| anyhow::anyhow!("media worker {index} started twice"))?;
-        let peers = inboxes.senders.clone();
+        let peers = inboxes.peers.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
         let sfu = sfu.with_worker_index(index);
         std::thread::Builder::new()
             .name(format!("tern-media-{index}"))
-            .spawn(move || runtime.block_on(run(socket, sfu, rx, peers, events)))?;
+            .spawn(move || runtime.block_on(run(index, socket, sfu, rx, peers, events)))?;
         Ok(Worker {
-            inbox: inboxes.senders[index].clone(),
+            inbox: inboxes.peers.senders[index].clone(),
             addr,
         })
     }
@@ -103,12 +147,15 @@ pub fn worker_for(app: &str, group: &str, workers: usize) -> usize {
 }
 
 async fn run(
+    index: usize,
     socket: std::net::UdpSocket,
     mut sfu: Sfu,
     mut inbox: mpsc::UnboundedReceiver<WorkerMsg>,
-    peers: Vec<mpsc::UnboundedSender<WorkerMsg>>,
+    peers: Peers,
     events: mpsc::UnboundedSender<MediaEvent>,
 ) {
+    // This worker's own count of relayed packets waiting for it.
+    let me = Arc::clone(&peers.backlog[index]);
     let udp = match UdpSocket::from_std(socket) {
         Ok(u) => u,
         Err(e) => {
@@ -123,11 +170,11 @@ async fn run(
         tokio::select! {
             msg = inbox.recv() => match msg {
                 Some(msg) => {
-                    handle(&mut sfu, msg, &udp, &peers, &events);
+                    handle(&mut sfu, msg, &udp, &peers, &me, &events);
                     // Relayed packets come in bursts: take what is there.
                     for _ in 1..RECV_BATCH {
                         match inbox.try_recv() {
-                            Ok(msg) => handle(&mut sfu, msg, &udp, &peers, &events),
+                            Ok(msg) => handle(&mut sfu, msg, &udp, &peers, &me, &events),
                             Err(_) => break,
                         }
                     }
@@ -155,33 +202,32 @@ fn handle(
     sfu: &mut Sfu,
     msg: WorkerMsg,
     udp: &UdpSocket,
-    peers: &[mpsc::UnboundedSender<WorkerMsg>],
+    peers: &Peers,
+    backlog: &AtomicUsize,
     events: &mpsc::UnboundedSender<MediaEvent>,
 ) {
     match msg {
         WorkerMsg::Command(cmd) => sfu.handle_command(Instant::now(), cmd),
-        WorkerMsg::Relay(relay) => sfu.handle_relay(Instant::now(), relay),
+        WorkerMsg::Relay(relay) => {
+            if matches!(relay, Relay::Media { .. }) {
+                backlog.fetch_sub(1, Ordering::Relaxed);
+            }
+            sfu.handle_relay(Instant::now(), relay);
+        }
         WorkerMsg::Spread { source, to, then } => {
             if !sfu.mirror_to(source, to) {
                 tracing::debug!(%source, to, "no publisher here to mirror");
             }
             // The mirror's description goes out first, then the command.
             pump(sfu, udp, peers, events);
-            if let Some(peer) = peers.get(to) {
-                let _ = peer.send(WorkerMsg::Command(then));
-            }
+            peers.send(to, WorkerMsg::Command(then));
         }
     }
 }
 
 /// Sends what the SFU produced: datagrams in one batch, events to the hub,
 /// relays to the other workers.
-fn pump(
-    sfu: &mut Sfu,
-    udp: &UdpSocket,
-    peers: &[mpsc::UnboundedSender<WorkerMsg>],
-    events: &mpsc::UnboundedSender<MediaEvent>,
-) {
+fn pump(sfu: &mut Sfu, udp: &UdpSocket, peers: &Peers, events: &mpsc::UnboundedSender<MediaEvent>) {
     let mut outgoing = Vec::new();
     while let Some(out) = sfu.poll_output() {
         match out {
@@ -189,11 +235,7 @@ fn pump(
             SfuOutput::Event(e) => {
                 let _ = events.send(e);
             }
-            SfuOutput::Relay { worker, relay } => {
-                if let Some(peer) = peers.get(worker) {
-                    let _ = peer.send(WorkerMsg::Relay(relay));
-                }
-            }
+            SfuOutput::Relay { worker, relay } => peers.relay(worker, relay),
         }
     }
     // A full send buffer drops datagrams, as the network would; RTP recovers
