@@ -49,6 +49,13 @@
     const out = { video: null, audio: null, iceState: pc.iceConnectionState, connectionState: pc.connectionState };
     const codecs = {};
     report.forEach((s) => { if (s.type === 'codec') codecs[s.id] = s.mimeType; });
+    // The server's media port this connection uses (each media worker has its own).
+    report.forEach((s) => {
+      if (s.type !== 'transport' || !s.selectedCandidatePairId) return;
+      const pair = report.get(s.selectedCandidatePairId);
+      const remote = pair && report.get(pair.remoteCandidateId);
+      if (remote) out.serverPort = remote.port;
+    });
     report.forEach((s) => {
       if (s.type !== 'inbound-rtp') return;
       if (s.kind === 'video') {

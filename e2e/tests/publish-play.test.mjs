@@ -1,5 +1,5 @@
-// One camera+mic publisher, two players in separate browser contexts: both decode video and receive audio;
-// when the publisher stops, both players get play_finished.
+// One camera+mic publisher, two players in separate browser contexts, on two media workers: both decode
+// video and receive audio; when the publisher stops, both players get play_finished.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestEnv, uniqueStreamId } from '../lib/test-env.mjs';
@@ -10,7 +10,11 @@ const id = uniqueStreamId('pp');
 let publisher;
 let players = [];
 
-before(async () => { env = await startTestEnv(); });
+// Two media workers, and a stream's players past the publisher's worker's first peer go to the
+// other one: player1 gets the stream relayed between workers, player2 sits beside the publisher.
+before(async () => {
+  env = await startTestEnv({ ternOpts: { env: { TERN_MEDIA_WORKERS: '2', TERN_SPREAD_PLAYERS_AFTER: '1' } } });
+});
 after(async () => { await env?.close(); });
 
 test('publisher goes live; two players decode video and receive audio', { timeout: 60_000 }, async (t) => {
@@ -27,6 +31,10 @@ test('publisher goes live; two players decode video and receive audio', { timeou
     for (const p of players) await waitForFirstFrame(p, 15_000);
     const samples = await Promise.all(players.map((p) => assertMediaFlowing(p, { gapMs: 1200, audio: true })));
     samples.forEach((s, i) => t.diagnostic(`player${i + 1}: ${JSON.stringify(s.after)}`));
+    const ports = await Promise.all(players.map(async (p) => (await p.stats())?.serverPort));
+    t.diagnostic(`server media ports: player1 ${ports[0]} (relayed), player2 ${ports[1]} (beside the publisher)`);
+    assert.ok(ports.every((x) => Number.isInteger(x)), `a selected candidate pair per player: ${ports}`);
+    assert.notEqual(ports[0], ports[1], 'the two players are on different media workers');
 
     for (const p of [publisher, ...players]) assert.deepEqual(p.pageErrors, [], `${p.label}: page errors`);
     for (const p of players) {
