@@ -85,7 +85,7 @@ test('simulcast: layers listed tallest first; forcing the lowest and the top lay
   });
 });
 
-test('simulcast: a second player joining later is told its first layer and decodes while the first one is pinned low', { timeout: 90_000 }, async () => {
+test('simulcast: a second player joining later is told its first layer and decodes while the first one is pinned low', { timeout: 90_000 }, async (t) => {
   await env.guard('simulcast-two-players', async () => {
     const id = uniqueStreamId('sim2');
     const pub = await env.open('publisher');
@@ -101,7 +101,12 @@ test('simulcast: a second player joining later is told its first layer and decod
     assert.ok(heights.includes(told.height), `player2 told ${told.height}p, not a listed layer (${heights})`);
     await forceQuality(second, id, heights[0]);
     await assertMediaFlowing(second, { gapMs: 1200, audio: true });
-    await waitForLayer(first, low, { timeoutMs: 2000, what: 'player1 still pinned low' });
+    // A pin takes the tallest layer not above it, else the lowest there is. A loaded publisher's
+    // Chromium may drop or shrink layers (CPU adaptation): then the lowest one listed now is right.
+    const now = await waitForLayers(first, id, { min: 1, timeoutMs: 10_000 });
+    const expected = now.heights.includes(low) ? low : Math.min(...now.heights);
+    if (expected !== low) t.diagnostic(`the publisher's layers changed to ${now.heights}: ${low}p is gone`);
+    await waitForLayer(first, expected, { timeoutMs: 2000, what: `player1 still pinned low (${expected}p)` });
   });
 });
 
