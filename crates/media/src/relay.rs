@@ -201,32 +201,46 @@ impl Sfu {
         }
     }
 
-    /// A publisher's packet to the other workers that play it.
-    pub(crate) fn relay_media(&mut self, source: PeerId, ingress: &Arc<Ingress>) {
+    /// A relay to every worker that mirrors `source` (a publisher here) but
+    /// `except`.
+    fn relay_mirrors(&mut self, source: PeerId, except: Option<usize>, relay: impl Fn() -> Relay) {
         let Some(workers) = self.relays.get(&source) else {
             return;
         };
-        for &(worker, _) in workers {
-            let relay = Relay::Media {
-                source,
-                ingress: Arc::clone(ingress),
-            };
-            self.out.push_back(SfuOutput::Relay { worker, relay });
+        for &(worker, _) in workers.iter().filter(|(w, _)| Some(*w) != except) {
+            self.out.push_back(SfuOutput::Relay {
+                worker,
+                relay: relay(),
+            });
         }
     }
 
-    pub(crate) fn relay_data(&mut self, source: PeerId, binary: bool, data: &Arc<[u8]>) {
-        let Some(workers) = self.relays.get(&source) else {
-            return;
+    /// A relay to the home of `source`, if it is mirrored here. False if not.
+    pub(crate) fn relay_home(&mut self, source: PeerId, relay: impl FnOnce() -> Relay) -> bool {
+        let Some(worker) = self.mirrors.get(&source).map(|m| m.home) else {
+            return false;
         };
-        for &(worker, _) in workers {
-            let relay = Relay::Data {
-                source,
-                binary,
-                data: Arc::clone(data),
-            };
-            self.out.push_back(SfuOutput::Relay { worker, relay });
-        }
+        self.out.push_back(SfuOutput::Relay {
+            worker,
+            relay: relay(),
+        });
+        true
+    }
+
+    /// A publisher's packet to the other workers that play it.
+    pub(crate) fn relay_media(&mut self, source: PeerId, ingress: &Arc<Ingress>) {
+        self.relay_mirrors(source, None, || Relay::Media {
+            source,
+            ingress: Arc::clone(ingress),
+        });
+    }
+
+    pub(crate) fn relay_data(&mut self, source: PeerId, binary: bool, data: &Arc<[u8]>) {
+        self.relay_mirrors(source, None, || Relay::Data {
+            source,
+            binary,
+            data: Arc::clone(data),
+        });
     }
 
     /// A player's channel message to the homes of its mirrored sources and,
@@ -240,22 +254,19 @@ impl Sfu {
         binary: bool,
         data: &Arc<[u8]>,
     ) {
+        let origin = self.index;
         for &source in sources {
-            let Some(worker) = self.mirrors.get(&source).map(|m| m.home) else {
-                if to_others {
-                    self.relay_to_players(source, session, None, binary, data);
-                }
-                continue;
-            };
-            let relay = Relay::PlayerData {
+            let home = || Relay::PlayerData {
                 source,
                 session,
-                origin: self.index,
+                origin,
                 to_others,
                 binary,
                 data: Arc::clone(data),
             };
-            self.out.push_back(SfuOutput::Relay { worker, relay });
+            if !self.relay_home(source, home) && to_others {
+                self.relay_to_players(source, session, None, binary, data);
+            }
         }
     }
 
@@ -269,18 +280,12 @@ impl Sfu {
         binary: bool,
         data: &Arc<[u8]>,
     ) {
-        let Some(workers) = self.relays.get(&source) else {
-            return;
-        };
-        for &(worker, _) in workers.iter().filter(|(w, _)| Some(*w) != origin) {
-            let relay = Relay::ToPlayers {
-                source,
-                session,
-                binary,
-                data: Arc::clone(data),
-            };
-            self.out.push_back(SfuOutput::Relay { worker, relay });
-        }
+        self.relay_mirrors(source, origin, || Relay::ToPlayers {
+            source,
+            session,
+            binary,
+            data: Arc::clone(data),
+        });
     }
 
     /// The last player here of a mirrored source left: stop its packets.

@@ -6,6 +6,8 @@
 
 use std::time::Instant;
 
+use str0m::rtp::{Vp8Descriptor, Vp8Patch};
+
 use crate::timeline::Timeline;
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -90,6 +92,23 @@ impl Vp8Ids {
         let p = picture.and_then(|v| self.picture.map(u32::from(v)).map(|v| v as u16));
         let t = tl0.and_then(|v| self.tl0.map(u32::from(v)).map(|v| v as u8));
         (p, t)
+    }
+
+    /// The patch that rewrites a packet's ids, `None` when they stay as they
+    /// are (no switch yet, or a 7-bit picture id that cannot take the value).
+    pub fn patch(&mut self, d: &Vp8Descriptor) -> Option<Vp8Patch> {
+        let (picture, tl0) = self.map(d.picture_id(), d.tl0_pic_idx());
+        if picture.is_none() && tl0.is_none() {
+            return None;
+        }
+        let mut patch = d.patch();
+        if let Some(p) = picture {
+            patch = patch.picture_id(p);
+        }
+        if let Some(t) = tl0 {
+            patch = patch.tl0_pic_idx(t);
+        }
+        patch.build().ok()
     }
 }
 

@@ -680,21 +680,8 @@ impl Sfu {
             .marker(packet.header.marker)
             .ext_vals(ext.clone())
             .nackable(video);
-            if let Some(d) = &ingress.info.vp8 {
-                let (picture, tl0) = track.rewrite.vp8.map(d.picture_id(), d.tl0_pic_idx());
-                if picture.is_some() || tl0.is_some() {
-                    let mut patch = d.patch();
-                    if let Some(p) = picture {
-                        patch = patch.picture_id(p);
-                    }
-                    if let Some(t) = tl0 {
-                        patch = patch.tl0_pic_idx(t);
-                    }
-                    // A 7-bit picture id cannot take a 15-bit value: sent as it is.
-                    if let Ok(patch) = patch.build() {
-                        write = write.vp8_patch(patch);
-                    }
-                }
+            if let Some(patch) = ingress.info.vp8.and_then(|d| track.rewrite.vp8.patch(&d)) {
+                write = write.vp8_patch(patch);
             }
             let mid = track.mid;
             let bytes = packet.payload.len() as u64;
@@ -738,9 +725,7 @@ impl Sfu {
 
     /// Asks a publisher for a keyframe on every video track.
     pub(crate) fn request_keyframes(&mut self, now: Instant, source: PeerId) {
-        if let Some(worker) = self.mirrors.get(&source).map(|m| m.home) {
-            let relay = Relay::KeyframesFor { source };
-            self.out.push_back(SfuOutput::Relay { worker, relay });
+        if self.relay_home(source, || Relay::KeyframesFor { source }) {
             return;
         }
         let mids: Vec<Mid> = self
@@ -773,15 +758,14 @@ impl Sfu {
         rid: Option<Rid>,
         kind: KeyframeRequestKind,
     ) {
-        if let Some(worker) = self.mirrors.get(&source).map(|m| m.home) {
-            // Throttled where the publisher is.
-            let relay = Relay::Keyframe {
-                source,
-                mid,
-                rid,
-                kind,
-            };
-            self.out.push_back(SfuOutput::Relay { worker, relay });
+        // A mirrored source's requests are throttled where the publisher is.
+        let relay = || Relay::Keyframe {
+            source,
+            mid,
+            rid,
+            kind,
+        };
+        if self.relay_home(source, relay) {
             return;
         }
         let Some(src) = self.peers.get_mut(&source) else {

@@ -24,7 +24,7 @@ struct LayerStats {
     size: Option<(u32, u32)>,
     bytes: u64,
     bps: u64,
-    last_frame: Instant,
+    last_packet: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -80,13 +80,13 @@ impl SourceStats {
                     size: None,
                     bytes: 0,
                     bps: 0,
-                    last_frame: now,
+                    last_packet: now,
                 });
                 self.layers.last_mut().expect("just pushed")
             }
         };
         layer.bytes += len as u64;
-        layer.last_frame = now;
+        layer.last_packet = now;
         if size.is_some() && size != layer.size {
             layer.size = size;
             self.changed = true;
@@ -99,7 +99,7 @@ impl SourceStats {
         let mut v: Vec<(Rid, Layer)> = self
             .layers
             .iter()
-            .filter(|l| now.saturating_duration_since(l.last_frame) < LAYER_STALE)
+            .filter(|l| now.saturating_duration_since(l.last_packet) < LAYER_STALE)
             .filter_map(|l| {
                 let rid = l.rid?;
                 let (_, height) = l.size?;
@@ -150,7 +150,7 @@ impl SourceStats {
         let mut infos: Vec<StreamInfo> = self
             .layers
             .iter()
-            .filter(|l| now.saturating_duration_since(l.last_frame) < LAYER_STALE)
+            .filter(|l| now.saturating_duration_since(l.last_packet) < LAYER_STALE)
             .map(|l| {
                 let (width, height) = l.size.unwrap_or((0, 0));
                 StreamInfo {
