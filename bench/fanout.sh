@@ -27,12 +27,7 @@ SEED=${SEED:-1}
 TARGETS=${TARGETS:-"tern janus"}
 LOSS_LIMIT=${LOSS_LIMIT:-0.005}
 
-need_tools
-build
-mkdir -p "$OUT"
-trap ns_down EXIT
-ns_up
-echo "results in $OUT" >&2
+bench_begin
 
 # run KIND NAME SUBS [FLAGS...]: a fresh server, one load run, the server stopped.
 run() {

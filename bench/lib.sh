@@ -44,6 +44,17 @@ need_tools() {
     [ "$(nproc)" -ge 2 ] || echo "warning: fewer than 2 CPUs; server and generator share one" >&2
 }
 
+# bench_begin: tools checked, binaries built, the namespace up (and down on
+# exit), results going to $OUT.
+bench_begin() {
+    need_tools
+    build
+    mkdir -p "$OUT"
+    trap ns_down EXIT
+    ns_up
+    echo "results in $OUT" >&2
+}
+
 build() {
     (cd "$ROOT" && cargo build --release -q -p tern-server -p tern-load)
 }

@@ -23,11 +23,7 @@ JOIN_RATE=${JOIN_RATE:-100}
 SAMPLE=${SAMPLE:-32}
 
 command -v perf >/dev/null || { echo "perf is missing: apt-get install linux-perf" >&2; exit 2; }
-need_tools
-build
-mkdir -p "$OUT"
-trap ns_down EXIT
-ns_up
+bench_begin
 
 name=$KIND-profile-s$SUBS
 server_start "$KIND" "$OUT/$name"

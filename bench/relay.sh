@@ -20,12 +20,7 @@ WARMUP=${WARMUP:-2}
 JOIN_RATE=${JOIN_RATE:-100}
 SAMPLE=${SAMPLE:-32}
 
-need_tools
-build
-mkdir -p "$OUT"
-trap ns_down EXIT
-ns_up
-echo "results in $OUT" >&2
+bench_begin
 
 run() {
     local name=$1

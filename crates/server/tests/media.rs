@@ -88,6 +88,20 @@ async fn wait_event(h: &mut PeerHandle, mut pred: impl FnMut(&PeerEvent) -> bool
     }
 }
 
+/// Sends one message on a peer's data channel.
+async fn send_data(h: &PeerHandle, binary: bool, data: &[u8]) {
+    let data = data.to_vec();
+    h.cmd.send(PeerCmd::Data { binary, data }).await.unwrap();
+}
+
+/// The next message on a peer's data channel: (binary, bytes).
+async fn channel_data(h: &mut PeerHandle) -> (bool, Vec<u8>) {
+    match wait_event(h, |e| matches!(e, PeerEvent::ChannelData { .. })).await {
+        PeerEvent::ChannelData { binary, data } => (binary, data),
+        _ => unreachable!(),
+    }
+}
+
 /// Sends video frames (seq from `first`) every 33 ms and audio every 20 ms
 /// until aborted.
 fn feed(cmd: tokio::sync::mpsc::Sender<PeerCmd>, first: u64) -> tokio::task::JoinHandle<()> {
@@ -148,39 +162,17 @@ async fn frames_data_and_stop_reach_players() {
     }
 
     // The publisher's data channel reaches both players.
-    pub_peer
-        .cmd
-        .send(PeerCmd::Data {
-            binary: false,
-            data: b"hello players".to_vec(),
-        })
-        .await
-        .unwrap();
+    send_data(&pub_peer, false, b"hello players").await;
     for p in [&mut p1, &mut p2] {
-        let PeerEvent::ChannelData { binary, data } =
-            wait_event(p, |e| matches!(e, PeerEvent::ChannelData { .. })).await
-        else {
-            unreachable!()
-        };
+        let (binary, data) = channel_data(p).await;
         assert!(!binary);
         assert_eq!(data, b"hello players");
     }
 
     // A 64 KiB binary message arrives whole and marked binary.
     let big: Vec<u8> = (0..64 * 1024).map(|i| (i % 251) as u8).collect();
-    pub_peer
-        .cmd
-        .send(PeerCmd::Data {
-            binary: true,
-            data: big.clone(),
-        })
-        .await
-        .unwrap();
-    let PeerEvent::ChannelData { binary, data } =
-        wait_event(&mut p1, |e| matches!(e, PeerEvent::ChannelData { .. })).await
-    else {
-        unreachable!()
-    };
+    send_data(&pub_peer, true, &big).await;
+    let (binary, data) = channel_data(&mut p1).await;
     assert!(binary);
     assert_eq!(data, big);
 
@@ -188,11 +180,7 @@ async fn frames_data_and_stop_reach_players() {
     let body = "from the server";
     let res = post(server.http, "/LiveApp/rest/v2/broadcasts/m1/data", body).await;
     assert!(res.starts_with("HTTP/1.1 200"), "{res}");
-    let PeerEvent::ChannelData { data, .. } =
-        wait_event(&mut p1, |e| matches!(e, PeerEvent::ChannelData { .. })).await
-    else {
-        unreachable!()
-    };
+    let (_, data) = channel_data(&mut p1).await;
     assert_eq!(data, body.as_bytes());
     let res = post(server.http, "/LiveApp/rest/v2/broadcasts/nobody/data", body).await;
     assert!(res.starts_with("HTTP/1.1 404"), "{res}");
@@ -265,47 +253,19 @@ async fn players_past_a_busy_worker_get_the_stream_relayed_from_it() {
     }
 
     // The publisher's channel reaches both players ...
-    pub_peer
-        .cmd
-        .send(PeerCmd::Data {
-            binary: false,
-            data: b"to everyone".to_vec(),
-        })
-        .await
-        .unwrap();
+    send_data(&pub_peer, false, b"to everyone").await;
     for p in [&mut relayed, &mut local] {
-        let e = wait_event(p, |e| matches!(e, PeerEvent::ChannelData { .. })).await;
-        assert!(matches!(e, PeerEvent::ChannelData { data, .. } if data == b"to everyone"));
+        assert_eq!(channel_data(p).await.1, b"to everyone");
     }
     // ... and the relayed player's reaches the publisher and the other player.
-    relayed
-        .cmd
-        .send(PeerCmd::Data {
-            binary: true,
-            data: vec![7; 3000],
-        })
-        .await
-        .unwrap();
+    send_data(&relayed, true, &vec![7; 3000]).await;
     for p in [&mut pub_peer, &mut local] {
-        let e = wait_event(p, |e| matches!(e, PeerEvent::ChannelData { .. })).await;
-        assert!(
-            matches!(e, PeerEvent::ChannelData { binary: true, data } if data == vec![7; 3000])
-        );
+        assert_eq!(channel_data(p).await, (true, vec![7; 3000]));
     }
     // So does the other way: the publisher's worker passes it on.
-    local
-        .cmd
-        .send(PeerCmd::Data {
-            binary: false,
-            data: b"from beside the publisher".to_vec(),
-        })
-        .await
-        .unwrap();
+    send_data(&local, false, b"from beside the publisher").await;
     for p in [&mut pub_peer, &mut relayed] {
-        let e = wait_event(p, |e| matches!(e, PeerEvent::ChannelData { .. })).await;
-        assert!(
-            matches!(e, PeerEvent::ChannelData { data, .. } if data == b"from beside the publisher")
-        );
+        assert_eq!(channel_data(p).await.1, b"from beside the publisher");
     }
 
     // A restored publisher (the same worker, by its stream) feeds the relayed
