@@ -16,7 +16,13 @@ export function waitForFirstFrame(player, timeoutMs = 15_000) {
  * totalSamplesReceived grow). Returns both samples.
  */
 export async function assertMediaFlowing(player, { gapMs = 1200, audio = true } = {}) {
-  const a = await player.stats();
+  let a = await player.stats();
+  // The first frame can come before the first audio packet of a publisher that has just started:
+  // the first sample waits (up to 3 s) for audio to have arrived at all.
+  for (const until = Date.now() + 3000; audio && !a?.audio && Date.now() < until;) {
+    await sleep(100);
+    a = await player.stats();
+  }
   const t0 = Date.now();
   await sleep(gapMs);
   const b = await player.stats();
