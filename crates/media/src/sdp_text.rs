@@ -91,6 +91,15 @@ pub fn rejected_media(offer: &str, answer: &str) -> Vec<String> {
         .collect()
 }
 
+/// The `a=mid` of the first m-line, which carries the bundled candidates.
+pub fn first_mid(sdp: &str) -> String {
+    sdp.lines()
+        .find_map(|l| l.strip_prefix("a=mid:"))
+        .unwrap_or("0")
+        .trim()
+        .to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use str0m::rtp::{Vp8Descriptor, Vp8Patch};
 
-use crate::timeline::Timeline;
+use crate::rtp::timeline::Timeline;
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RtpRewrite {

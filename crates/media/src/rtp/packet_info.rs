@@ -6,7 +6,7 @@
 use str0m::format::Codec;
 use str0m::rtp::Vp8Descriptor;
 
-use crate::codec_info::{h264_sps_size, vp8_size};
+use crate::rtp::codec_info::{h264_sps_size, vp8_size};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct PacketInfo {

@@ -6,84 +6,19 @@
 //! channel messages go back home, and home passes a player's message on to
 //! the other workers' players.
 
+pub mod msg;
+
 use std::sync::Arc;
 use std::time::Instant;
 
-use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Rid};
+use str0m::media::{MediaKind, Mid, Rid};
 use tern_core::{PeerId, PeerRole, SessionId};
 
-use crate::layer_selector::Layer;
-use crate::sfu::{Ingress, Sfu, SfuOutput};
-
-/// What media workers tell each other about a publisher.
-#[derive(Debug)]
-pub enum Relay {
-    /// From home: mirror `source` from now on. Comes before anything else of it.
-    Source {
-        source: PeerId,
-        home: usize,
-        epoch: u64,
-        tracks: Vec<(Mid, MediaKind)>,
-        simulcast: bool,
-    },
-    /// From home: one packet of `source`.
-    Media {
-        source: PeerId,
-        ingress: Arc<Ingress>,
-    },
-    /// From home: a message on `source`'s data channel.
-    Data {
-        source: PeerId,
-        binary: bool,
-        data: Arc<[u8]>,
-    },
-    /// From home: `source` is gone; drop its mirror.
-    Gone { source: PeerId },
-    /// From home: a player (of `session`) sent this on its channel, for the
-    /// other players of `source` here.
-    ToPlayers {
-        source: PeerId,
-        session: SessionId,
-        binary: bool,
-        data: Arc<[u8]>,
-    },
-    /// To home: a player of `source` on worker `origin` sent this on its channel.
-    PlayerData {
-        source: PeerId,
-        session: SessionId,
-        origin: usize,
-        to_others: bool,
-        binary: bool,
-        data: Arc<[u8]>,
-    },
-    /// To home: a player of `source` needs a keyframe.
-    Keyframe {
-        source: PeerId,
-        mid: Mid,
-        rid: Option<Rid>,
-        kind: KeyframeRequestKind,
-    },
-    /// To home: a player of `source` connected; ask for keyframes of every track.
-    KeyframesFor { source: PeerId },
-    /// To home: `worker` has no players of `source` left (as of the mirror of
-    /// `epoch`: a newer one, sent meanwhile for a new player, stays).
-    Unmirror {
-        source: PeerId,
-        worker: usize,
-        epoch: u64,
-    },
-}
-
-/// A publisher of another worker, as players here need to know it.
-#[derive(Debug)]
-pub struct Mirror {
-    pub home: usize,
-    pub epoch: u64,
-    pub tracks: Vec<(Mid, MediaKind)>,
-    pub simulcast: bool,
-    /// Simulcast: its layers as of its last packet, lowest first.
-    pub layers: Vec<(Rid, Layer)>,
-}
+use crate::mirror::msg::{Mirror, Relay};
+use crate::output::SfuOutput;
+use crate::rtp::packet::Ingress;
+use crate::simulcast::selector::Layer;
+use crate::worker::Sfu;
 
 impl Sfu {
     /// Starts relaying `source`, a publisher of this worker, to `worker`. Its
@@ -142,7 +77,7 @@ impl Sfu {
                 if ingress.rid.is_some() && mirror.layers != ingress.layers {
                     mirror.layers.clone_from(&ingress.layers);
                 }
-                self.forward_media(now, source, &ingress);
+                self.fan_out(now, source, &ingress);
             }
             Relay::Data {
                 source,
@@ -155,6 +90,7 @@ impl Sfu {
             }
             Relay::Gone { source } => {
                 self.mirrors.remove(&source);
+                self.end_stream(source);
             }
             Relay::ToPlayers {
                 source,
@@ -293,10 +229,13 @@ impl Sfu {
         if !self.mirrors.contains_key(&source) {
             return;
         }
-        if self.players_of.get(&source).is_some_and(|l| !l.is_empty()) {
+        if self.players_of.get(&source).is_some_and(|l| !l.is_empty())
+            || self.taps.contains_key(&source)
+        {
             return;
         }
         self.players_of.remove(&source);
+        self.end_stream(source);
         if let Some(m) = self.mirrors.remove(&source) {
             let relay = Relay::Unmirror {
                 source,

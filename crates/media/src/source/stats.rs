@@ -7,7 +7,7 @@ use str0m::format::Codec;
 use str0m::media::{MediaKind, Rid};
 use tern_signal::StreamInfo;
 
-use crate::layer_selector::Layer;
+use crate::simulcast::selector::Layer;
 
 /// How often bitrates are recomputed and reported.
 const WINDOW: Duration = Duration::from_secs(2);

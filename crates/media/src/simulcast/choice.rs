@@ -8,9 +8,9 @@ use str0m::bwe::Bitrate;
 use str0m::media::{KeyframeRequestKind, Mid, Rid};
 use tern_core::{MediaEvent, PeerId};
 
-use crate::layer_selector::{need, Layer, UP_PERCENT};
 use crate::peer::{TrackOut, LAYER_CHECK, REPORT_INTERVAL};
-use crate::sfu::Sfu;
+use crate::simulcast::selector::{need, Layer, UP_PERCENT};
+use crate::worker::Sfu;
 
 /// Probing aims this far above the top layer's need, so the estimate can show
 /// the room the selector wants before stepping up.

@@ -104,7 +104,7 @@ mod tests {
 
     /// One recorded frame: arrival (ms), layer, RTP ticks (90 kHz), keyframe.
     fn recorded() -> Vec<(f64, Rid, u64, bool)> {
-        include_str!("../tests/fixtures/chrome_simulcast_frames.txt")
+        include_str!("../../tests/fixtures/chrome_simulcast_frames.txt")
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
             .map(|l| {
@@ -121,7 +121,7 @@ mod tests {
 
     #[test]
     fn a_recorded_chromium_simulcast_stream_switches_cleanly_and_stays_continuous() {
-        use crate::timeline::Timeline;
+        use crate::rtp::timeline::Timeline;
         use std::time::{Duration, Instant};
 
         let frames = recorded();

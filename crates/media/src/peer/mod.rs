@@ -1,4 +1,7 @@
-//! One peer connection: its `Rtc` and what Tern knows about its tracks.
+//! One WebRTC peer connection (a publisher source or a player sink): its
+//! `Rtc` and what Tern knows about its tracks.
+
+pub mod events;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -12,10 +15,10 @@ use str0m::Rtc;
 use tern_core::{MediaProfile, PeerId, PeerRole, SessionId, Source};
 
 use crate::keyframe_throttle::KeyframeThrottle;
-use crate::layer_selector::LayerSelector;
-use crate::layer_switch::LayerSwitch;
-use crate::rtp_rewrite::RtpRewrite;
-use crate::source_stats::SourceStats;
+use crate::rtp::rewrite::RtpRewrite;
+use crate::simulcast::selector::LayerSelector;
+use crate::simulcast::switch::LayerSwitch;
+use crate::source::stats::SourceStats;
 
 /// A peer that has not connected this long after it was created is dropped: its
 /// page went away between SDP and ICE.
@@ -94,6 +97,8 @@ pub struct Peer {
     pub simulcast: bool,
     /// Player: a height the page pinned with `forceStreamQuality`.
     pub pinned: Option<u32>,
+    /// Player: its sources were asked for keyframes when its ICE connected.
+    pub keyframes_asked: bool,
     /// Player: the latest bandwidth estimate towards it, bits/s.
     pub estimate: Option<u64>,
     /// Player with simulcast tracks: next layer check, and the bitrate report.
@@ -142,6 +147,7 @@ impl Peer {
             wake_at: None,
             simulcast: false,
             pinned: None,
+            keyframes_asked: false,
             estimate: None,
             next_tick: None,
             report: ForwardedBytes {

@@ -1,4 +1,4 @@
-//! Players: the offer Tern makes to a page that plays a stream or a room, and
+//! WebRTC players: the offer Tern makes to a page that plays a stream or a room, and
 //! its renegotiation when the room's participants change.
 
 use std::time::Instant;
@@ -9,11 +9,12 @@ use tern_core::{
     MediaEvent, MediaProfile, PeerId, PeerRole, SdpFailure, SessionId, Source, StreamKey,
 };
 
-use crate::layer_selector::LayerSelector;
-use crate::layer_switch::LayerSwitch;
 use crate::peer::{Peer, TrackOut};
-use crate::rtp_rewrite::RtpRewrite;
-use crate::sfu::Sfu;
+use crate::rtp::rewrite::RtpRewrite;
+use crate::sdp_text::first_mid;
+use crate::simulcast::selector::LayerSelector;
+use crate::simulcast::switch::LayerSwitch;
+use crate::worker::Sfu;
 
 /// A source new to a player: its tracks, and whether it sends simulcast.
 type NewSource = (Source, Vec<(Mid, MediaKind)>, bool);
@@ -228,15 +229,6 @@ impl Sfu {
             };
         }
     }
-}
-
-/// The `a=mid` of the first m-line, which carries the bundled candidates.
-pub(crate) fn first_mid(sdp: &str) -> String {
-    sdp.lines()
-        .find_map(|l| l.strip_prefix("a=mid:"))
-        .unwrap_or("0")
-        .trim()
-        .to_owned()
 }
 
 impl Sfu {

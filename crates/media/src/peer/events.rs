@@ -1,0 +1,137 @@
+//! Draining one str0m connection: what it sends, what it tells, and the work
+//! its events create for other peers.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Instant;
+
+use str0m::bwe::BweKind;
+use str0m::{Event, IceConnectionState, Input, Output};
+use tern_core::{MediaEvent, PeerId, PeerRole};
+
+use crate::output::SfuOutput;
+use crate::peer::{Peer, DISCONNECT_GRACE};
+use crate::source::webrtc::ingest::ingress;
+use crate::stream::forward::Forward;
+
+/// Bounds the timeouts one drain hands a peer, should str0m keep asking.
+const MAX_FLUSHES: usize = 4;
+
+/// Polls one peer until it names its next timeout. Returns why it died, if it did.
+pub fn drain(
+    now: Instant,
+    id: PeerId,
+    peer: &mut Peer,
+    out: &mut VecDeque<SfuOutput>,
+    forwards: &mut Vec<Forward>,
+    events: &mut Vec<MediaEvent>,
+) -> Option<String> {
+    let mut flushes = 0;
+    loop {
+        if !peer.rtc.is_alive() {
+            return Some("connection closed".into());
+        }
+        let output = match peer.rtc.poll_output() {
+            Ok(o) => o,
+            Err(e) => return Some(format!("media error: {e}")),
+        };
+        match output {
+            // Written media waits in str0m's queue for a timeout; handing it
+            // the time now sends it in this pass instead of the next wakeup.
+            Output::Timeout(t) if t <= now && flushes < MAX_FLUSHES => {
+                flushes += 1;
+                if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
+                    return Some(format!("timeout handling failed: {e}"));
+                }
+            }
+            Output::Timeout(t) => {
+                peer.next_timeout = Some(t);
+                return None;
+            }
+            Output::Transmit(t) => out.push_back(SfuOutput::Transmit(t)),
+            Output::Event(e) => on_event(now, id, peer, e, forwards, events),
+        }
+    }
+}
+
+fn on_event(
+    now: Instant,
+    id: PeerId,
+    peer: &mut Peer,
+    event: Event,
+    forwards: &mut Vec<Forward>,
+    events: &mut Vec<MediaEvent>,
+) {
+    match event {
+        Event::Connected => {
+            peer.connected = true;
+            peer.deadline = None;
+            events.push(MediaEvent::Connected { peer: id });
+            if peer.role == PeerRole::Player {
+                forwards.push(Forward::Started);
+            }
+        }
+        // ICE is up; DTLS follows. The keyframe a new player needs is asked
+        // for now, so it is on its way while the handshake runs.
+        Event::IceConnectionStateChange(IceConnectionState::Connected)
+            if !peer.connected && !std::mem::replace(&mut peer.keyframes_asked, true) =>
+        {
+            for source in &peer.sources {
+                forwards.push(Forward::KeyframesFor {
+                    source: source.peer,
+                });
+            }
+        }
+        Event::IceConnectionStateChange(state) if peer.connected => match state {
+            IceConnectionState::Disconnected => {
+                peer.deadline.get_or_insert(now + DISCONNECT_GRACE);
+            }
+            _ => peer.deadline = None,
+        },
+        Event::MediaAdded(m) if peer.role == PeerRole::Publisher => {
+            peer.tracks_in.push((m.mid, m.kind));
+        }
+        Event::RtpPacket(packet) => {
+            if let Some(ingress) = ingress(now, peer, packet) {
+                forwards.push(Forward::Media(Arc::new(ingress)));
+            }
+        }
+        Event::KeyframeRequest(req) => {
+            if let Some(track) = peer.tracks_out.iter().find(|t| t.mid == req.mid) {
+                forwards.push(Forward::Keyframe {
+                    source: track.source,
+                    mid: track.source_mid,
+                    rid: track.layers.current(),
+                    kind: req.kind,
+                });
+            }
+        }
+        Event::EgressBitrateEstimate(
+            BweKind::Twcc {
+                estimate,
+                can_probe: true,
+            }
+            | BweKind::Remb { estimate, .. },
+        ) => {
+            peer.estimate = Some(estimate.as_u64());
+        }
+        // A player keeps the channel the server opened; a page's own channel
+        // (object-form play) is used only when there is none.
+        Event::ChannelOpen(cid, _label) => {
+            peer.channel.get_or_insert(cid);
+        }
+        Event::ChannelData(d) if peer.role == PeerRole::Publisher => {
+            forwards.push(Forward::Data {
+                binary: d.binary,
+                data: d.data,
+            });
+        }
+        Event::ChannelData(d) => {
+            forwards.push(Forward::PlayerData {
+                binary: d.binary,
+                data: d.data,
+            });
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,7 @@
+//! Simulcast for the players of a stream: each track's layer chosen from the
+//! player's bandwidth estimate or pinned by the page (`selector`), switched
+//! on a keyframe of the new layer (`switch`), checked periodically (`choice`).
+
+pub mod choice;
+pub mod selector;
+pub mod switch;

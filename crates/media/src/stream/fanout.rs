@@ -1,0 +1,136 @@
+//! The fast path: a source's RTP packet to each of its WebRTC players,
+//! rewritten per player (sequence numbers, time, VP8 picture ids, payload
+//! type), its payload shared, never copied. No frame assembly here.
+
+use std::time::Instant;
+
+use str0m::media::{KeyframeRequestKind, MediaKind, Rid};
+use str0m::rtp::RtpWrite;
+use tern_core::{MediaEvent, PeerId};
+
+use crate::output::SfuOutput;
+use crate::rtp::packet::Ingress;
+use crate::simulcast::choice::retarget;
+use crate::simulcast::switch::Admit;
+use crate::worker::Sfu;
+
+impl Sfu {
+    /// One packet of `from` to each of its players here.
+    pub(crate) fn forward_to_players(&mut self, now: Instant, from: PeerId, ingress: &Ingress) {
+        // Borrowed out and put back: nothing below changes who plays `from`,
+        // and a copy per packet would be an allocation.
+        let players = self
+            .players_of
+            .get_mut(&from)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        let mut wants = Vec::new();
+        for &pid in &players {
+            self.forward_to_player(now, pid, from, ingress, &mut wants);
+        }
+        if let Some(slot) = self.players_of.get_mut(&from) {
+            *slot = players;
+        }
+        for rid in wants {
+            self.request_keyframe(now, from, ingress.mid, Some(rid), KeyframeRequestKind::Pli);
+        }
+    }
+
+    /// One packet of `from` to player `pid`, if it forwards that track now.
+    /// Simulcast layers whose keyframe it now waits for go to `wants`.
+    pub(crate) fn forward_to_player(
+        &mut self,
+        now: Instant,
+        pid: PeerId,
+        from: PeerId,
+        ingress: &Ingress,
+        wants: &mut Vec<Rid>,
+    ) {
+        let Some(player) = self.peers.get_mut(&pid) else {
+            return;
+        };
+        if !player.connected {
+            return;
+        }
+        let (estimate, pinned) = (player.estimate, player.pinned);
+        let Some(track) = player
+            .tracks_out
+            .iter_mut()
+            .find(|t| t.source == from && t.source_mid == ingress.mid && t.enabled)
+        else {
+            return;
+        };
+        if let Some(rid) = ingress.rid {
+            let layers = &ingress.layers;
+            if track.layers.target().is_none() {
+                if let Some(want) = retarget(now, track, layers, estimate, pinned) {
+                    wants.push(want);
+                }
+            }
+            match track.layers.admit(rid, ingress.info.keyframe) {
+                Admit::Drop => return,
+                Admit::Forward => {}
+                Admit::Switched => {
+                    track.rewrite.switch();
+                    if let Some((_, l)) = layers.iter().find(|(r, _)| *r == rid) {
+                        let event = MediaEvent::LayerChanged {
+                            peer: pid,
+                            height: l.height,
+                        };
+                        self.out.push_back(SfuOutput::Event(event));
+                    }
+                }
+            }
+        }
+        let source_pt = ingress.params.pt();
+        let pt = match track.pt {
+            Some((src, out)) if src == source_pt => out,
+            _ => {
+                let Some(out) = player.rtc.codec_config().match_params(ingress.params) else {
+                    return;
+                };
+                let out = out.pt();
+                track.pt = Some((source_pt, out));
+                out
+            }
+        };
+        let Some((seq, time)) =
+            track
+                .rewrite
+                .map(ingress.seq, ingress.ticks, ingress.hz, ingress.arrived)
+        else {
+            return;
+        };
+        let video = ingress.kind == MediaKind::Video;
+        let mut write = RtpWrite::new(
+            pt,
+            seq.into(),
+            time,
+            ingress.arrived,
+            ingress.payload.clone(),
+        )
+        .marker(ingress.marker)
+        .ext_vals(ingress.ext.clone())
+        .nackable(video);
+        if let Some(patch) = ingress.info.vp8.and_then(|d| track.rewrite.vp8.patch(&d)) {
+            write = write.vp8_patch(patch);
+        }
+        let mid = track.mid;
+        let bytes = ingress.payload.len() as u64;
+        let mut api = player.rtc.direct_api();
+        if track.tx.is_none() {
+            track.tx = api.stream_tx_by_mid(mid, None).map(|s| s.ssrc());
+        }
+        let Some(tx) = track.tx.and_then(|ssrc| api.stream_tx(&ssrc)) else {
+            // Gone with a renegotiation: found again by mid next time.
+            track.tx = None;
+            return;
+        };
+        tx.write_rtp(write);
+        match ingress.kind {
+            MediaKind::Audio => player.report.audio += bytes,
+            _ => player.report.video += bytes,
+        }
+        self.dirty.push(pid);
+    }
+}

@@ -1,0 +1,421 @@
+//! The SFU: every peer connection of one media worker behind its UDP socket.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::Once;
+use std::time::Instant;
+
+use str0m::bwe::Bitrate;
+use str0m::config::DtlsCert;
+use str0m::media::KeyframeRequestKind;
+use str0m::net::{DatagramRecv, Protocol, Receive};
+use str0m::{Candidate, Input, Rtc, RtcConfig};
+use tern_core::{LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerId, SdpFailure};
+
+use crate::local_addrs::LocalAddrs;
+use crate::mirror::msg::Mirror;
+use crate::output::SfuOutput;
+use crate::peer::events::drain;
+use crate::peer::Peer;
+use crate::sink::frame_tap::FrameTap;
+use crate::stream::gop::GopCache;
+
+/// The sans-IO loop of one media worker: its peers, the streams they form,
+/// and the timers, behind one UDP socket.
+pub struct Sfu {
+    pub(crate) local: LocalAddrs,
+    pub(crate) cert: DtlsCert,
+    pub(crate) peers: HashMap<PeerId, Peer>,
+    /// Demultiplexing cache: remote address → peer.
+    pub(crate) by_addr: HashMap<SocketAddr, PeerId>,
+    pub(crate) players_of: HashMap<PeerId, Vec<PeerId>>,
+    pub(crate) out: VecDeque<SfuOutput>,
+    pub(crate) dirty: Vec<PeerId>,
+    /// The latest instant the driver gave, for work deferred to `poll_output`.
+    pub(crate) now: Instant,
+    /// This SFU's media worker, as other workers address it.
+    pub(crate) index: usize,
+    /// Publisher → the other workers that have players of it, each with the
+    /// epoch of the mirror it was last sent.
+    pub(crate) relays: HashMap<PeerId, Vec<(usize, u64)>>,
+    /// Numbers mirrors, so a stale `Unmirror` cannot end a newer one.
+    pub(crate) epochs: u64,
+    /// Publishers of other workers whose players are (partly) here.
+    pub(crate) mirrors: HashMap<PeerId, Mirror>,
+    /// Each peer's earliest timer, so waking up costs no scan of every peer.
+    /// An entry may be early (the peer then finds nothing due), never late.
+    timers: BTreeSet<(Instant, PeerId)>,
+    /// Per source here (or mirrored): what a new player starts from.
+    pub(crate) gops: HashMap<PeerId, GopCache>,
+    /// Per source with frame sinks: their frames.
+    pub(crate) taps: HashMap<PeerId, FrameTap>,
+}
+
+static CRYPTO: Once = Once::new();
+
+/// Why the SFU could not start.
+#[derive(Debug)]
+pub enum SfuError {
+    /// The crypto provider could not make a DTLS certificate.
+    Certificate,
+}
+
+impl std::fmt::Display for SfuError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SfuError::Certificate => write!(f, "could not generate a DTLS certificate"),
+        }
+    }
+}
+
+impl std::error::Error for SfuError {}
+
+impl Sfu {
+    /// One DTLS certificate serves every peer: generating a key per peer would
+    /// cost milliseconds on every publish and play.
+    pub fn new(local: LocalAddrs) -> Result<Self, SfuError> {
+        CRYPTO.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
+        let cert = str0m::crypto::from_feature_flags()
+            .dtls_provider
+            .generate_certificate()
+            .ok_or(SfuError::Certificate)?;
+        Ok(Sfu {
+            local,
+            cert,
+            peers: HashMap::new(),
+            by_addr: HashMap::new(),
+            players_of: HashMap::new(),
+            out: VecDeque::new(),
+            dirty: Vec::new(),
+            now: Instant::now(),
+            index: 0,
+            relays: HashMap::new(),
+            epochs: 0,
+            mirrors: HashMap::new(),
+            timers: BTreeSet::new(),
+            gops: HashMap::new(),
+            taps: HashMap::new(),
+        })
+    }
+
+    /// Names this SFU as media worker `index`, for relays between workers.
+    pub fn with_worker_index(mut self, index: usize) -> Self {
+        self.index = index;
+        self
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    /// Players that got media from the datagrams handled since the last call
+    /// are drained here, once each for the whole batch: fewer polls, and a
+    /// player's packets leave together (one GSO send).
+    pub fn poll_output(&mut self) -> Option<SfuOutput> {
+        if self.out.is_empty() && !self.dirty.is_empty() {
+            self.drive(self.now);
+        }
+        self.out.pop_front()
+    }
+
+    /// The earliest instant at which [`Sfu::handle_timeout`] has work.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.first().map(|(t, _)| *t)
+    }
+
+    /// Files a peer's earliest timer in the index.
+    fn reschedule(&mut self, id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let wake = peer.wake();
+        if wake == peer.wake_at {
+            return;
+        }
+        if let Some(old) = peer.wake_at.take() {
+            self.timers.remove(&(old, id));
+        }
+        if let Some(t) = wake {
+            self.timers.insert((t, id));
+        }
+        peer.wake_at = wake;
+    }
+
+    pub fn handle_command(&mut self, now: Instant, cmd: MediaCommand) {
+        match cmd {
+            MediaCommand::OpenPublisher {
+                peer,
+                session,
+                stream,
+                profile,
+                offer,
+                ..
+            } => self.open_publisher(now, peer, session, &stream, profile, &offer),
+            MediaCommand::OpenPlayer {
+                peer,
+                session,
+                stream,
+                sources,
+                profile,
+            } => self.open_player(now, peer, session, &stream, sources, profile),
+            MediaCommand::UpdateSources { peer, sources } => {
+                self.update_sources(now, peer, sources)
+            }
+            MediaCommand::PinLayer { peer, height } => self.pin_layer(now, peer, height),
+            MediaCommand::SetForwarding {
+                peer,
+                source,
+                audio,
+                video,
+            } => self.set_forwarding(peer, source, audio, video),
+            MediaCommand::SwitchSource { peer, from, to } => {
+                self.switch_source(now, peer, from, to)
+            }
+            MediaCommand::ChannelSend { peer, binary, data } => {
+                self.channel_send(peer, binary, &data);
+            }
+            MediaCommand::ApplyAnswer { peer, answer } => self.apply_answer(now, peer, &answer),
+            MediaCommand::AddCandidate { peer, candidate } => self.add_candidate(peer, &candidate),
+            MediaCommand::Close { peer } => {
+                if let Some(mut p) = self.remove_peer(peer) {
+                    p.rtc.disconnect();
+                }
+            }
+        }
+        self.drive(now);
+    }
+
+    /// One datagram from the media socket. Garbage and strangers are dropped.
+    pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
+        let Ok(contents) = DatagramRecv::try_from(data) else {
+            return;
+        };
+        let input = Input::Receive(
+            now,
+            Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.local.local_for(source),
+                contents,
+            },
+        );
+        let cached = self
+            .by_addr
+            .get(&source)
+            .copied()
+            .filter(|id| self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input)));
+        let Some(id) = cached.or_else(|| {
+            self.peers
+                .iter()
+                .find(|(_, p)| p.rtc.accepts(&input))
+                .map(|(id, _)| *id)
+        }) else {
+            return;
+        };
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        if cached.is_none() {
+            self.by_addr.insert(source, id);
+            peer.addrs.push(source);
+        }
+        if let Err(e) = peer.rtc.handle_input(input) {
+            self.fail(id, format!("bad input: {e}"));
+            return;
+        }
+        // This peer now, since str0m holds one received packet at a time; the
+        // players it feeds when output is polled.
+        self.now = now;
+        self.drive_peer(now, id);
+    }
+
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<PeerId> = self
+            .timers
+            .range(..=(now, PeerId(u64::MAX)))
+            .map(|(_, id)| *id)
+            .collect();
+        for &id in &due {
+            let Some(peer) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            // Whatever happens below, its timers are filed again.
+            self.dirty.push(id);
+            if peer.silent_deadline().is_some_and(|t| t <= now) {
+                peer.last_media = None;
+                self.event(MediaEvent::NoMedia { peer: id });
+                continue;
+            }
+            if peer.deadline.is_some_and(|t| t <= now) {
+                let why = if peer.connected {
+                    "ICE disconnected"
+                } else {
+                    "ICE did not connect in time"
+                };
+                self.fail(id, why.into());
+                continue;
+            }
+            for (mid, rid) in peer.keyframes.take_due(now) {
+                peer.ask_keyframe(mid, rid, KeyframeRequestKind::Pli);
+            }
+            if peer.next_timeout.is_some_and(|t| t <= now) {
+                if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
+                    self.fail(id, format!("timeout handling failed: {e}"));
+                    continue;
+                }
+            }
+        }
+        for id in due {
+            if self
+                .peers
+                .get(&id)
+                .and_then(|p| p.next_tick)
+                .is_some_and(|t| t <= now)
+            {
+                self.tick(now, id);
+            }
+        }
+        self.drive(now);
+    }
+
+    pub(crate) fn new_rtc(&self, profile: MediaProfile, now: Instant, bwe: bool) -> Rtc {
+        // RTP mode: packets are forwarded as they come, never reassembled into
+        // frames and cut up again, and a payload is shared by every player.
+        let mut cfg = RtcConfig::new()
+            .set_rtp_mode(true)
+            .set_ice_lite(true)
+            .set_dtls_cert(self.cert.clone())
+            .clear_codecs()
+            .enable_opus(true, false)
+            .set_send_buffer_video(VIDEO_SEND_BUFFER);
+        if bwe {
+            cfg = cfg.enable_bwe(Some(Bitrate::bps(INITIAL_ESTIMATE)));
+        }
+        if profile.vp8 {
+            cfg = cfg.enable_vp8(true);
+        }
+        if profile.h264 {
+            cfg = cfg.enable_h264(true);
+        }
+        let mut rtc = cfg.build(now);
+        for addr in self.local.all() {
+            if let Ok(c) = Candidate::host(*addr, "udp") {
+                rtc.add_local_candidate(c);
+            }
+        }
+        rtc
+    }
+
+    pub(crate) fn candidates(&self, mid: String) -> LocalCandidates {
+        let lines = self
+            .local
+            .all()
+            .iter()
+            .filter_map(|a| Candidate::host(*a, "udp").ok())
+            .map(|c| c.to_sdp_string())
+            .collect();
+        LocalCandidates { mid, lines }
+    }
+
+    pub(crate) fn event(&mut self, e: MediaEvent) {
+        self.out.push_back(SfuOutput::Event(e));
+    }
+
+    pub(crate) fn sdp_failed(&mut self, peer: PeerId, failure: SdpFailure) {
+        self.event(MediaEvent::SdpFailed { peer, failure });
+    }
+
+    fn add_candidate(&mut self, id: PeerId, line: &str) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let line = line.trim().trim_start_matches("a=");
+        match Candidate::from_sdp_string(line) {
+            // An ICE-lite server only answers checks over UDP; TCP candidates
+            // (the SDK sends `tcp ... port 9`) have nothing to pair with.
+            Ok(c) if c.proto() == Protocol::Udp => {
+                peer.rtc.add_remote_candidate(c);
+                self.dirty.push(id);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::debug!(peer = %id, "unusable candidate: {e}"),
+        }
+    }
+
+    fn remove_peer(&mut self, id: PeerId) -> Option<Peer> {
+        let peer = self.peers.remove(&id)?;
+        if let Some(t) = peer.wake_at {
+            self.timers.remove(&(t, id));
+        }
+        for addr in &peer.addrs {
+            if self.by_addr.get(addr) == Some(&id) {
+                self.by_addr.remove(addr);
+            }
+        }
+        self.players_of.remove(&id);
+        self.end_stream(id);
+        for source in &peer.sources {
+            if let Some(list) = self.players_of.get_mut(&source.peer) {
+                list.retain(|p| *p != id);
+            }
+            self.drop_mirror_if_unused(source.peer);
+        }
+        self.end_relays(id);
+        Some(peer)
+    }
+
+    /// Drops a peer and tells the session logic why.
+    fn fail(&mut self, id: PeerId, reason: String) {
+        if self.remove_peer(id).is_some() {
+            self.event(MediaEvent::Disconnected { peer: id, reason });
+        }
+    }
+
+    /// Drains every peer that got input until each says when it wants time next,
+    /// carrying media, data and keyframe requests between peers.
+    fn drive(&mut self, now: Instant) {
+        self.now = now;
+        while !self.dirty.is_empty() {
+            // A player is marked once per packet written to it; one drain
+            // takes them all.
+            let mut batch = std::mem::take(&mut self.dirty);
+            batch.sort_unstable();
+            batch.dedup();
+            for id in batch {
+                self.drive_peer(now, id);
+            }
+        }
+    }
+
+    fn drive_peer(&mut self, now: Instant, id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        let mut forwards = Vec::new();
+        let mut events = Vec::new();
+        let dead = drain(now, id, peer, &mut self.out, &mut forwards, &mut events);
+        if let Some(info) = peer.stats.poll(now) {
+            events.push(MediaEvent::SourceInfo { peer: id, info });
+        }
+        for e in events {
+            self.event(e);
+        }
+        if let Some(reason) = dead {
+            self.fail(id, reason);
+            return;
+        }
+        self.reschedule(id);
+        for f in forwards {
+            self.forward(now, id, f);
+        }
+    }
+}
+
+/// Video packets kept per player for retransmission (NACK) and probing: about
+/// 2 s at 1.5 Mbit/s. str0m's default of 1,000 made its cache most of a
+/// player's memory (1.2 MB), for NACKs that come within a round trip.
+const VIDEO_SEND_BUFFER: usize = 300;
+
+/// Where a player's bandwidth estimate starts: enough for a middle layer, so
+/// the first frames come quickly and probing finds out the rest.
+const INITIAL_ESTIMATE: u64 = 2_500_000;
