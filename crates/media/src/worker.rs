@@ -219,6 +219,9 @@ impl Sfu {
             self.by_addr.insert(source, id);
             peer.addrs.push(source);
         }
+        if peer.hold_early_dtls(now, source, data) {
+            return;
+        }
         if let Err(e) = peer.rtc.handle_input(input) {
             self.fail(id, format!("bad input: {e}"));
             return;
@@ -315,6 +318,30 @@ impl Sfu {
             .map(|c| c.to_sdp_string())
             .collect();
         LocalCandidates { mid, lines }
+    }
+
+    /// A player's answer is in and its DTLS started: the handshake records
+    /// that came before it are handled now, not lost until the browser sends
+    /// them again (50 ms later in Chromium).
+    pub(crate) fn replay_early_dtls(&mut self, id: PeerId) {
+        let Some(peer) = self.peers.get_mut(&id) else {
+            return;
+        };
+        for (at, source, data) in std::mem::take(&mut peer.early_dtls) {
+            let Ok(contents) = DatagramRecv::try_from(data.as_slice()) else {
+                continue;
+            };
+            let receive = Receive {
+                proto: Protocol::Udp,
+                source,
+                destination: self.local.local_for(source),
+                contents,
+            };
+            if let Err(e) = peer.rtc.handle_input(Input::Receive(at, receive)) {
+                tracing::debug!(peer = %id, "early DTLS record refused: {e}");
+            }
+        }
+        self.dirty.push(id);
     }
 
     pub(crate) fn event(&mut self, e: MediaEvent) {

@@ -122,10 +122,19 @@ fn no_two_files_import_each_other_even_through_others() {
     let mut done = BTreeSet::new();
     for m in &modules {
         let cycle = visit(m, &deps, &mut Vec::new(), &mut done);
-        assert!(cycle.is_none(), "import cycle: {}", cycle.unwrap().join(" → "));
+        assert!(
+            cycle.is_none(),
+            "import cycle: {}",
+            cycle.unwrap().join(" → ")
+        );
     }
     // The seam's kinds are where their names say.
-    for kind in ["source::webrtc", "sink::webrtc", "sink::frame_sink", "frames::assembler"] {
+    for kind in [
+        "source::webrtc",
+        "sink::webrtc",
+        "sink::frame_sink",
+        "frames::assembler",
+    ] {
         assert!(modules.contains(kind), "{kind} has moved");
     }
 }

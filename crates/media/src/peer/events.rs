@@ -71,17 +71,6 @@ fn on_event(
                 forwards.push(Forward::Started);
             }
         }
-        // ICE is up; DTLS follows. The keyframe a new player needs is asked
-        // for now, so it is on its way while the handshake runs.
-        Event::IceConnectionStateChange(IceConnectionState::Connected)
-            if !peer.connected && !std::mem::replace(&mut peer.keyframes_asked, true) =>
-        {
-            for source in &peer.sources {
-                forwards.push(Forward::KeyframesFor {
-                    source: source.peer,
-                });
-            }
-        }
         Event::IceConnectionStateChange(state) if peer.connected => match state {
             IceConnectionState::Disconnected => {
                 peer.deadline.get_or_insert(now + DISCONNECT_GRACE);

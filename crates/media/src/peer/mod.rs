@@ -27,6 +27,9 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 pub const DISCONNECT_GRACE: Duration = Duration::from_secs(5);
 /// Incoming streams a publisher may have: audio and three video layers, with room to spare.
 const MAX_INGEST_STREAMS: usize = 16;
+/// DTLS records kept per player before its answer: a ClientHello and its
+/// retransmissions.
+const MAX_EARLY_DTLS: usize = 8;
 /// How often a player of a simulcast stream gets `bitrateMeasurement`.
 pub const REPORT_INTERVAL: Duration = Duration::from_secs(5);
 /// How often a player's simulcast layers are chosen again.
@@ -90,6 +93,12 @@ pub struct Peer {
     pub tracks_out: Vec<TrackOut>,
     /// Player: the offer waiting for the page's answer.
     pub pending: Option<SdpPendingOffer>,
+    /// Its DTLS has started (a publisher's with the answer Tern made, a
+    /// player's with the page's answer).
+    pub dtls_started: bool,
+    /// DTLS records that came before that: a player's browser connects ICE
+    /// and starts its handshake while its answer is still on the way.
+    pub early_dtls: Vec<(Instant, SocketAddr, Vec<u8>)>,
     pub profile: MediaProfile,
     /// The instant this peer is filed under in the SFU's timer index.
     pub wake_at: Option<Instant>,
@@ -97,8 +106,6 @@ pub struct Peer {
     pub simulcast: bool,
     /// Player: a height the page pinned with `forceStreamQuality`.
     pub pinned: Option<u32>,
-    /// Player: its sources were asked for keyframes when its ICE connected.
-    pub keyframes_asked: bool,
     /// Player: the latest bandwidth estimate towards it, bits/s.
     pub estimate: Option<u64>,
     /// Player with simulcast tracks: next layer check, and the bitrate report.
@@ -143,11 +150,12 @@ impl Peer {
             muted: HashMap::new(),
             tracks_out: Vec::new(),
             pending: None,
+            dtls_started: role == PeerRole::Publisher,
+            early_dtls: Vec::new(),
             profile,
             wake_at: None,
             simulcast: false,
             pinned: None,
-            keyframes_asked: false,
             estimate: None,
             next_tick: None,
             report: ForwardedBytes {
@@ -157,6 +165,19 @@ impl Peer {
                 audio: 0,
             },
         }
+    }
+
+    /// Keeps a DTLS record that came before DTLS started (str0m would drop
+    /// it). True if kept, or dropped past the bound.
+    pub fn hold_early_dtls(&mut self, now: Instant, source: SocketAddr, data: &[u8]) -> bool {
+        // RFC 7983: DTLS records start with 20..=63.
+        if self.dtls_started || !data.first().is_some_and(|b| (20..=63).contains(b)) {
+            return false;
+        }
+        if self.early_dtls.len() < MAX_EARLY_DTLS {
+            self.early_dtls.push((now, source, data.to_vec()));
+        }
+        true
     }
 
     /// The earliest instant any of this peer's timers is due.

@@ -195,7 +195,23 @@ impl Sfu {
             Ok(()) => {
                 peer.tracks_out.retain(|t| !t.stopping);
                 self.dirty.push(id);
-                if let Some(wanted) = peer.wanted.take() {
+                let first_answer = !std::mem::replace(&mut peer.dtls_started, true);
+                let wanted = peer.wanted.take();
+                if first_answer {
+                    self.replay_early_dtls(id);
+                    // The keyframe it needs is asked for now, so that it is
+                    // kept ready (`stream::gop`) when ICE and DTLS are up,
+                    // some 70 ms later, instead of asked for then.
+                    let sources: Vec<PeerId> = self
+                        .peers
+                        .get(&id)
+                        .map(|p| p.sources.iter().map(|s| s.peer).collect())
+                        .unwrap_or_default();
+                    for source in sources {
+                        self.request_keyframes(now, source);
+                    }
+                }
+                if let Some(wanted) = wanted {
                     self.negotiate(now, id, wanted, false);
                 }
             }

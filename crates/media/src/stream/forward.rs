@@ -21,8 +21,6 @@ pub enum Forward {
         rid: Option<Rid>,
         kind: KeyframeRequestKind,
     },
-    /// A player is about to start: ask its source for keyframes of every track.
-    KeyframesFor { source: PeerId },
     /// This player's connection is up: start its media.
     Started,
 }

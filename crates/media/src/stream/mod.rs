@@ -58,7 +58,6 @@ impl Sfu {
                 rid,
                 kind,
             } => self.request_keyframe(now, source, mid, rid, kind),
-            Forward::KeyframesFor { source } => self.request_keyframes(now, source),
             Forward::Started => self.start_player(now, from),
         }
     }
