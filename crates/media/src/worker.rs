@@ -17,8 +17,7 @@ use crate::mirror::msg::Mirror;
 use crate::output::SfuOutput;
 use crate::peer::events::drain;
 use crate::peer::Peer;
-use crate::sink::frame_tap::FrameTap;
-use crate::stream::gop::GopCache;
+use crate::stream::local::LocalStream;
 
 /// The sans-IO loop of one media worker: its peers, the streams they form,
 /// and the timers, behind one UDP socket.
@@ -28,7 +27,8 @@ pub struct Sfu {
     pub(crate) peers: HashMap<PeerId, Peer>,
     /// Demultiplexing cache: remote address → peer.
     pub(crate) by_addr: HashMap<SocketAddr, PeerId>,
-    pub(crate) players_of: HashMap<PeerId, Vec<PeerId>>,
+    /// Per source here (or mirrored): its sinks on this worker.
+    pub(crate) streams: HashMap<PeerId, LocalStream>,
     pub(crate) out: VecDeque<SfuOutput>,
     pub(crate) dirty: Vec<PeerId>,
     /// The latest instant the driver gave, for work deferred to `poll_output`.
@@ -45,10 +45,6 @@ pub struct Sfu {
     /// Each peer's earliest timer, so waking up costs no scan of every peer.
     /// An entry may be early (the peer then finds nothing due), never late.
     timers: BTreeSet<(Instant, PeerId)>,
-    /// Per source here (or mirrored): what a new player starts from.
-    pub(crate) gops: HashMap<PeerId, GopCache>,
-    /// Per source with frame sinks: their frames.
-    pub(crate) taps: HashMap<PeerId, FrameTap>,
 }
 
 static CRYPTO: Once = Once::new();
@@ -84,7 +80,7 @@ impl Sfu {
             cert,
             peers: HashMap::new(),
             by_addr: HashMap::new(),
-            players_of: HashMap::new(),
+            streams: HashMap::new(),
             out: VecDeque::new(),
             dirty: Vec::new(),
             now: Instant::now(),
@@ -93,8 +89,6 @@ impl Sfu {
             epochs: 0,
             mirrors: HashMap::new(),
             timers: BTreeSet::new(),
-            gops: HashMap::new(),
-            taps: HashMap::new(),
         })
     }
 
@@ -379,11 +373,10 @@ impl Sfu {
                 self.by_addr.remove(addr);
             }
         }
-        self.players_of.remove(&id);
         self.end_stream(id);
         for source in &peer.sources {
-            if let Some(list) = self.players_of.get_mut(&source.peer) {
-                list.retain(|p| *p != id);
+            if let Some(s) = self.streams.get_mut(&source.peer) {
+                s.players.retain(|p| *p != id);
             }
             self.drop_mirror_if_unused(source.peer);
         }

@@ -229,12 +229,9 @@ impl Sfu {
         if !self.mirrors.contains_key(&source) {
             return;
         }
-        if self.players_of.get(&source).is_some_and(|l| !l.is_empty())
-            || self.taps.contains_key(&source)
-        {
+        if self.streams.get(&source).is_some_and(|s| !s.unused()) {
             return;
         }
-        self.players_of.remove(&source);
         self.end_stream(source);
         if let Some(m) = self.mirrors.remove(&source) {
             let relay = Relay::Unmirror {

@@ -158,13 +158,13 @@ impl Sfu {
             .collect();
         let sdp = offer.to_sdp_string();
         for p in removed {
-            if let Some(list) = self.players_of.get_mut(&p) {
-                list.retain(|x| *x != id);
+            if let Some(s) = self.streams.get_mut(&p) {
+                s.players.retain(|x| *x != id);
             }
             self.drop_mirror_if_unused(p);
         }
         for (s, _, _) in &added {
-            self.players_of.entry(s.peer).or_default().push(id);
+            self.streams.entry(s.peer).or_default().players.push(id);
         }
         self.dirty.push(id);
         let candidates = self.candidates(first_mid(&sdp));
@@ -270,11 +270,11 @@ impl Sfu {
         if let Some(m) = player.muted.remove(&from) {
             player.muted.insert(to, m);
         }
-        if let Some(list) = self.players_of.get_mut(&from) {
-            list.retain(|p| *p != id);
+        if let Some(s) = self.streams.get_mut(&from) {
+            s.players.retain(|p| *p != id);
         }
         self.drop_mirror_if_unused(from);
-        let list = self.players_of.entry(to).or_default();
+        let list = &mut self.streams.entry(to).or_default().players;
         if !list.contains(&id) {
             list.push(id);
         }

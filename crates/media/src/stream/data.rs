@@ -9,7 +9,11 @@ use crate::worker::Sfu;
 impl Sfu {
     /// A publisher's channel message to its players here.
     pub(crate) fn publisher_data(&mut self, source: PeerId, binary: bool, data: &[u8]) {
-        let players = self.players_of.get(&source).cloned().unwrap_or_default();
+        let players = self
+            .streams
+            .get(&source)
+            .map(|s| s.players.clone())
+            .unwrap_or_default();
         for pid in players {
             self.channel_send(pid, binary, data);
         }
@@ -28,7 +32,9 @@ impl Sfu {
         let mut targets = sources.to_vec();
         if to_others {
             for s in sources {
-                targets.extend(self.players_of.get(s).into_iter().flatten().copied());
+                if let Some(stream) = self.streams.get(s) {
+                    targets.extend(stream.players.iter().copied());
+                }
             }
         }
         // One copy per session, on its player channel when it has one:

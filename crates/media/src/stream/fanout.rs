@@ -15,21 +15,17 @@ use crate::simulcast::switch::Admit;
 use crate::worker::Sfu;
 
 impl Sfu {
-    /// One packet of `from` to each of its players here.
-    pub(crate) fn forward_to_players(&mut self, now: Instant, from: PeerId, ingress: &Ingress) {
-        // Borrowed out and put back: nothing below changes who plays `from`,
-        // and a copy per packet would be an allocation.
-        let players = self
-            .players_of
-            .get_mut(&from)
-            .map(std::mem::take)
-            .unwrap_or_default();
+    /// One packet of `from` to each of `players`.
+    pub(crate) fn forward_to_players(
+        &mut self,
+        now: Instant,
+        from: PeerId,
+        players: &[PeerId],
+        ingress: &Ingress,
+    ) {
         let mut wants = Vec::new();
-        for &pid in &players {
+        for &pid in players {
             self.forward_to_player(now, pid, from, ingress, &mut wants);
-        }
-        if let Some(slot) = self.players_of.get_mut(&from) {
-            *slot = players;
         }
         for rid in wants {
             self.request_keyframe(now, from, ingress.mid, Some(rid), KeyframeRequestKind::Pli);

@@ -14,6 +14,7 @@ pub mod fanout;
 pub mod forward;
 pub mod gop;
 pub mod keyframes;
+pub mod local;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -22,6 +23,7 @@ use tern_core::{PeerId, PlayerData};
 
 use crate::rtp::packet::Ingress;
 use crate::sink::frame_sink::FrameSink;
+use crate::sink::frame_tap::FrameTap;
 use crate::stream::forward::Forward;
 use crate::worker::Sfu;
 
@@ -64,18 +66,22 @@ impl Sfu {
 
     /// One packet of `from` (a publisher here, or mirrored) to its sinks here.
     pub(crate) fn fan_out(&mut self, now: Instant, from: PeerId, ingress: &Arc<Ingress>) {
-        self.forward_to_players(now, from, ingress);
-        self.gops.entry(from).or_default().push(ingress);
-        if self.taps.is_empty() {
-            return;
+        // The player list is borrowed out and put back (nothing below changes
+        // who plays `from`; a copy per packet would be an allocation).
+        let stream = self.streams.entry(from).or_default();
+        stream.gop.push(ingress);
+        let players = std::mem::take(&mut stream.players);
+        let mut wants_keyframe = false;
+        if let Some(tap) = stream.tap.as_mut() {
+            tap.handle_packet(now, ingress);
+            wants_keyframe = tap.take_keyframe_request();
+            if tap.is_empty() {
+                stream.tap = None;
+            }
         }
-        let Some(tap) = self.taps.get_mut(&from) else {
-            return;
-        };
-        tap.handle_packet(now, ingress);
-        let wants_keyframe = tap.take_keyframe_request();
-        if tap.is_empty() {
-            self.taps.remove(&from);
+        self.forward_to_players(now, from, &players, ingress);
+        if let Some(stream) = self.streams.get_mut(&from) {
+            stream.players = players;
         }
         if wants_keyframe {
             self.request_keyframes(now, from);
@@ -91,7 +97,7 @@ impl Sfu {
         let sources: Vec<PeerId> = player.sources.iter().map(|s| s.peer).collect();
         let since = now.checked_sub(gop::MAX_AGE).unwrap_or(now);
         for source in sources {
-            let cached = self.gops.get(&source).and_then(|g| g.replay(since));
+            let cached = self.streams.get(&source).and_then(|s| s.gop.replay(since));
             let Some(packets) = cached else {
                 self.request_keyframes(now, source);
                 continue;
@@ -117,14 +123,14 @@ impl Sfu {
         if self.source_tracks(source).is_none() {
             return false;
         }
-        self.taps.entry(source).or_default().add(sink);
+        let stream = self.streams.entry(source).or_default();
+        stream.tap.get_or_insert_with(FrameTap::default).add(sink);
         self.request_keyframes(now, source);
         true
     }
 
     /// Forgets what this worker kept for a source that is gone here.
     pub(crate) fn end_stream(&mut self, source: PeerId) {
-        self.gops.remove(&source);
-        self.taps.remove(&source);
+        self.streams.remove(&source);
     }
 }
