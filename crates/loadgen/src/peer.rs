@@ -47,6 +47,9 @@ pub enum PeerCmd {
     Frame { kind: MediaKind, data: Vec<u8> },
     /// Write on the data channel (the first one open).
     Data { binary: bool, data: Vec<u8> },
+    /// Close the peer connection as `pc.close()` does: RTCP BYE and DTLS
+    /// close_notify, then nothing more.
+    Close,
     /// Answer a new offer (renegotiation) and send the answer back.
     Offer {
         sdp: String,
@@ -76,14 +79,23 @@ pub struct PeerHandle {
 impl ClientPeer {
     /// A peer bound to `ip:0` offering Opus, VP8 and H.264.
     pub async fn new(ip: std::net::IpAddr) -> anyhow::Result<ClientPeer> {
+        ClientPeer::with_video_codecs(ip, true, true).await
+    }
+
+    /// A peer that accepts Opus and only the video codecs named.
+    pub async fn with_video_codecs(
+        ip: std::net::IpAddr,
+        vp8: bool,
+        h264: bool,
+    ) -> anyhow::Result<ClientPeer> {
         let socket = UdpSocket::bind(SocketAddr::new(ip, 0)).await?;
         let local = socket.local_addr()?;
         let now = Instant::now();
         let mut rtc = RtcConfig::new()
             .clear_codecs()
             .enable_opus(true, false)
-            .enable_vp8(true)
-            .enable_h264(true)
+            .enable_vp8(vp8)
+            .enable_h264(h264)
             .build(now);
         let candidate = Candidate::host(local, "udp").map_err(|e| anyhow!("{e}"))?;
         rtc.add_local_candidate(candidate);
@@ -228,6 +240,9 @@ async fn run(
                     if let Some(mut ch) = channel.and_then(|c| rtc.channel(c)) {
                         let _ = ch.write(binary, &data);
                     }
+                }
+                Some(PeerCmd::Close) => {
+                    let _ = rtc.close();
                 }
                 Some(PeerCmd::Offer { sdp, reply }) => {
                     let _ = reply.send(accept_offer(&mut rtc, &sdp));

@@ -16,7 +16,7 @@ use crate::local_addrs::LocalAddrs;
 use crate::mirror::msg::Mirror;
 use crate::output::SfuOutput;
 use crate::peer::events::drain;
-use crate::peer::Peer;
+use crate::peer::{Peer, SILENCE};
 use crate::stream::local::LocalStream;
 
 /// The sans-IO loop of one media worker: its peers, the streams they form,
@@ -213,7 +213,8 @@ impl Sfu {
             self.by_addr.insert(source, id);
             peer.addrs.push(source);
         }
-        if peer.hold_early_dtls(now, source, data) {
+        peer.last_heard = now;
+        if peer.hold_early_dtls(source, data) {
             return;
         }
         if let Err(e) = peer.rtc.handle_input(input) {
@@ -242,6 +243,16 @@ impl Sfu {
                 peer.last_media = None;
                 self.event(MediaEvent::NoMedia { peer: id });
                 continue;
+            }
+            if peer.silence_check.is_some_and(|t| t <= now) {
+                if now.saturating_duration_since(peer.last_heard) >= SILENCE {
+                    let why = format!("nothing received for {} s", SILENCE.as_secs());
+                    self.fail(id, why);
+                    continue;
+                }
+                // Filed again from its last datagram: one timer move per
+                // check, not one per packet.
+                peer.silence_check = Some(peer.last_heard + SILENCE);
             }
             if peer.deadline.is_some_and(|t| t <= now) {
                 let why = if peer.connected {
@@ -317,13 +328,13 @@ impl Sfu {
     /// A player's answer is in and its DTLS started: the handshake records
     /// that came before it are handled now, not lost until the browser sends
     /// them again (50 ms later in Chromium).
-    pub(crate) fn replay_early_dtls(&mut self, id: PeerId) {
+    pub(crate) fn replay_early_dtls(&mut self, now: Instant, id: PeerId) {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
-        for (at, source, data) in std::mem::take(&mut peer.early_dtls) {
+        if let Some((source, data)) = peer.early_dtls.take() {
             let Ok(contents) = DatagramRecv::try_from(data.as_slice()) else {
-                continue;
+                return;
             };
             let receive = Receive {
                 proto: Protocol::Udp,
@@ -331,7 +342,7 @@ impl Sfu {
                 destination: self.local.local_for(source),
                 contents,
             };
-            if let Err(e) = peer.rtc.handle_input(Input::Receive(at, receive)) {
+            if let Err(e) = peer.rtc.handle_input(Input::Receive(now, receive)) {
                 tracing::debug!(peer = %id, "early DTLS record refused: {e}");
             }
         }

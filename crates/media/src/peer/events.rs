@@ -10,7 +10,7 @@ use str0m::{Event, IceConnectionState, Input, Output};
 use tern_core::{MediaEvent, PeerId, PeerRole};
 
 use crate::output::SfuOutput;
-use crate::peer::{Peer, DISCONNECT_GRACE};
+use crate::peer::{Peer, DISCONNECT_GRACE, SILENCE};
 use crate::source::webrtc::ingest::ingress;
 use crate::stream::forward::Forward;
 
@@ -49,6 +49,11 @@ pub fn drain(
                 return None;
             }
             Output::Transmit(t) => out.push_back(SfuOutput::Transmit(t)),
+            // The page closed its peer connection: gone now, not when its
+            // silence is noticed.
+            Output::Event(Event::Closed) => {
+                return Some("peer connection closed by the peer".into());
+            }
             Output::Event(e) => on_event(now, id, peer, e, forwards, events),
         }
     }
@@ -66,6 +71,7 @@ fn on_event(
         Event::Connected => {
             peer.connected = true;
             peer.deadline = None;
+            peer.silence_check = Some(now + SILENCE);
             events.push(MediaEvent::Connected { peer: id });
             if peer.role == PeerRole::Player {
                 forwards.push(Forward::Started);

@@ -25,11 +25,12 @@ use crate::source::stats::SourceStats;
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
 /// A connected peer whose ICE stays disconnected this long is gone.
 pub const DISCONNECT_GRACE: Duration = Duration::from_secs(5);
+/// A connected peer that sent nothing at all this long is gone: browsers send
+/// RTCP every second or so and ICE consent checks every 2.5 s (RFC 7675's
+/// idea, on the ICE-lite side that sends no checks of its own).
+pub const SILENCE: Duration = Duration::from_secs(4);
 /// Incoming streams a publisher may have: audio and three video layers, with room to spare.
 const MAX_INGEST_STREAMS: usize = 16;
-/// DTLS records kept per player before its answer: a ClientHello and its
-/// retransmissions.
-const MAX_EARLY_DTLS: usize = 8;
 /// How often a player of a simulcast stream gets `bitrateMeasurement`.
 pub const REPORT_INTERVAL: Duration = Duration::from_secs(5);
 /// How often a player's simulcast layers are chosen again.
@@ -51,6 +52,8 @@ pub struct TrackOut {
     pub rewrite: RtpRewrite,
     /// The last payload type matched: (the source's, this player's).
     pub pt: Option<(Pt, Pt)>,
+    /// The player's answer accepts no codec the source sends (told once).
+    pub refused: bool,
     /// The SSRC of its send stream, found once: a lookup by mid scans them all.
     pub tx: Option<Ssrc>,
     /// Video of a simulcast source: the layer forwarded and the one wanted.
@@ -68,6 +71,10 @@ pub struct Peer {
     /// Peer is dropped at this instant unless it (re)connects first.
     pub deadline: Option<Instant>,
     pub connected: bool,
+    /// When its last datagram came.
+    pub last_heard: Instant,
+    /// When its silence is checked next (once connected).
+    pub silence_check: Option<Instant>,
     /// Publisher: when media last arrived (set once media flows).
     pub last_media: Option<Instant>,
     /// Remote addresses this peer was seen at, to clean the demultiplexing cache.
@@ -96,9 +103,12 @@ pub struct Peer {
     /// Its DTLS has started (a publisher's with the answer Tern made, a
     /// player's with the page's answer).
     pub dtls_started: bool,
-    /// DTLS records that came before that: a player's browser connects ICE
-    /// and starts its handshake while its answer is still on the way.
-    pub early_dtls: Vec<(Instant, SocketAddr, Vec<u8>)>,
+    /// The last DTLS datagram that came before that: a player's browser
+    /// connects ICE and sends its ClientHello while its answer is still on
+    /// the way. Only the last is kept: before the server answers, each is a
+    /// whole retransmission of the same first flight, and handing over
+    /// several makes the server answer each.
+    pub early_dtls: Option<(SocketAddr, Vec<u8>)>,
     pub profile: MediaProfile,
     /// The instant this peer is filed under in the SFU's timer index.
     pub wake_at: Option<Instant>,
@@ -137,6 +147,8 @@ impl Peer {
             next_timeout: Some(now),
             deadline: Some(now + CONNECT_TIMEOUT),
             connected: false,
+            last_heard: now,
+            silence_check: None,
             last_media: None,
             addrs: Vec::new(),
             tracks_in: Vec::new(),
@@ -151,7 +163,7 @@ impl Peer {
             tracks_out: Vec::new(),
             pending: None,
             dtls_started: role == PeerRole::Publisher,
-            early_dtls: Vec::new(),
+            early_dtls: None,
             profile,
             wake_at: None,
             simulcast: false,
@@ -167,16 +179,14 @@ impl Peer {
         }
     }
 
-    /// Keeps a DTLS record that came before DTLS started (str0m would drop
-    /// it). True if kept, or dropped past the bound.
-    pub fn hold_early_dtls(&mut self, now: Instant, source: SocketAddr, data: &[u8]) -> bool {
+    /// Keeps a DTLS datagram that came before DTLS started (str0m would
+    /// drop it). True if kept.
+    pub fn hold_early_dtls(&mut self, source: SocketAddr, data: &[u8]) -> bool {
         // RFC 7983: DTLS records start with 20..=63.
         if self.dtls_started || !data.first().is_some_and(|b| (20..=63).contains(b)) {
             return false;
         }
-        if self.early_dtls.len() < MAX_EARLY_DTLS {
-            self.early_dtls.push((now, source, data.to_vec()));
-        }
+        self.early_dtls = Some((source, data.to_vec()));
         true
     }
 
@@ -185,6 +195,7 @@ impl Peer {
         [
             self.next_timeout,
             self.deadline,
+            self.silence_check,
             self.silent_deadline(),
             self.keyframes.next_due(),
             self.next_tick,

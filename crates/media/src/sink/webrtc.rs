@@ -109,6 +109,7 @@ impl Sfu {
                     stopping: false,
                     rewrite: RtpRewrite::default(),
                     pt: None,
+                    refused: false,
                     tx: None,
                     simulcast: *simulcast && *kind == MediaKind::Video,
                     layers: LayerSwitch::default(),
@@ -198,7 +199,7 @@ impl Sfu {
                 let first_answer = !std::mem::replace(&mut peer.dtls_started, true);
                 let wanted = peer.wanted.take();
                 if first_answer {
-                    self.replay_early_dtls(id);
+                    self.replay_early_dtls(now, id);
                     // The keyframe it needs is asked for now, so that it is
                     // kept ready (`stream::gop`) when ICE and DTLS are up,
                     // some 70 ms later, instead of asked for then.

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use str0m::media::{KeyframeRequestKind, MediaKind, Rid};
 use str0m::rtp::RtpWrite;
-use tern_core::{MediaEvent, PeerId};
+use tern_core::{MediaEvent, PeerId, SdpFailure};
 
 use crate::output::SfuOutput;
 use crate::rtp::packet::Ingress;
@@ -82,7 +82,27 @@ impl Sfu {
         let pt = match track.pt {
             Some((src, out)) if src == source_pt => out,
             _ => {
-                let Some(out) = player.rtc.codec_config().match_params(ingress.params) else {
+                // A codec Tern offered that the page's answer also kept for this track.
+                let mid = track.mid;
+                let accepted = player
+                    .rtc
+                    .codec_config()
+                    .match_params(ingress.params)
+                    .filter(|p| {
+                        let media = player.rtc.media(mid);
+                        media.is_some_and(|m| m.remote_pts().contains(&p.pt()))
+                    });
+                let Some(out) = accepted else {
+                    // Nothing it could decode is ever sent; the page hears why.
+                    if !std::mem::replace(&mut track.refused, true) {
+                        let codec = ingress.params.spec().codec;
+                        let why = format!("the answer accepts no codec the stream sends ({codec})");
+                        let event = MediaEvent::SdpFailed {
+                            peer: pid,
+                            failure: SdpFailure::Remote(why),
+                        };
+                        self.out.push_back(SfuOutput::Event(event));
+                    }
                     return;
                 };
                 let out = out.pt();

@@ -1,0 +1,127 @@
+//! The ways a peer leaves, through the real server with str0m clients, each
+//! with its outcome and timing (the table in README.md, "When a peer leaves"): a
+//! network that vanishes, a closed peer connection, and a player whose answer
+//! takes no codec of the stream.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::peers::*;
+use common::{start, start_with};
+use tern_load::peer::{ClientPeer, PeerCmd, PeerEvent};
+use tern_load::signal::Signal;
+
+/// An app whose dropped publishers are waited for 1.5 s (`webRTCClientStartTimeoutMs`).
+const SHORT_WINDOW: &str = "[apps.ShortApp]\nwebRTCClientStartTimeoutMs = 1500\n";
+
+fn between(took: Duration, low_ms: u64, high_ms: u64) {
+    assert!(
+        took >= Duration::from_millis(low_ms) && took <= Duration::from_millis(high_ms),
+        "took {took:?}, expected {low_ms}..{high_ms} ms"
+    );
+}
+
+#[tokio::test]
+async fn a_publisher_whose_network_vanishes_is_noticed_within_5_s() {
+    let server = start_with(SHORT_WINDOW).await;
+    let url = server.ws_url("ShortApp");
+    let (_pub_sig, pub_peer) = publisher(&url, "gone1", false).await;
+    let feeder = feed(pub_peer.cmd.clone(), 0);
+    let (mut p_sig, mut p) = player(&url, "gone1").await;
+    video_frames(&mut p, 5).await;
+
+    // Not one more packet, while its WebSocket stays open.
+    feeder.abort();
+    pub_peer.task.abort();
+    let t0 = Instant::now();
+    p_sig
+        .expect("play_finished", Duration::from_secs(15))
+        .await
+        .unwrap();
+    // 4 s of silence, then the 1.5 s restore window.
+    between(t0.elapsed(), 5_300, 7_500);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_player_whose_network_vanishes_is_ended_within_5_s() {
+    let server = start().await;
+    let url = server.ws_url("LiveApp");
+    let (_pub_sig, pub_peer) = publisher(&url, "gone2", false).await;
+    let feeder = feed(pub_peer.cmd.clone(), 0);
+    let (mut p_sig, mut p) = player(&url, "gone2").await;
+    video_frames(&mut p, 5).await;
+
+    p.task.abort();
+    let t0 = Instant::now();
+    p_sig
+        .expect("play_finished", Duration::from_secs(10))
+        .await
+        .unwrap();
+    between(t0.elapsed(), 3_800, 5_500);
+    feeder.abort();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_closed_peer_connection_starts_the_restore_window_at_once() {
+    let server = start_with(SHORT_WINDOW).await;
+    let url = server.ws_url("ShortApp");
+    let (_pub_sig, pub_peer) = publisher(&url, "closed1", false).await;
+    let feeder = feed(pub_peer.cmd.clone(), 0);
+    let (mut p_sig, mut p) = player(&url, "closed1").await;
+    video_frames(&mut p, 5).await;
+
+    // pc.close(): RTCP BYE and DTLS close_notify; the socket stays open.
+    feeder.abort();
+    pub_peer.cmd.send(PeerCmd::Close).await.unwrap();
+    let t0 = Instant::now();
+    p_sig
+        .expect("play_finished", Duration::from_secs(10))
+        .await
+        .unwrap();
+    // The 1.5 s window from the close, not from a silence noticed later.
+    between(t0.elapsed(), 1_300, 3_000);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_player_that_takes_no_codec_of_the_stream_gets_an_error_and_no_media() {
+    let server = start().await;
+    let url = server.ws_url("LiveApp");
+    // The test publisher sends VP8.
+    let (_pub_sig, pub_peer) = publisher(&url, "codec1", false).await;
+    let feeder = feed(pub_peer.cmd.clone(), 0);
+
+    let mut sig = Signal::connect(&url).await.unwrap();
+    sig.play("codec1").await.unwrap();
+    let offer = sig.expect("takeConfiguration", WAIT).await.unwrap();
+    let mut peer = ClientPeer::with_video_codecs(LOCAL, false, true)
+        .await
+        .unwrap();
+    let answer = peer.accept_offer(offer["sdp"].as_str().unwrap()).unwrap();
+    assert!(answer.contains("H264") && !answer.contains("VP8"));
+    sig.sdp("codec1", "answer", &answer).await.unwrap();
+    let mut handle = peer.spawn();
+
+    let error = sig.expect("notSetRemoteDescription", WAIT).await.unwrap();
+    let why = error["information"].as_str().unwrap_or_default();
+    assert!(why.contains("no codec") && why.contains("VP8"), "{error}");
+    // No video ever reaches it.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(1);
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, handle.events.recv()).await {
+        assert!(
+            !matches!(
+                e,
+                PeerEvent::Media {
+                    kind: str0m::media::MediaKind::Video,
+                    ..
+                }
+            ),
+            "video reached a player that cannot decode it"
+        );
+    }
+    feeder.abort();
+    server.stop().await;
+}
