@@ -8,6 +8,7 @@ use tern_signal::{NotificationDef, ServerMessage};
 
 use crate::ids::{SessionId, StreamKey};
 use crate::media_api::PeerRole;
+use crate::registry::StreamEvent;
 use crate::Core;
 
 impl Core {
@@ -152,7 +153,9 @@ impl Core {
             return;
         };
         if let Some(s) = self.state.streams.get_mut(&key) {
-            s.meta.meta_data = meta_data;
+            s.meta.meta_data.clone_from(&meta_data);
         }
+        self.registry
+            .stream_event(&key.app, &key.id, StreamEvent::MetaData(meta_data));
     }
 }

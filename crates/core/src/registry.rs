@@ -25,7 +25,7 @@ impl Refusal {
 }
 
 /// Where a stream is in its life, for broadcast status and viewer counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StreamEvent {
     /// A publish was accepted; media not up yet.
     Preparing,
@@ -35,6 +35,8 @@ pub enum StreamEvent {
     Finished,
     /// The number of connected WebRTC players changed.
     Viewers(usize),
+    /// The publisher changed the stream's `metaData` (`updateStreamMetaData`).
+    MetaData(Option<String>),
 }
 
 pub trait Registry: Send {

@@ -122,6 +122,12 @@ impl Registry for StoreRegistry {
                 })
                 .map(drop),
             StreamEvent::Finished => finished(&mut **store, app, stream_id, now),
+            StreamEvent::MetaData(ref meta) => store
+                .modify_broadcast(app, stream_id, &mut |b| {
+                    b.meta_data.clone_from(meta);
+                    b.update_time = now;
+                })
+                .map(drop),
             StreamEvent::Viewers(n) => store
                 .modify_broadcast(app, stream_id, &mut |b| {
                     b.webrtc_viewer_count = n as i64;

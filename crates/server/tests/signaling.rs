@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::{start, start_with, Client};
 use futures_util::{SinkExt, StreamExt};
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test]
@@ -257,5 +257,30 @@ async fn a_client_close_is_answered_with_a_close_frame() {
         .await
         .unwrap();
     assert!(matches!(reply, Some(Ok(Message::Close(_)))), "{reply:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn update_stream_meta_data_reaches_rest() {
+    let server = start().await;
+    let mut a = server.client().await;
+    a.send(json!({"command":"publish","streamId":"meta1","metaData":"before"}))
+        .await;
+    assert_eq!(a.recv().await["command"], "start");
+    let path = "/LiveApp/rest/v2/broadcasts/meta1";
+    let r = common::http(server.http, "GET", path, &[], None).await;
+    assert_eq!(r.body["metaData"], "before", "{}", r.body);
+    a.send(json!({"command":"updateStreamMetaData","streamId":"meta1","metaData":"after"}))
+        .await;
+    // No reply comes to updateStreamMetaData: poll REST, bounded.
+    let mut seen = Value::Null;
+    for _ in 0..50 {
+        seen = common::http(server.http, "GET", path, &[], None).await.body;
+        if seen["metaData"] == "after" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen["metaData"], "after", "{seen}");
     server.stop().await;
 }
