@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, Rust unit and integration tests, and
-# the browser SDK's type check and unit tests, and browser end-to-end tests in
-# Debian's Chromium. Installs what a fresh machine lacks (Chromium, the e2e and
+# the browser SDK's type check and unit tests, aiortc (a second WebRTC stack,
+# from PyPI) against the server, and browser end-to-end tests in Debian's
+# Chromium. Installs what a fresh machine lacks (Chromium, the e2e and
 # SDK npm packages) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +45,9 @@ bash scripts/fuzz.sh 20 signal_parse core_sequences frame_assembly
 
 step "release build for the browser tests"
 cargo build --release --bin tern
+
+step "aiortc: a second WebRTC stack publishes, plays and leaves every way"
+bash scripts/aiortc.sh
 
 step "browser end-to-end tests"
 # Every stream's first player goes to another media worker than its publisher
