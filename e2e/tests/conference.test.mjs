@@ -245,6 +245,42 @@ test('a participant leaves: the others drop its tracks, get subtrackRemoved and 
     await Promise.all(stay.map((k) => assertRemoteTracks(pages[k], { flowing: others(k).filter((x) => x !== ids.c), stalled: [ids.c], gapMs: 1500 })));
     t.diagnostic(`leave handled within ${Date.now() - leaveAt} ms (including the checks)`);
     for (const k of stay) assert.deepEqual(pages[k].pageErrors, [], `${pages[k].label}: page errors`);
+    // A leave renegotiates the others' room play; it never ends it (PROTOCOL.md §4.5.1).
+    for (const k of stay) assert.deepEqual(await roomPlayFinished(pages[k]), [], `${pages[k].label}: play_finished for the room`);
+
+    // C comes back (a new page with the same id, as a reload would): the others see it again.
+    await env.retire(pages.c);
+    pages.c = await openParticipant('c');
+    await pages.c.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 10_000, match: (d) => d?.streamId === ids.c });
+    for (const k of ['a', 'b', 'c']) await waitForRemoteVideos(pages[k], others(k), 20_000);
+    await Promise.all(['a', 'b', 'c'].map((k) => assertRemoteTracks(pages[k], { flowing: others(k), gapMs: 1500 })));
+    await pages.c.page.evaluate(() => window.leave());
+    for (const k of stay) {
+      await waitUntil(async () => (await pages[k].events()).filter((e) => e.name === 'subtrackRemoved' && e.data?.trackId === ids.c).length >= 2,
+        { timeoutMs: 10_000, what: `${pages[k].label}: subtrackRemoved for C's second leave` });
+    }
+  });
+});
+
+/** play_finished callbacks a page got for the room. */
+async function roomPlayFinished(p) {
+  return (await p.events()).filter((e) => e.name === 'play_finished' && e.data?.streamId === room);
+}
+
+test('two participants: one leaves and comes back, the other keeps its room play and sees it again', { timeout: 60_000 }, async () => {
+  await env.guard('conference-two-leave-rejoin', async () => {
+    assert.ok(pages.a && pages.b, 'previous test did not set up the room');
+    await pages.b.page.evaluate(() => window.leave());
+    await pages.a.waitForEvent('subtrackRemoved', { kind: 'callback', timeoutMs: 10_000, match: (d) => d?.trackId === ids.b });
+    // Alone in the room, A still plays it: no play_finished, and B is seen again when it returns.
+    assert.deepEqual(await roomPlayFinished(pages.a), [], 'A: play_finished for the room while it stays');
+    await env.retire(pages.b);
+    pages.b = await openParticipant('b');
+    await pages.b.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 10_000, match: (d) => d?.streamId === ids.b });
+    await waitForRemoteVideos(pages.a, [ids.b], 20_000);
+    await waitForRemoteVideos(pages.b, [ids.a], 20_000);
+    await Promise.all([['a', [ids.b]], ['b', [ids.a]]].map(([k, flowing]) => assertRemoteTracks(pages[k], { flowing, gapMs: 1500 })));
+    assert.deepEqual(await roomPlayFinished(pages.a), [], 'A: play_finished for the room');
   });
 });
 

@@ -93,6 +93,11 @@ impl Sfu {
                         media.is_some_and(|m| m.remote_pts().contains(&p.pt()))
                     });
                 let Some(out) = accepted else {
+                    // While an offer waits for its answer, a new track's codecs
+                    // are not known yet: nothing is sent, nothing is judged.
+                    if player.pending.is_some() {
+                        return;
+                    }
                     // Nothing it could decode is ever sent; the page hears why.
                     if !std::mem::replace(&mut track.refused, true) {
                         let codec = ingress.params.spec().codec;
