@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::peers::*;
 use common::{start, start_with};
-use tern_load::peer::{ClientPeer, PeerCmd, PeerEvent};
+use tern_load::peer::{ClientPeer, PeerCmd, PeerEvent, PeerHandle};
 use tern_load::signal::Signal;
 
 /// An app whose dropped publishers are waited for 1.5 s (`webRTCClientStartTimeoutMs`).
@@ -22,25 +22,47 @@ fn between(took: Duration, low_ms: u64, high_ms: u64) {
     );
 }
 
+/// A publisher fed with media and a player decoding it, on `app`.
+struct Live {
+    _pub_sig: Signal,
+    pub_peer: PeerHandle,
+    feeder: tokio::task::JoinHandle<()>,
+    p_sig: Signal,
+    p: PeerHandle,
+}
+
+async fn live(url: &str, id: &str) -> Live {
+    let (_pub_sig, pub_peer) = publisher(url, id, false).await;
+    let feeder = feed(pub_peer.cmd.clone(), 0);
+    let (p_sig, mut p) = player(url, id).await;
+    video_frames(&mut p, 5).await;
+    Live {
+        _pub_sig,
+        pub_peer,
+        feeder,
+        p_sig,
+        p,
+    }
+}
+
+/// Seconds from now until `s` gets `play_finished`.
+async fn until_play_finished(s: &mut Signal, wait: Duration) -> Duration {
+    let t0 = Instant::now();
+    s.expect("play_finished", wait).await.unwrap();
+    t0.elapsed()
+}
+
 #[tokio::test]
 async fn a_publisher_whose_network_vanishes_is_noticed_within_5_s() {
     let server = start_with(SHORT_WINDOW).await;
     let url = server.ws_url("ShortApp");
-    let (_pub_sig, pub_peer) = publisher(&url, "gone1", false).await;
-    let feeder = feed(pub_peer.cmd.clone(), 0);
-    let (mut p_sig, mut p) = player(&url, "gone1").await;
-    video_frames(&mut p, 5).await;
-
+    let mut s = live(&url, "gone1").await;
     // Not one more packet, while its WebSocket stays open.
-    feeder.abort();
-    pub_peer.task.abort();
-    let t0 = Instant::now();
-    p_sig
-        .expect("play_finished", Duration::from_secs(15))
-        .await
-        .unwrap();
+    s.feeder.abort();
+    s.pub_peer.task.abort();
+    let took = until_play_finished(&mut s.p_sig, Duration::from_secs(15)).await;
     // 4 s of silence, then the 1.5 s restore window.
-    between(t0.elapsed(), 5_300, 7_500);
+    between(took, 5_300, 7_500);
     server.stop().await;
 }
 
@@ -48,19 +70,11 @@ async fn a_publisher_whose_network_vanishes_is_noticed_within_5_s() {
 async fn a_player_whose_network_vanishes_is_ended_within_5_s() {
     let server = start().await;
     let url = server.ws_url("LiveApp");
-    let (_pub_sig, pub_peer) = publisher(&url, "gone2", false).await;
-    let feeder = feed(pub_peer.cmd.clone(), 0);
-    let (mut p_sig, mut p) = player(&url, "gone2").await;
-    video_frames(&mut p, 5).await;
-
-    p.task.abort();
-    let t0 = Instant::now();
-    p_sig
-        .expect("play_finished", Duration::from_secs(10))
-        .await
-        .unwrap();
-    between(t0.elapsed(), 3_800, 5_500);
-    feeder.abort();
+    let mut s = live(&url, "gone2").await;
+    s.p.task.abort();
+    let took = until_play_finished(&mut s.p_sig, Duration::from_secs(10)).await;
+    between(took, 3_800, 5_500);
+    s.feeder.abort();
     server.stop().await;
 }
 
@@ -68,21 +82,13 @@ async fn a_player_whose_network_vanishes_is_ended_within_5_s() {
 async fn a_closed_peer_connection_starts_the_restore_window_at_once() {
     let server = start_with(SHORT_WINDOW).await;
     let url = server.ws_url("ShortApp");
-    let (_pub_sig, pub_peer) = publisher(&url, "closed1", false).await;
-    let feeder = feed(pub_peer.cmd.clone(), 0);
-    let (mut p_sig, mut p) = player(&url, "closed1").await;
-    video_frames(&mut p, 5).await;
-
+    let mut s = live(&url, "closed1").await;
     // pc.close(): RTCP BYE and DTLS close_notify; the socket stays open.
-    feeder.abort();
-    pub_peer.cmd.send(PeerCmd::Close).await.unwrap();
-    let t0 = Instant::now();
-    p_sig
-        .expect("play_finished", Duration::from_secs(10))
-        .await
-        .unwrap();
+    s.feeder.abort();
+    s.pub_peer.cmd.send(PeerCmd::Close).await.unwrap();
+    let took = until_play_finished(&mut s.p_sig, Duration::from_secs(10)).await;
     // The 1.5 s window from the close, not from a silence noticed later.
-    between(t0.elapsed(), 1_300, 3_000);
+    between(took, 1_300, 3_000);
     server.stop().await;
 }
 
