@@ -4,13 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=e2e/aiortc/.venv
-if ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
-  apt-get update
-  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y python3-venv
-fi
-if [ ! -x "$venv/bin/python" ] || [ e2e/aiortc/requirements.txt -nt "$venv/bin/python" ]; then
+if [ ! -x "$venv/bin/pip" ] || [ e2e/aiortc/requirements.txt -nt "$venv/bin/pip" ]; then
   rm -rf "$venv"
-  python3 -m venv "$venv"
+  # Debian's python3 makes venvs only with python3-venv installed.
+  if ! python3 -m venv "$venv" >/dev/null 2>&1; then
+    rm -rf "$venv"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y python3-venv
+    python3 -m venv "$venv"
+  fi
   "$venv/bin/pip" install -q -r e2e/aiortc/requirements.txt
+  touch "$venv/bin/pip"
 fi
 exec "$venv/bin/python" -m pytest -q -p no:cacheprovider e2e/aiortc "$@"
