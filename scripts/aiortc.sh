@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=e2e/aiortc/.venv
-if [ ! -x "$venv/bin/pip" ] || [ e2e/aiortc/requirements.txt -nt "$venv/bin/pip" ]; then
+# The marker is written only after a complete install, so a broken one is made again.
+if [ ! -f "$venv/.installed" ] || [ e2e/aiortc/requirements.txt -nt "$venv/.installed" ]; then
   rm -rf "$venv"
   # Debian's python3 makes venvs only with python3-venv installed.
   if ! python3 -m venv "$venv" >/dev/null 2>&1; then
@@ -14,6 +15,6 @@ if [ ! -x "$venv/bin/pip" ] || [ e2e/aiortc/requirements.txt -nt "$venv/bin/pip"
     python3 -m venv "$venv"
   fi
   "$venv/bin/pip" install -q -r e2e/aiortc/requirements.txt
-  touch "$venv/bin/pip"
+  touch "$venv/.installed"
 fi
 exec "$venv/bin/python" -m pytest -q -p no:cacheprovider e2e/aiortc "$@"
