@@ -125,7 +125,7 @@ test('plumbing: a player inside the namespace plays over the veth, and shaping t
   });
 });
 
-test('simulcast: the viewer on a constrained link moves to a lower layer within 10 s; the other stays on top', { timeout: 120_000 }, async (t) => {
+test('simulcast: the viewer on a constrained link moves to a lower layer within 10 s; the other stays on top', { timeout: 180_000 }, async (t) => {
   await guard('netem-simulcast', async () => {
     const id = uniqueStreamId('slow');
     const pub = await ternPublisher();
@@ -146,7 +146,9 @@ test('simulcast: the viewer on a constrained link moves to a lower layer within 
     // The server ramps each player up as its estimate of the player's link grows (it may first start a player
     // on the top layer and take it down once it has measured): wait until both have stayed on top for 5 s.
     const rampFrom = Date.now();
-    await Promise.all([a, b].map((p) => waitForSteadyLayer(p, top, { holdMs: 5000, timeoutMs: 30_000, what: 'ramping up' })));
+    // A loaded machine can make the estimate dip and the layer step down on the open link too; the hold after
+    // a step down and the climb back take tens of seconds then. The wait ends as soon as both hold the top.
+    await Promise.all([a, b].map((p) => waitForSteadyLayer(p, top, { holdMs: 5000, timeoutMs: 60_000, what: 'ramping up' })));
     t.diagnostic(`both viewers steadily on ${top}p ${Date.now() - rampFrom} ms after the layers were listed`);
 
     // The link must be too slow for the top layer yet carry the lowest one. How heavy each layer is depends on
