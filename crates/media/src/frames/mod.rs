@@ -27,14 +27,6 @@ impl FrameCodec {
         !matches!(self, FrameCodec::Opus)
     }
 
-    /// RTP clock rate.
-    pub fn hz(self) -> u32 {
-        match self {
-            FrameCodec::Opus => 48_000,
-            FrameCodec::Vp8 | FrameCodec::H264 => 90_000,
-        }
-    }
-
     pub fn to_str0m(self) -> str0m::format::Codec {
         match self {
             FrameCodec::Opus => str0m::format::Codec::Opus,
