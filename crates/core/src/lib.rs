@@ -62,6 +62,10 @@ pub enum Output {
     Media(MediaCommand),
     /// Close a session's socket with a reason a person can read.
     CloseSession { session: SessionId, reason: String },
+    /// Nothing but its socket shows this session is still there (a peer-to-peer
+    /// call carries no media through the server): the driver pings it and closes
+    /// it once it stops answering, which counts as the socket closing.
+    WatchSocket { session: SessionId },
 }
 
 /// The session logic of one Tern node.

@@ -32,6 +32,7 @@ impl Core {
             s.p2p.insert(id.to_owned());
         }
         tracing::info!(%session, stream = %key, "p2p join");
+        self.out.push_back(crate::Output::WatchSocket { session });
         self.send(
             session,
             ServerMessage::notification(NotificationDef::Joined, id),

@@ -39,6 +39,8 @@ pub enum Outbound {
     Text(String),
     /// Close the socket with this reason.
     Close(String),
+    /// Ping the socket and close it when it stops answering.
+    Watch,
 }
 
 struct Hub {
@@ -163,6 +165,7 @@ impl Hub {
                     self.send(session, Outbound::Close(reason));
                     self.close(session);
                 }
+                Output::WatchSocket { session } => self.send(session, Outbound::Watch),
             }
         }
     }

@@ -1,6 +1,6 @@
 //! One WebSocket: frames in → parsed messages to the hub; hub output → frames out.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures_util::{SinkExt, StreamExt};
@@ -14,6 +14,12 @@ use crate::hub::{HubMsg, Outbound};
 /// RFC 6455 close codes used here.
 const CLOSE_POLICY: u16 = 1008;
 const CLOSE_TOO_BIG: u16 = 1009;
+
+/// A watched socket (see [`Outbound::Watch`]) is pinged this often...
+const PING_EVERY: Duration = Duration::from_secs(1);
+/// ...and is gone after this long with nothing from it, as long as the media
+/// layer waits for a silent peer.
+const SILENT_AFTER: Duration = Duration::from_secs(4);
 
 pub async fn serve(
     socket: WebSocket,
@@ -40,8 +46,20 @@ pub async fn serve(
     let mut bucket = RateLimit::new(limits.messages_per_second, Instant::now());
     let idle = tokio::time::sleep(limits.idle_timeout);
     tokio::pin!(idle);
+    let mut watched = false;
+    let mut pings = tokio::time::interval(PING_EVERY);
+    let mut heard = Instant::now();
     loop {
         tokio::select! {
+            _ = pings.tick(), if watched => {
+                if heard.elapsed() > SILENT_AFTER {
+                    tracing::info!(%session, "socket silent for {} s: closed", SILENT_AFTER.as_secs());
+                    break;
+                }
+                if sink.send(Message::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+            }
             _ = &mut idle => {
                 let reason = format!("no message for {} s; send ping to keep the socket open", limits.idle_timeout.as_secs());
                 let _ = sink.send(close(CLOSE_POLICY, &reason)).await;
@@ -57,10 +75,18 @@ pub async fn serve(
                     let _ = sink.send(close(CLOSE_POLICY, &reason)).await;
                     break;
                 }
+                Some(Outbound::Watch) => {
+                    watched = true;
+                    heard = Instant::now();
+                }
                 None => break,
             },
             inc = stream.next() => {
-                idle.as_mut().reset(tokio::time::Instant::now() + limits.idle_timeout);
+                heard = Instant::now();
+                // Answers to our pings show the socket is there, not that the client is busy.
+                if !matches!(inc, Some(Ok(Message::Pong(_)))) {
+                    idle.as_mut().reset(tokio::time::Instant::now() + limits.idle_timeout);
+                }
                 if matches!(inc, Some(Ok(Message::Text(_) | Message::Binary(_)))) && !bucket.take(Instant::now()) {
                     let reason = format!("more than {} messages per second", limits.messages_per_second);
                     let _ = sink.send(close(CLOSE_POLICY, &reason)).await;

@@ -131,3 +131,61 @@ async fn a_player_that_takes_no_codec_of_the_stream_gets_an_error_and_no_media()
     feeder.abort();
     server.stop().await;
 }
+
+/// A peer-to-peer peer whose network vanishes is seen only by its socket: it
+/// stops answering pings, and after 4 s the other peer is told to `stop`.
+#[tokio::test]
+async fn a_p2p_peer_that_stops_answering_pings_leaves_the_call_within_5_s() {
+    let server = start().await;
+    let mut a = server.client().await;
+    let mut b = server.client().await;
+    let join = serde_json::json!({"command": "join", "streamId": "call", "mode": "both"});
+    a.send(join.clone()).await;
+    a.expect("joined").await;
+    b.send(join).await;
+    b.expect("joined").await;
+    a.expect("start").await;
+    // From here b's socket is never read, so its pings go unanswered; a reads and answers.
+    let t0 = Instant::now();
+    let stop = loop {
+        let v = a
+            .try_recv(Duration::from_secs(8))
+            .await
+            .expect("a frame before a's socket goes quiet");
+        if v["command"] == "stop" {
+            break v;
+        }
+    };
+    assert_eq!(stop["streamId"], "call");
+    between(t0.elapsed(), 3_500, 6_500);
+    server.stop().await;
+}
+
+/// Peers that answer pings stay in their call however long they say nothing.
+#[tokio::test]
+async fn p2p_peers_that_answer_pings_stay_while_silent() {
+    let server = start().await;
+    let mut a = server.client().await;
+    let mut b = server.client().await;
+    let join = serde_json::json!({"command": "join", "streamId": "quiet", "mode": "both"});
+    a.send(join.clone()).await;
+    a.expect("joined").await;
+    b.send(join).await;
+    b.expect("joined").await;
+    a.expect("start").await;
+    let quiet = Duration::from_secs(7);
+    let (fa, fb) = tokio::join!(
+        tokio::time::timeout(quiet, a.try_recv(quiet)),
+        tokio::time::timeout(quiet, b.try_recv(quiet))
+    );
+    // Timing out is the expected end: no frame came, and the socket did not close (None).
+    assert!(
+        fa.is_err() && fb.is_err(),
+        "while both were silent: {fa:?} {fb:?}"
+    );
+    // Both still joined: a relayed message reaches the other.
+    a.send(serde_json::json!({"command": "peerMessageCommand", "streamId": "quiet", "definition": "hi", "data": "x"}))
+        .await;
+    assert_eq!(b.expect("peerMessageCommand").await["data"], "x");
+    server.stop().await;
+}

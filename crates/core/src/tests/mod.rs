@@ -14,6 +14,8 @@ struct World {
     sent: Vec<(SessionId, serde_json::Value)>,
     media: Vec<MediaCommand>,
     closed: Vec<SessionId>,
+    /// Sessions the driver was asked to ping.
+    watched: Vec<SessionId>,
 }
 
 impl World {
@@ -24,6 +26,7 @@ impl World {
             sent: Vec::new(),
             media: Vec::new(),
             closed: Vec::new(),
+            watched: Vec::new(),
         }
     }
 
@@ -42,6 +45,7 @@ impl World {
                 Output::Send { to, msg } => self.sent.push((to, msg.to_json())),
                 Output::Media(cmd) => self.media.push(cmd),
                 Output::CloseSession { session, .. } => self.closed.push(session),
+                Output::WatchSocket { session } => self.watched.push(session),
             }
         }
     }

@@ -12,6 +12,8 @@ fn two_peers_pair_and_the_first_both_peer_offers() {
     w.frame(b, r#"{"command":"join","streamId":"call","mode":"both"}"#);
     assert_eq!(w.heard(b), ["joined"]);
     assert_eq!(w.heard(a), ["start"]);
+    // Only their sockets show the peers are there: both are pinged.
+    assert_eq!(w.watched, [a, b]);
 }
 
 #[test]
