@@ -89,7 +89,9 @@ test('a page closes its peer connection with its socket open: play_finished afte
     await pub.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
     const player = await playerOf(id);
     const closedAt = Date.now();
-    await pub.page.evaluate((sid) => window.adaptor.remotePeerConnection[sid].close(), id);
+    // The SDK would stop and republish a closed publisher some 3 s after its publish (its own reconnection),
+    // which ends the stream as `stop` does: turned off, so the server's own detection is what is timed.
+    await pub.page.evaluate((sid) => { window.adaptor.reconnectIfRequiredFlag = false; window.adaptor.remotePeerConnection[sid].close(); }, id);
     await player.waitForEvent('play_finished', { kind: 'callback', timeoutMs: 15_000 });
     const took = Date.now() - closedAt;
     t.diagnostic(`pc.close() -> play_finished ${took} ms (window ${WINDOW_MS} ms)`);
@@ -196,7 +198,7 @@ test('a room participant closes its publishing peer connection: the others drop 
   await guard('departure-room-pc-close', async () => {
     const r = await room3('rpc', browser);
     const closedAt = Date.now();
-    await r.p.c.page.evaluate((sid) => window.adaptor.remotePeerConnection[sid].close(), r.ids.c);
+    await r.p.c.page.evaluate((sid) => { window.adaptor.reconnectIfRequiredFlag = false; window.adaptor.remotePeerConnection[sid].close(); }, r.ids.c);
     await othersStay(t, r, closedAt, 'pc.close()', WINDOW_MS - 300, WINDOW_MS + 3000);
   });
 });
