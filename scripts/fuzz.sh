@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs fuzz targets with cargo-fuzz (nightly). Usage:
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]
-# Targets: signal_parse, core_sequences (fuzz/), sdp_offer, frame_assembly (fuzz-media/).
-# Default: 20 s each for signal_parse and core_sequences (what CI runs).
+# Targets: signal_parse, core_sequences, trickle_sdpfrag (fuzz/), sdp_offer, frame_assembly (fuzz-media/).
+# Default: 20 s each for signal_parse, core_sequences and trickle_sdpfrag.
 # A longer run:  bash scripts/fuzz.sh 600 signal_parse core_sequences sdp_offer
 # Each run starts from the checked-in seed corpus, copied to a temporary folder
 # so that the repository's corpus stays small; crashes land in fuzz*/artifacts/.
@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 secs=${1:-20}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(signal_parse core_sequences)
+[ ${#targets[@]} -gt 0 ] || targets=(signal_parse core_sequences trickle_sdpfrag)
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
   rustup toolchain install nightly --profile minimal >/dev/null 2>&1 || true

@@ -40,8 +40,8 @@ cargo test --workspace
 step "browser SDK: type check (tsc --checkJs) and unit tests"
 (cd sdk && npm test)
 
-step "fuzz: short runs of the signaling parser, the session state machine and frame assembly"
-bash scripts/fuzz.sh 20 signal_parse core_sequences frame_assembly
+step "fuzz: short runs of the signaling parser, the session state machine, WHIP/WHEP trickle fragments and frame assembly"
+bash scripts/fuzz.sh 20 signal_parse core_sequences trickle_sdpfrag frame_assembly
 
 step "release build for the browser tests"
 cargo build --release --bin tern

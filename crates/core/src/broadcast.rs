@@ -24,7 +24,7 @@ impl Core {
                 "streamId": key.id,
                 "status": if s.live { "broadcasting" } else { "preparing" },
                 "type": "liveStream",
-                "publishType": "WebRTC",
+                "publishType": s.meta.publish_type,
                 "name": s.meta.name,
                 "metaData": s.meta.meta_data,
                 "role": s.meta.role,

@@ -103,7 +103,19 @@ impl Core {
 
     /// Next side effect, oldest first.
     pub fn poll_output(&mut self) -> Option<Output> {
-        self.out.pop_front()
+        self.out.pop_front().or_else(|| {
+            // After what was queued for them, such as `publish_finished`.
+            let session = loop {
+                let s = self.state.headless_done.pop()?;
+                if self.state.sessions.contains_key(&s) {
+                    break s;
+                }
+            };
+            Some(Output::CloseSession {
+                session,
+                reason: "its peer ended".into(),
+            })
+        })
     }
 
     /// A frame that did not parse: answer with the error it calls for.

@@ -69,6 +69,8 @@ pub enum MediaCommand {
         stream: StreamKey,
         sources: Vec<Source>,
         profile: MediaProfile,
+        /// The player's own offer (WHEP): answer it with `Answer` instead.
+        offer: Option<String>,
     },
     /// Change a player's sources; the media layer renegotiates with a new
     /// `Offer` (after any offer still waiting for its answer).

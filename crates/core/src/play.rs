@@ -94,7 +94,8 @@ impl Core {
                 }],
                 None,
             ),
-            None if self.state.rooms.contains_key(&key) => {
+            // A player that offers (WHEP) cannot take the renegotiations a room needs.
+            None if self.state.rooms.contains_key(&key) && req.offer.is_none() => {
                 let mut view = RoomView {
                     exclude: req.user_publish_id.clone(),
                     track_list: req.track_list.clone(),
@@ -146,6 +147,7 @@ impl Core {
             stream: key,
             sources,
             profile,
+            offer: req.offer.clone(),
         });
         for (stream_id, source) in by_id {
             if disabled.contains(&stream_id) {

@@ -96,6 +96,7 @@ impl Core {
             meta_data: req.meta_data.clone(),
             role: req.role.clone().unwrap_or_else(|| "default".into()),
             main_track: main_track.clone(),
+            publish_type: req.publish_type.clone().unwrap_or_else(|| "WebRTC".into()),
         };
         self.state.streams.insert(
             key.clone(),

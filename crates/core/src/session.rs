@@ -22,8 +22,24 @@ impl Core {
                 waiting: BTreeSet::new(),
                 p2p: BTreeSet::new(),
                 joined_room: None,
+                headless: false,
             },
         );
+        id
+    }
+
+    /// A session with no socket behind it (WHIP, WHEP): it holds one peer, and
+    /// is closed ([`crate::Output::CloseSession`]) when that peer ends.
+    pub fn open_headless_session(
+        &mut self,
+        now: Instant,
+        app: &str,
+        settings: AppSettings,
+    ) -> SessionId {
+        let id = self.open_session(now, app, settings);
+        if let Some(s) = self.state.sessions.get_mut(&id) {
+            s.headless = true;
+        }
         id
     }
 

@@ -27,6 +27,8 @@ pub(crate) struct State {
     pub p2p: HashMap<StreamKey, Vec<P2pPeer>>,
     /// Seed of the id generator (randomness is an input: see `Core::seed`).
     pub rng: u64,
+    /// Headless sessions whose one peer just ended: to be closed.
+    pub headless_done: Vec<SessionId>,
 }
 
 pub(crate) struct Session {
@@ -41,6 +43,8 @@ pub(crate) struct Session {
     /// The room of `joinRoom` and the stream id it assigned, so a later
     /// `publish` without `mainTrack` (legacy conference) joins that room.
     pub joined_room: Option<(String, String)>,
+    /// No socket behind it (WHIP, WHEP): it lives as long as its one peer.
+    pub headless: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +133,8 @@ pub(crate) struct StreamMeta {
     pub role: String,
     /// The room this stream is a subtrack of.
     pub main_track: Option<String>,
+    /// REST's `publishType`: `WebRTC`, or the ingest that set it (`WHIP`).
+    pub publish_type: String,
 }
 
 impl State {
@@ -181,6 +187,9 @@ impl State {
         let peer = self.peers.remove(&id)?;
         if let Some(s) = self.sessions.get_mut(&peer.session) {
             s.peers.remove(&(peer.stream.id.clone(), peer.role));
+            if s.headless && s.peers.is_empty() {
+                self.headless_done.push(peer.session);
+            }
         }
         if peer.role == PeerRole::Player {
             if let Some(stream) = self.streams.get_mut(&peer.stream) {

@@ -129,6 +129,19 @@ impl ClientPeer {
         offer.to_sdp_string()
     }
 
+    /// An offer to receive audio and/or video (a WHEP player).
+    pub fn play_offer(&mut self, audio: bool, video: bool) -> String {
+        let mut api = self.rtc.sdp_api();
+        for (wanted, kind) in [(audio, MediaKind::Audio), (video, MediaKind::Video)] {
+            if wanted {
+                api.add_media(kind, Direction::RecvOnly, None, None, None);
+            }
+        }
+        let (offer, pending) = api.apply().expect("an offer with at least one section");
+        self.pending = Some(pending);
+        offer.to_sdp_string()
+    }
+
     pub fn accept_answer(&mut self, sdp: &str) -> anyhow::Result<()> {
         let pending = self.pending.take().context("no offer pending")?;
         let answer = SdpAnswer::from_sdp_string(sdp).map_err(|e| anyhow!("answer: {e}"))?;

@@ -159,6 +159,7 @@ impl Room {
                         stream_id: "bench".into(),
                     }],
                     profile: profile(),
+                    offer: None,
                 },
             );
             let offer = room.offer_sdp();

@@ -1,5 +1,7 @@
 //! The few textual SDP edits and checks str0m does not do for us.
 
+use str0m::media::{MediaKind, Mid};
+
 /// A browser publisher offers `sendrecv` (it used `addTrack`); the server never
 /// sends media back to a publisher, so the offer is read as `sendonly`, which makes
 /// the answer `recvonly` as Ant Media's SDK requires (answering `sendrecv` makes it
@@ -89,6 +91,35 @@ pub fn rejected_media(offer: &str, answer: &str) -> Vec<String> {
         })
         .map(|((kind, _), _)| (*kind).to_owned())
         .collect()
+}
+
+/// Mid and kind of every audio/video m-line of `sdp` that is not rejected
+/// (port 0) and has direction `direction`, in order.
+pub fn accepted_media(sdp: &str, direction: &str) -> Vec<(Mid, MediaKind)> {
+    let mut out = Vec::new();
+    for section in sdp.split("\nm=").skip(1) {
+        let mut words = section.split_whitespace();
+        let kind = match words.next() {
+            Some("audio") => MediaKind::Audio,
+            Some("video") => MediaKind::Video,
+            _ => continue,
+        };
+        if words.next() == Some("0") {
+            continue;
+        }
+        let attr = |name: &str| {
+            section
+                .lines()
+                .find_map(|l| l.trim_end().strip_prefix(name).map(str::to_owned))
+        };
+        let sends = section
+            .lines()
+            .any(|l| l.trim_end() == format!("a={direction}"));
+        if let (Some(mid), true) = (attr("a=mid:"), sends) {
+            out.push((Mid::from(mid.as_str()), kind));
+        }
+    }
+    out
 }
 
 /// The `a=mid` of the first m-line, which carries the bundled candidates.

@@ -151,7 +151,16 @@ impl Sfu {
                 stream,
                 sources,
                 profile,
+                offer: None,
             } => self.open_player(now, peer, session, &stream, sources, profile),
+            MediaCommand::OpenPlayer {
+                peer,
+                session,
+                stream,
+                sources,
+                profile,
+                offer: Some(offer),
+            } => self.answer_player(now, peer, session, &stream, sources, profile, &offer),
             MediaCommand::UpdateSources { peer, sources } => {
                 self.update_sources(now, peer, sources)
             }

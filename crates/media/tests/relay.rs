@@ -119,6 +119,7 @@ fn a_mirror_lets_another_worker_negotiate_a_player_and_its_end_reaches_home() {
                 stream_id: "s".into(),
             }],
             profile: profile(),
+            offer: None,
         },
     );
     let offer = drain(&mut other)

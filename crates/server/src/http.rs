@@ -23,6 +23,8 @@ pub struct AppState {
     pub hub: mpsc::Sender<HubMsg>,
     pub assets: Assets,
     pub sockets: SocketCounts,
+    /// Live WHIP/WHEP session resources.
+    pub whip: crate::whip::Resources,
 }
 
 impl AppState {
@@ -33,6 +35,7 @@ impl AppState {
             hub,
             assets: Assets::from_env(),
             sockets: SocketCounts::default(),
+            whip: crate::whip::Resources::default(),
         }
     }
 }
@@ -44,7 +47,8 @@ pub fn router(state: AppState) -> Router {
         .route("/{app}/js/{*path}", get(sdk_file))
         .route("/{app}/", get(sample_index))
         .route("/{app}/{*path}", get(sample_file))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(crate::whip::router(state))
 }
 
 async fn healthz(State(state): State<AppState>) -> Response {

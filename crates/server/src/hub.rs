@@ -21,6 +21,8 @@ pub enum HubMsg {
         settings: AppSettings,
         outbound: mpsc::Sender<Outbound>,
         reply: oneshot::Sender<SessionId>,
+        /// No socket behind it (WHIP, WHEP): closed when its one peer ends.
+        headless: bool,
     },
     Frame {
         session: SessionId,
@@ -131,8 +133,13 @@ impl Hub {
                 settings,
                 outbound,
                 reply,
+                headless,
             } => {
-                let id = self.core.open_session(now, &app, settings);
+                let id = if headless {
+                    self.core.open_headless_session(now, &app, settings)
+                } else {
+                    self.core.open_session(now, &app, settings)
+                };
                 self.sessions.insert(id, outbound);
                 tracing::debug!(session = %id, app, "session opened");
                 if reply.send(id).is_err() {

@@ -19,6 +19,7 @@ mod registry;
 pub mod rest;
 mod tls;
 mod udp_batch;
+mod whip;
 mod ws;
 
 use std::net::SocketAddr;

@@ -195,9 +195,13 @@ fn preparing(
     publish: Option<Publish>,
     now: i64,
 ) -> Result<(), tern_store::StoreError> {
+    let kind = publish
+        .as_ref()
+        .and_then(|p| p.publish_type.clone())
+        .unwrap_or_else(|| "WebRTC".into());
     let updated = store.modify_broadcast(app, id, &mut |b| {
         b.status = status::PREPARING.into();
-        b.publish_type = Some("WebRTC".into());
+        b.publish_type = Some(kind.clone());
         b.update_time = now;
     })?;
     if updated.is_some() {
@@ -207,7 +211,7 @@ fn preparing(
     let zombi = Broadcast {
         stream_id: id.to_owned(),
         status: status::PREPARING.into(),
-        publish_type: Some("WebRTC".into()),
+        publish_type: Some(kind),
         name: publish.stream_name,
         meta_data: publish.meta_data,
         role: publish.role,

@@ -35,6 +35,7 @@ pub async fn serve(
         settings,
         outbound: out_tx,
         reply: reply_tx,
+        headless: false,
     };
     if hub.send(open).await.is_err() {
         return;

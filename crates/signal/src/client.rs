@@ -118,6 +118,9 @@ pub struct Publish {
     pub audio: bool,
     pub meta_data: Option<String>,
     pub role: Option<String>,
+    /// How the media comes in, for REST's `publishType`: `None` is a WebRTC page
+    /// on the WebSocket; other ingests (WHIP) set it. Never read from the wire.
+    pub publish_type: Option<String>,
 }
 
 /// `play` in both of the SDK's forms (PROTOCOL.md §2.4).
@@ -133,6 +136,9 @@ pub struct Play {
     pub role: Option<String>,
     pub user_publish_id: Option<String>,
     pub disable_tracks_by_default: bool,
+    /// The player's own SDP offer (WHEP): Tern answers it instead of offering.
+    /// Never read from the wire.
+    pub offer: Option<String>,
 }
 
 /// `takeCandidate` from the client; every field but `streamId` may be null.
@@ -334,6 +340,7 @@ fn publish(obj: &Object, command: &str) -> Result<Publish, ParseError> {
         audio: bool_or(obj, "audio", true),
         meta_data: opt_str(obj, "metaData"),
         role: opt_str(obj, "role"),
+        publish_type: None,
     })
 }
 
@@ -361,6 +368,7 @@ fn play(obj: &Object, command: &str) -> Result<Play, ParseError> {
         role: opt_str(obj, "role"),
         user_publish_id: opt_str(obj, "userPublishId"),
         disable_tracks_by_default: bool_or(obj, "disableTracksByDefault", false),
+        offer: None,
     })
 }
 

@@ -8,6 +8,7 @@
 pub mod client;
 pub mod definition;
 mod fields;
+pub mod sdpfrag;
 pub mod server;
 pub mod stream_id;
 

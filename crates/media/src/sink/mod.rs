@@ -8,3 +8,4 @@
 pub mod frame_sink;
 pub mod frame_tap;
 pub mod webrtc;
+pub mod whep;

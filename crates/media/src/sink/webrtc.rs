@@ -17,7 +17,7 @@ use crate::simulcast::switch::LayerSwitch;
 use crate::worker::Sfu;
 
 /// A source new to a player: its tracks, and whether it sends simulcast.
-type NewSource = (Source, Vec<(Mid, MediaKind)>, bool);
+pub(crate) type NewSource = (Source, Vec<(Mid, MediaKind)>, bool);
 
 /// Track id of a source's track, as Ant Media names them.
 fn track_id(kind: MediaKind, stream_id: &str) -> String {

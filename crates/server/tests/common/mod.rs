@@ -188,8 +188,13 @@ pub async fn http(
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     let body = body.unwrap_or("");
-    if !body.is_empty() || matches!(method, "POST" | "PUT") {
-        req.push_str("Content-Type: application/json\r\n");
+    let typed = headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"));
+    if !body.is_empty() || matches!(method, "POST" | "PUT" | "PATCH") {
+        if !typed {
+            req.push_str("Content-Type: application/json\r\n");
+        }
         req.push_str(&format!("Content-Length: {}\r\n", body.len()));
     }
     req.push_str("\r\n");
@@ -238,6 +243,25 @@ fn dechunk(mut rest: &str) -> String {
         rest = &after[n + 2..];
     }
     out
+}
+
+impl Reply {
+    /// The value of header `name` (the first one), if any.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+        })
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        match &self.body {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            v => v.to_string(),
+        }
+    }
 }
 
 impl Server {
