@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# aiortc (PyPI), a WebRTC stack that is not a browser, against the release
-# build: e2e/aiortc/test_aiortc.py. Makes the Python venv it needs when missing.
+# The Python clients against the release build: aiortc (PyPI), a WebRTC stack
+# that is not a browser (e2e/aiortc/test_aiortc.py), and the WHIP encoders
+# GStreamer and FFmpeg (test_whip_encoders.py). Makes the venv it needs when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=e2e/aiortc/.venv

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, lints, Rust unit and integration tests, and
 # the browser SDK's type check and unit tests, aiortc (a second WebRTC stack,
-# from PyPI) against the server, and browser end-to-end tests in Debian's
+# from PyPI) and WHIP encoders (GStreamer, FFmpeg) against the server, and browser end-to-end tests in Debian's
 # Chromium. Installs what a fresh machine lacks (Chromium, the e2e and
 # SDK npm packages) first.
 set -euo pipefail
@@ -18,6 +18,16 @@ if ! command -v ip >/dev/null || ! command -v tc >/dev/null; then
   step "installing iproute2 (ip netns and tc, for e2e/tests/simulcast-netem)"
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y iproute2
+fi
+# GStreamer's webrtcbin, driven from the system python3 through gi, is one of the
+# WHIP encoders of e2e/aiortc/test_whip_encoders.py.
+GST_PKGS=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-nice)
+if ! dpkg -s "${GST_PKGS[@]}" >/dev/null 2>&1; then
+  step "installing GStreamer (webrtcbin) and python3-gi"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y "${GST_PKGS[@]}"
 fi
 if [ ! -d e2e/node_modules ] || [ e2e/package-lock.json -nt e2e/node_modules ]; then
   step "npm ci (e2e)"
@@ -46,7 +56,7 @@ bash scripts/fuzz.sh 20 signal_parse core_sequences trickle_sdpfrag frame_assemb
 step "release build for the browser tests"
 cargo build --release --bin tern
 
-step "aiortc: a second WebRTC stack publishes, plays and leaves every way"
+step "Python clients: aiortc publishes, plays and leaves every way; GStreamer and FFmpeg publish over WHIP"
 bash scripts/aiortc.sh
 
 step "browser end-to-end tests"
