@@ -392,3 +392,55 @@ async fn two_hundred_concurrent_sessions() {
     feeder.abort();
     server.stop().await;
 }
+
+/// A player that wants to be the DTLS server (`a=setup:passive` in its offer)
+/// is answered `active`, and plays.
+#[tokio::test]
+async fn a_whep_offer_may_ask_tern_to_be_the_dtls_client() {
+    let server = start().await;
+    let (_, _, _pub, feeder) = whip_publisher(&server, "w4").await;
+    let mut peer = ClientPeer::new(LOCAL).await.unwrap();
+    let offer = peer
+        .play_offer(true, true)
+        .replace("a=setup:actpass", "a=setup:passive");
+    let r = post(&server, "/LiveApp/whep/w4", &[SDP], &offer).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    let answer = r.text();
+    assert!(answer.contains("a=setup:active"), "{answer}");
+    peer.accept_answer(&answer).unwrap();
+    let mut h = peer.spawn();
+    video_frames(&mut h, 5).await;
+    feeder.abort();
+    server.stop().await;
+}
+
+/// A WHIP publisher whose connection drops and that POSTs again within the
+/// restore window takes its stream back: its players keep playing.
+#[tokio::test]
+async fn a_whip_publisher_that_comes_back_within_the_window_keeps_its_players() {
+    let server = start_with("[apps.LiveApp]\nwebRTCClientStartTimeoutMs = 4000\n").await;
+    let (_, _, first, feeder) = whip_publisher(&server, "w5").await;
+    let url = server.ws_url("LiveApp");
+    let (mut sig, mut p) = player(&url, "w5").await;
+    video_frames(&mut p, 5).await;
+    feeder.abort();
+    first
+        .cmd
+        .send(tern_load::peer::PeerCmd::Close)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (_, _, _second, feeder) = whip_publisher(&server, "w5").await;
+    video_frames(&mut p, 10).await;
+    assert!(
+        sig.backlog()
+            .iter()
+            .all(|v| v["definition"] != "play_finished"),
+        "{:?}",
+        sig.backlog()
+    );
+    let quiet = sig.expect("play_finished", Duration::from_secs(5)).await;
+    assert!(quiet.is_err(), "play_finished while the stream came back");
+    feeder.abort();
+    server.stop().await;
+}
