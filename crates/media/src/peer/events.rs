@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use str0m::bwe::BweKind;
+use str0m::media::{KeyframeRequestKind, MediaKind};
 use str0m::{Event, IceConnectionState, Input, Output};
 use tern_core::{MediaEvent, PeerId, PeerRole};
 
@@ -88,6 +89,20 @@ fn on_event(
         }
         Event::RtpPacket(packet) => {
             if let Some(ingress) = ingress(now, peer, packet) {
+                if ingress.kind == MediaKind::Video && !peer.video_seen {
+                    peer.video_seen = true;
+                    // An encoder whose first packets were lost (OBS over WHIP
+                    // does this) would make new players wait for its next
+                    // keyframe, seconds away: ask for one now.
+                    if !ingress.info.keyframe {
+                        forwards.push(Forward::Keyframe {
+                            source: id,
+                            mid: ingress.mid,
+                            rid: ingress.rid,
+                            kind: KeyframeRequestKind::Pli,
+                        });
+                    }
+                }
                 forwards.push(Forward::Media(Arc::new(ingress)));
             }
         }

@@ -114,6 +114,9 @@ pub struct Peer {
     pub wake_at: Option<Instant>,
     /// Publisher: its offer has simulcast layers.
     pub simulcast: bool,
+    /// Publisher: its first video packet came (a keyframe was asked for then
+    /// if it was none).
+    pub video_seen: bool,
     /// Player: a height the page pinned with `forceStreamQuality`.
     pub pinned: Option<u32>,
     /// Player: the latest bandwidth estimate towards it, bits/s.
@@ -164,6 +167,7 @@ impl Peer {
             pending: None,
             dtls_started: role == PeerRole::Publisher,
             early_dtls: None,
+            video_seen: false,
             profile,
             wake_at: None,
             simulcast: false,
