@@ -107,7 +107,19 @@ impl Core {
             // After what was queued for them, such as `publish_finished`.
             let session = loop {
                 let s = self.state.headless_done.pop()?;
-                if self.state.sessions.contains_key(&s) {
+                // A dropped WHIP publisher stays for its restore window: a
+                // DELETE then still ends the stream at once.
+                let waiting = self
+                    .state
+                    .streams
+                    .values()
+                    .any(|st| st.orphaned_by == Some(s));
+                let idle = self
+                    .state
+                    .sessions
+                    .get(&s)
+                    .is_some_and(|x| x.headless && x.peers.is_empty());
+                if idle && !waiting {
                     break s;
                 }
             };

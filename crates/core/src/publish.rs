@@ -142,7 +142,9 @@ impl Core {
         if let Some(stream) = self.state.streams.get_mut(&key) {
             stream.live = true;
             stream.orphaned_until = None;
-            stream.orphaned_by = None;
+            if let Some(old) = stream.orphaned_by.take() {
+                self.state.headless_done.push(old);
+            }
             restored = stream.restoring_from.take();
         }
         // The registry hears `Broadcasting` again after a restore: the republish

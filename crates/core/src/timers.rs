@@ -47,7 +47,10 @@ impl Core {
             .collect();
         for key in expired {
             tracing::info!(stream = %key, "publisher did not come back; stream ends");
+            let by = self.state.streams.get(&key).and_then(|s| s.orphaned_by);
             self.end_stream(now, &key);
+            // A headless session kept for the window closes now.
+            self.state.headless_done.extend(by);
         }
     }
 }

@@ -122,6 +122,42 @@ pub fn accepted_media(sdp: &str, direction: &str) -> Vec<(Mid, MediaKind)> {
     out
 }
 
+/// Puts every audio/video track of `sdp` in one media stream named
+/// `stream_id`, with Ant Media's track ids and one CNAME, so that a player
+/// plays them together (lip sync is per stream). str0m gives each m-line of
+/// an answer its own random stream.
+pub fn one_media_stream(sdp: &str, stream_id: &str) -> String {
+    let eol = if sdp.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut kind = "";
+    let mut out = String::with_capacity(sdp.len());
+    for line in sdp.lines() {
+        if let Some(rest) = line.strip_prefix("m=") {
+            kind = rest.split_whitespace().next().unwrap_or("");
+        }
+        let track = match kind {
+            "audio" => format!("ARDAMSa{stream_id}"),
+            _ => format!("ARDAMSv{stream_id}"),
+        };
+        let media = matches!(kind, "audio" | "video");
+        if line.starts_with("a=msid-semantic:") {
+            out.push_str(&format!("a=msid-semantic: WMS {stream_id}"));
+        } else if media && line.starts_with("a=msid:") {
+            out.push_str(&format!("a=msid:{stream_id} {track}"));
+        } else if let (true, Some(rest)) = (media, line.strip_prefix("a=ssrc:")) {
+            let ssrc = rest.split_whitespace().next().unwrap_or("");
+            match rest[ssrc.len()..].trim_start().split(':').next() {
+                Some("cname") => out.push_str(&format!("a=ssrc:{ssrc} cname:{stream_id}")),
+                Some("msid") => out.push_str(&format!("a=ssrc:{ssrc} msid:{stream_id} {track}")),
+                _ => out.push_str(line),
+            }
+        } else {
+            out.push_str(line);
+        }
+        out.push_str(eol);
+    }
+    out
+}
+
 /// The `a=mid` of the first m-line, which carries the bundled candidates.
 pub fn first_mid(sdp: &str) -> String {
     sdp.lines()
@@ -136,6 +172,20 @@ mod tests {
     use super::*;
 
     const OFFER: &str = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendrecv\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=sendrecv\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\na=sendrecv\r\n";
+
+    #[test]
+    fn every_track_goes_in_one_stream() {
+        let answer = "v=0\r\na=msid-semantic: WMS x y\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n\
+                      a=msid:x aaa\r\na=ssrc:1 cname:c1\r\na=ssrc:1 msid:x aaa\r\n\
+                      m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=msid:y vvv\r\na=ssrc:2 cname:c2\r\n";
+        let out = one_media_stream(answer, "s1");
+        assert_eq!(
+            out,
+            "v=0\r\na=msid-semantic: WMS s1\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n\
+             a=msid:s1 ARDAMSas1\r\na=ssrc:1 cname:s1\r\na=ssrc:1 msid:s1 ARDAMSas1\r\n\
+             m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=msid:s1 ARDAMSvs1\r\na=ssrc:2 cname:s1\r\n"
+        );
+    }
 
     #[test]
     fn only_media_sections_become_sendonly() {

@@ -14,6 +14,11 @@ use tern_load::peer::{ClientPeer, PeerEvent, PeerHandle};
 const SDP: (&str, &str) = ("Content-Type", "application/sdp");
 const FRAG: (&str, &str) = ("Content-Type", "application/trickle-ice-sdpfrag");
 
+thread_local! {
+    /// The ICE ufrag of the last WHIP offer `whip_publisher` made on this thread.
+    static LAST_UFRAG: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
 async fn post(server: &Server, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
     http(server.http, "POST", path, headers, Some(body)).await
 }
@@ -25,6 +30,12 @@ async fn whip_publisher(
 ) -> (String, String, PeerHandle, tokio::task::JoinHandle<()>) {
     let mut peer = ClientPeer::new(LOCAL).await.unwrap();
     let offer = peer.publish_offer(id, true, true, false);
+    let ufrag = offer
+        .lines()
+        .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .unwrap_or("")
+        .to_owned();
+    LAST_UFRAG.with(|u| *u.borrow_mut() = ufrag);
     let r = post(server, &format!("/LiveApp/whip/{id}"), &[SDP], &offer).await;
     assert_eq!(r.status, 201, "{r:?}");
     assert_eq!(r.header("content-type"), Some("application/sdp"));
@@ -58,6 +69,10 @@ async fn whep_player(server: &Server, id: &str) -> (String, PeerHandle) {
         answer.contains("a=candidate:"),
         "the answer carries Tern's candidates"
     );
+    // Audio and video in one media stream, so the player plays them in sync.
+    for track in [format!("ARDAMSa{id}"), format!("ARDAMSv{id}")] {
+        assert!(answer.contains(&format!("a=msid:{id} {track}")), "{answer}");
+    }
     peer.accept_answer(&answer).unwrap();
     let mut h = peer.spawn();
     video_frames(&mut h, 5).await;
@@ -167,6 +182,7 @@ async fn every_refusal_has_its_status_and_names_its_cause() {
 
     // A second publisher of a live id.
     let (location, etag, _pub, feeder) = whip_publisher(&server, "s2").await;
+    let offer_ufrag = LAST_UFRAG.with(|u| u.borrow().clone());
     let mut second = ClientPeer::new(LOCAL).await.unwrap();
     let offer2 = second.publish_offer("s2", true, true, false);
     let r = post(&server, "/LiveApp/whip/s2", &[SDP], &offer2).await;
@@ -198,12 +214,13 @@ async fn every_refusal_has_its_status_and_names_its_cause() {
     assert_eq!(r.status, 405, "{r:?}");
 
     // Trickle.
-    let patch = |headers: Vec<(&'static str, String)>, body: &'static str| {
+    let patch = |headers: Vec<(&'static str, String)>, body: &str| {
         let location = location.clone();
         let http_addr = server.http;
+        let body = body.to_owned();
         async move {
             let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            http(http_addr, "PATCH", &location, &h, Some(body)).await
+            http(http_addr, "PATCH", &location, &h, Some(&body)).await
         }
     };
     let r = patch(
@@ -236,6 +253,12 @@ async fn every_refusal_has_its_status_and_names_its_cause() {
     )
     .await;
     assert_eq!(r.status, 428, "{r:?}");
+    // The offer's own credentials with end-of-candidates are no restart.
+    let own = format!(
+        "a=ice-ufrag:{offer_ufrag}\r\na=ice-pwd:x\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0\r\na=mid:0\r\na=end-of-candidates\r\n"
+    );
+    let r = patch(vec![frag()], &own).await;
+    assert_eq!(r.status, 204, "{r:?}");
     let r = patch(
         vec![("Content-Type", "application/sdp".into())],
         "a=candidate:4 1 udp 1 127.0.0.1 12 typ host\r\n",
@@ -442,5 +465,32 @@ async fn a_whip_publisher_that_comes_back_within_the_window_keeps_its_players() 
     let quiet = sig.expect("play_finished", Duration::from_secs(5)).await;
     assert!(quiet.is_err(), "play_finished while the stream came back");
     feeder.abort();
+    server.stop().await;
+}
+
+/// A WHIP client that closes its peer connection before its DELETE (as
+/// whip-whep's `stop()` does): the DELETE still ends the stream at once, not
+/// after the restore window.
+#[tokio::test]
+async fn delete_after_the_peer_connection_closed_ends_the_stream_at_once() {
+    let server = start().await;
+    let (location, _, publisher, feeder) = whip_publisher(&server, "w6").await;
+    let url = server.ws_url("LiveApp");
+    let (mut sig, mut p) = player(&url, "w6").await;
+    video_frames(&mut p, 5).await;
+    feeder.abort();
+    publisher
+        .cmd
+        .send(tern_load::peer::PeerCmd::Close)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t0 = Instant::now();
+    let r = http(server.http, "DELETE", &location, &[], None).await;
+    assert_eq!(r.status, 200, "{r:?}");
+    sig.expect("play_finished", Duration::from_secs(3))
+        .await
+        .unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(3));
     server.stop().await;
 }

@@ -12,7 +12,7 @@ use tern_core::{
 
 use crate::peer::{Peer, TrackOut};
 use crate::rtp::rewrite::RtpRewrite;
-use crate::sdp_text::{accepted_media, first_mid, reject_application};
+use crate::sdp_text::{accepted_media, first_mid, one_media_stream, reject_application};
 use crate::simulcast::selector::LayerSelector;
 use crate::simulcast::switch::LayerSwitch;
 use crate::sink::webrtc::NewSource;
@@ -92,6 +92,7 @@ impl Sfu {
             );
             return self.sdp_failed(id, SdpFailure::Local(why));
         }
+        let answer = one_media_stream(&answer, &stream.id);
         let mut peer = Peer::new(rtc, PeerRole::Player, session, profile, now);
         peer.stream_id = stream.id.clone();
         // The answer is given: DTLS may start as soon as the player's packets come.

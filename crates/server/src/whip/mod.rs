@@ -28,6 +28,8 @@ use status::Refused;
 
 const SDP: &str = "application/sdp";
 const SDPFRAG: &str = "application/trickle-ice-sdpfrag";
+/// How long a session resource answers after its session ended.
+const ENDED_RESOURCE_KEPT: std::time::Duration = std::time::Duration::from_secs(30);
 
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -226,6 +228,7 @@ async fn post_offer(
     let ice = settings.ice.clone();
     settings.max_peers_per_session = 1;
     let mut s = Headless::open(&state.hub, &app, settings).await?;
+    let resource = Resource::new(kind, &app, &stream, s.session, &offer);
     let answer = match negotiate(&mut s, kind, &stream, token, &query, offer, had_token).await {
         Ok(a) => a,
         Err(e) => {
@@ -234,14 +237,21 @@ async fn post_offer(
             return Err(e);
         }
     };
-    let resource = Resource::new(kind, &app, &stream, s.session);
     let location = resource.location();
     let etag = resource.etag.clone();
     let id = resource.id.clone();
     tracing::info!(session = %s.session, stream, kind = kind.name(), resource = id, "session created");
     state.whip.insert(resource);
     let table = state.whip.clone();
-    s.drain(move || table.remove(&id));
+    // Clients close their peer connection before they DELETE (whip-whep
+    // does): the resource outlives its session a little, so that DELETE is
+    // answered 200 rather than 404.
+    s.drain(move || {
+        tokio::spawn(async move {
+            tokio::time::sleep(ENDED_RESOURCE_KEPT).await;
+            table.remove(&id);
+        });
+    });
     let mut res = (StatusCode::CREATED, answer).into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(SDP));
@@ -419,23 +429,28 @@ async fn patch(
             "ICE restart is not supported: DELETE this session and POST a new offer",
         ));
     }
-    match tag {
-        Some(t) if t.trim_matches('"') != r.etag => {
-            return Err(Refused::new(
-                StatusCode::PRECONDITION_FAILED,
-                "stale_etag",
-                format!("the tag {t} is not this session's"),
-            ))
-        }
-        None if frag.ufrag.is_some() && frag.candidates.is_empty() => {
-            // New credentials and nothing else: an ICE restart, which needs the tag.
-            return Err(Refused::new(
-                StatusCode::PRECONDITION_REQUIRED,
-                "etag_required",
-                "an ICE restart needs If-Match with the session's tag",
-            ));
-        }
-        _ => {}
+    if let Some(t) = tag.filter(|t| t.trim_matches('"') != r.etag) {
+        return Err(Refused::new(
+            StatusCode::PRECONDITION_FAILED,
+            "stale_etag",
+            format!("the tag {t} is not this session's"),
+        ));
+    }
+    // Credentials other than the offer's: an ICE restart, which needs the tag.
+    let restart = frag.ufrag.is_some() && frag.ufrag != r.ufrag;
+    if restart && tag.is_none() {
+        return Err(Refused::new(
+            StatusCode::PRECONDITION_REQUIRED,
+            "etag_required",
+            "an ICE restart needs If-Match with the session's tag",
+        ));
+    }
+    if restart {
+        return Err(Refused::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ice_restart_unsupported",
+            "ICE restart is not supported: DELETE this session and POST a new offer",
+        ));
     }
     for c in frag.candidates {
         let msg = ClientMessage::TakeCandidate(TakeCandidate {

@@ -30,10 +30,13 @@ pub struct Resource {
     pub session: SessionId,
     /// The session's entity tag (RFC 9725 §4.3), without quotes.
     pub etag: String,
+    /// The client's ICE username fragment in its offer: a PATCH with another
+    /// one is an ICE restart.
+    pub ufrag: Option<String>,
 }
 
 impl Resource {
-    pub fn new(kind: Kind, app: &str, stream: &str, session: SessionId) -> Self {
+    pub fn new(kind: Kind, app: &str, stream: &str, session: SessionId, offer: &str) -> Self {
         let mut rng = rand::rng();
         Resource {
             id: Alphanumeric.sample_string(&mut rng, 24),
@@ -42,6 +45,10 @@ impl Resource {
             stream: stream.to_owned(),
             session,
             etag: Alphanumeric.sample_string(&mut rng, 16),
+            ufrag: offer
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("a=ice-ufrag:"))
+                .map(str::to_owned),
         }
     }
 
