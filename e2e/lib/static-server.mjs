@@ -1,8 +1,9 @@
-// A minimal node:http static server for the test pages and the two SDK files they load.
+// A minimal node:http static server for the test pages and the client libraries they load.
 //   /pages/...            -> e2e/pages/...
 //   /sdk/webrtc_adaptor.js -> the official SDK's browser (UMD) bundle
 //   /mediapipe/...        -> @mediapipe/selfie_segmentation package files
 //   /tern-sdk/...         -> Tern's own SDK modules (repository sdk/src)
+//   /whip-whep/...        -> the whip-whep package (Medooze's WHIP and WHEP clients, plain ES modules)
 // Every response carries "Permissions-Policy: display-capture=()" (screen capture refused at once), unless
 // the URL has ?displayCapture=allow.
 import http from 'node:http';
@@ -15,6 +16,7 @@ const pagesDir = path.join(e2eDir, 'pages');
 const sdkBundle = path.join(e2eDir, 'node_modules', '@antmedia', 'webrtc_adaptor', 'dist', 'browser', 'webrtc_adaptor.js');
 const mediapipeDir = path.join(e2eDir, 'node_modules', '@mediapipe', 'selfie_segmentation');
 const ternSdkDir = path.resolve(e2eDir, '..', 'sdk', 'src');
+const whipWhepDir = path.join(e2eDir, 'node_modules', 'whip-whep');
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -33,6 +35,7 @@ function resolveFile(urlPath) {
   if (urlPath.startsWith('/pages/')) { root = pagesDir; rel = urlPath.slice('/pages/'.length); }
   else if (urlPath.startsWith('/mediapipe/')) { root = mediapipeDir; rel = urlPath.slice('/mediapipe/'.length); }
   else if (urlPath.startsWith('/tern-sdk/')) { root = ternSdkDir; rel = urlPath.slice('/tern-sdk/'.length); }
+  else if (urlPath.startsWith('/whip-whep/')) { root = whipWhepDir; rel = urlPath.slice('/whip-whep/'.length); }
   else return null;
   const file = path.resolve(root, decodeURIComponent(rel));
   if (!file.startsWith(root + path.sep)) return null; // no escaping the root

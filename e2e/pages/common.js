@@ -1,4 +1,4 @@
-// Shared by the test pages: query parameters, event recording, RTCPeerConnection stats.
+// Shared by the test pages: query parameters, event recording (SDK callbacks, fetches), RTCPeerConnection stats.
 // Loaded as a classic script; everything it exposes lives on window.TernPage.
 (function () {
   'use strict';
@@ -80,5 +80,34 @@
     return out;
   }
 
-  window.TernPage = { params, record, plain, inboundStats };
+  // Record every fetch() of the page as kind 'http', named by its method: the request's URL, content type,
+  // If-Match and (for trickle ICE) body; the status, the response headers a cross-origin page can read (what
+  // a WHIP/WHEP library sees) and, for a refusal, the start of the body. A fetch that rejects (e.g. refused
+  // by CORS) is recorded as kind 'error', name 'fetch'.
+  function recordFetches() {
+    const original = window.fetch.bind(window);
+    window.fetch = async (input, init = {}) => {
+      const method = (init.method || 'GET').toUpperCase();
+      const url = String(input instanceof Request ? input.url : input);
+      const sent = new Headers(init.headers || {});
+      const request = { url, contentType: sent.get('content-type'), ifMatch: sent.get('if-match') };
+      // A trickle fragment is short: keep it whole.
+      if (request.contentType === 'application/trickle-ice-sdpfrag') request.fragment = String(init.body);
+      try {
+        const res = await original(input, init);
+        const h = {};
+        for (const name of ['content-type', 'location', 'etag', 'link', 'retry-after']) {
+          if (res.headers.has(name)) h[name] = res.headers.get(name);
+        }
+        const body = res.ok ? undefined : (await res.clone().text().catch(() => '')).slice(0, 300);
+        record('http', method, { ...request, status: res.status, headers: h, body });
+        return res;
+      } catch (e) {
+        record('error', 'fetch', { ...request, method, message: String(e) });
+        throw e;
+      }
+    };
+  }
+
+  window.TernPage = { params, record, plain, inboundStats, recordFetches };
 })();
