@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark (not a test): for each way a publisher leaves, the time from the
-event to its player's play_finished, and from a republish to the player
+event to its player's play_finished, from a peer-to-peer peer's vanished
+network to the other peer's `stop`, and from a republish to the player
 decoding again; median of --runs (5). aiortc clients (e2e/aiortc/client.py),
 the default restore window (webRTCClientStartTimeoutMs = 10 s), release build.
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "e2e" / "aiortc"))
-from test_aiortc import READY, TERN, Client  # noqa: E402
+from harness import READY, TERN, Client  # noqa: E402
 
 
 def start_tern(d):
@@ -65,6 +66,23 @@ def ended(http, cause, n):
     return took
 
 
+def p2p_gone(http, n):
+    """Seconds from a peer-to-peer peer's freeze (its network gone: no answer
+    to pings, its socket open) to the other peer's `stop`."""
+    stream = f"dep_p2p_{n}"
+    a = Client(http, "join", "LiveApp", stream)
+    a.wait("joined")
+    b = Client(http, "join", "LiveApp", stream)
+    b.wait("joined")
+    a.wait("start")
+    b.proc.send_signal(signal.SIGSTOP)
+    t0 = time.monotonic()
+    took = a.wait("stop", timeout=15)["at"] - t0
+    a.stop()
+    b.stop()
+    return took
+
+
 def restored(http, n):
     """Seconds from a new publisher's start (after kill -9) to the player decoding again."""
     stream = f"dep_restore_{n}"
@@ -93,6 +111,7 @@ def main():
             for cause in ["pc.close()", "kill -9", "network gone"]:
                 times = [ended(http, cause, i) for i in range(runs)]
                 rows.append((cause, "play_finished", times))
+            rows.append(("p2p peer's network gone", "other's stop", [p2p_gone(http, i) for i in range(runs)]))
             back = [restored(http, i) for i in range(runs)]
             rows.append(("kill -9, republish in the window", "decoding again", [b[0] for b in back]))
             rows.append(("  of which the new client's start", "", [b[1] for b in back]))

@@ -66,7 +66,8 @@ async function openWhipPage(browser, url, part) {
 }
 
 async function main() {
-  const server = await startTern({});
+  // The app's STUN server is handed to WHIP/WHEP clients (Link header): a loopback one, nothing off this machine.
+  const server = await startTern({ configToml: '[apps.LiveApp]\nstunServerURI = "stun:127.0.0.1:9"\n' });
   const web = await startStaticServer();
   const browser = await launchChromium();
   const open = (page, params, label) => openParticipant(browser, web.pageUrl(page, params), label);
@@ -85,7 +86,7 @@ async function main() {
           let t0;
           if (kind === 'whip') {
             const endpoint = `http://127.0.0.1:${server.httpPort}/${APP}/whip/${id}`;
-            const whip = await openWhipPage(browser, web.pageUrl('whip.html', { id, endpoint }), '/whip/');
+            const whip = await openWhipPage(browser, web.pageUrl('whip.html', { ws: server.wsUrl(APP), id, endpoint }), '/whip/');
             pages.push(whip);
             const at = await decodedAt(player, `${kind} #${i}: decoded at the waiting player`);
             t0 = whip.postedAt();
@@ -115,7 +116,7 @@ async function main() {
         try {
           if (kind === 'whep') {
             const endpoint = `http://127.0.0.1:${server.httpPort}/${APP}/whep/${id}`;
-            const whep = await openWhipPage(browser, web.pageUrl('whep.html', { id, endpoint }), '/whep/');
+            const whep = await openWhipPage(browser, web.pageUrl('whep.html', { ws: server.wsUrl(APP), id, endpoint }), '/whep/');
             pages.push(whep);
             const at = await decodedAt(whep, `whep #${i}: first decoded frame`);
             results[kind].push(at - whep.postedAt());

@@ -4,6 +4,7 @@ of its own, so that it can be closed, frozen (SIGSTOP) or killed (-9).
 
     python client.py publish WS_URL STREAM_ID [--codec vp8|h264] [--close-after S]
     python client.py play WS_URL STREAM_ID [--codec vp8|h264]
+    python client.py join WS_URL STREAM_ID     (a peer-to-peer peer: signaling only)
 
 Every line on stdout is one JSON event: what the server sent (its `command` or
 `definition`) and, while playing, the frames decoded so far.
@@ -114,16 +115,25 @@ async def play(args):
     emit("socket_closed")
 
 
+async def join(args):
+    async with websockets.connect(args.ws) as ws:
+        await send(ws, command="join", streamId=args.id, multiPeer=False, mode="both")
+        async for _ in messages(ws):
+            pass
+    emit("socket_closed")
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["publish", "play"])
+    p.add_argument("mode", choices=["publish", "play", "join"])
     p.add_argument("ws")
     p.add_argument("id")
     p.add_argument("--codec", choices=["vp8", "h264"])
     p.add_argument("--close-after", type=float)
     args = p.parse_args()
     try:
-        asyncio.run(publish(args) if args.mode == "publish" else play(args))
+        run = {"publish": publish, "play": play, "join": join}[args.mode]
+        asyncio.run(run(args))
     except KeyboardInterrupt:
         pass
     except websockets.ConnectionClosed:
