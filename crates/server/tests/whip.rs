@@ -494,3 +494,36 @@ async fn delete_after_the_peer_connection_closed_ends_the_stream_at_once() {
     assert!(t0.elapsed() < Duration::from_secs(3));
     server.stop().await;
 }
+
+/// A WHIP publisher joins a conference room with `?mainTrack=`: a room player
+/// on the WebSocket gets its tracks, named as Ant Media names them, and
+/// decodes them; REST lists it as a room participant.
+#[tokio::test]
+async fn a_whip_publisher_joins_a_room_by_main_track() {
+    let server = start().await;
+    let mut peer = ClientPeer::new(LOCAL).await.unwrap();
+    let offer = peer.publish_offer("cam", true, true, false);
+    let r = post(&server, "/LiveApp/whip/cam?mainTrack=room1", &[SDP], &offer).await;
+    assert_eq!(r.status, 201, "{r:?}");
+    peer.accept_answer(&r.text()).unwrap();
+    let mut h = peer.spawn();
+    wait_event(&mut h, |e| matches!(e, PeerEvent::Connected)).await;
+    let feeder = feed(h.cmd.clone(), 0);
+
+    let mut sig = tern_load::signal::Signal::connect(&server.ws_url("LiveApp"))
+        .await
+        .unwrap();
+    sig.play("room1").await.unwrap();
+    let offer = sig.expect("takeConfiguration", WAIT).await.unwrap();
+    let mapping = offer["idMapping"].as_object().unwrap();
+    assert!(mapping.values().any(|v| v == "ARDAMSvcam"), "{mapping:?}");
+    let mut player = ClientPeer::new(LOCAL).await.unwrap();
+    let answer = player.accept_offer(offer["sdp"].as_str().unwrap()).unwrap();
+    sig.sdp("room1", "answer", &answer).await.unwrap();
+    let mut p = player.spawn();
+    video_frames(&mut p, 5).await;
+    let b = broadcast(&server, "cam").await;
+    assert_eq!(b["mainTrackStreamId"], "room1", "{b}");
+    feeder.abort();
+    server.stop().await;
+}
