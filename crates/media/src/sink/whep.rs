@@ -16,6 +16,7 @@ use crate::sdp_text::{accepted_media, first_mid, one_media_stream, reject_applic
 use crate::simulcast::selector::LayerSelector;
 use crate::simulcast::switch::LayerSwitch;
 use crate::sink::webrtc::NewSource;
+use crate::source::stats::codec_name;
 use crate::worker::Sfu;
 
 impl Sfu {
@@ -79,6 +80,28 @@ impl Sfu {
                     layers: LayerSwitch::default(),
                     selector: LayerSelector::default(),
                 });
+            }
+        }
+        // The video the stream sends must be one the player takes: else it
+        // would get no picture and no word of why.
+        if let Some(codec) = source_tracks
+            .first()
+            .and_then(|(s, _, _)| self.peers.get(&s.peer))
+            .and_then(|p| p.stats.video_codec())
+        {
+            let takes = |mid: Mid| {
+                rtc.media(mid).is_some_and(|m| {
+                    m.remote_pts().iter().any(|pt| {
+                        rtc.codec_config()
+                            .find(|p| p.pt() == *pt)
+                            .is_some_and(|p| codec_name(p.spec().codec) == codec)
+                    })
+                })
+            };
+            let video = tracks.iter().find(|t| t.kind == MediaKind::Video);
+            if video.is_some_and(|t| !takes(t.mid)) {
+                let why = format!("the offer accepts no codec the stream sends ({codec})");
+                return self.sdp_failed(id, SdpFailure::Local(why));
             }
         }
         if tracks.is_empty() {

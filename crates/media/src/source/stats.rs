@@ -38,7 +38,7 @@ pub struct SourceStats {
     early_reported: bool,
 }
 
-fn codec_name(c: Codec) -> &'static str {
+pub(crate) fn codec_name(c: Codec) -> &'static str {
     match c {
         Codec::Vp8 => "VP8",
         Codec::Vp9 => "VP9",
@@ -50,6 +50,11 @@ fn codec_name(c: Codec) -> &'static str {
 }
 
 impl SourceStats {
+    /// The codec of the video packets seen so far, if any came.
+    pub fn video_codec(&self) -> Option<&'static str> {
+        self.video_codec
+    }
+
     /// One incoming packet: its payload length, and the frame size when the
     /// packet tells it (see `packet_info`).
     pub fn on_packet(
