@@ -15,6 +15,7 @@
 
 mod admin;
 mod broadcast;
+mod census;
 mod data;
 mod ids;
 mod media_api;
@@ -41,6 +42,7 @@ use std::time::Instant;
 
 use tern_signal::{ClientMessage, ErrorDef, ParseError, ServerMessage};
 
+pub use census::AppCensus;
 pub use ids::{PeerId, SessionId, StreamKey};
 pub use media_api::{
     LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerRole, PlayerData, SdpFailure,

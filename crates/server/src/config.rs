@@ -76,6 +76,8 @@ pub struct Config {
     pub limits: Limits,
     /// Serve HTTPS/WSS with these files; plain HTTP when `None`.
     pub tls: Option<TlsFiles>,
+    /// Who may read `GET /metrics` (`metrics_allowed_cidr`; loopback by default).
+    pub metrics_allowed: tern_auth::cidr::CidrList,
 }
 
 /// Bounds that protect the server from one client.
@@ -129,6 +131,7 @@ struct FileConfig {
     peers_per_socket: Option<usize>,
     idle_timeout_secs: Option<u64>,
     shutdown_drain_ms: Option<u64>,
+    metrics_allowed_cidr: Option<String>,
     #[serde(default)]
     apps: BTreeMap<String, SettingsPatch>,
 }
@@ -205,8 +208,16 @@ impl Config {
             (None, None) => None,
             _ => bail!("give both --tls-cert and --tls-key, or neither"),
         };
+        let metrics_cidr = file
+            .metrics_allowed_cidr
+            .clone()
+            .unwrap_or_else(|| "127.0.0.1/32,::1/128".into());
+        let metrics_allowed = metrics_cidr
+            .parse()
+            .map_err(|e| anyhow::anyhow!("metrics_allowed_cidr {metrics_cidr:?}: {e}"))?;
         Ok(Config {
             tls,
+            metrics_allowed,
             http_addr: cli
                 .http_addr
                 .or(file.http_addr)

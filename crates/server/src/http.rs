@@ -25,10 +25,17 @@ pub struct AppState {
     pub sockets: SocketCounts,
     /// Live WHIP/WHEP session resources.
     pub whip: crate::whip::Resources,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    pub metrics_allowed: tern_auth::cidr::CidrList,
 }
 
 impl AppState {
-    pub fn new(config: &Config, hub: mpsc::Sender<HubMsg>, apps: Apps) -> Self {
+    pub fn new(
+        config: &Config,
+        hub: mpsc::Sender<HubMsg>,
+        apps: Apps,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> Self {
         AppState {
             apps,
             limits: config.limits,
@@ -36,6 +43,8 @@ impl AppState {
             assets: Assets::from_env(),
             sockets: SocketCounts::default(),
             whip: crate::whip::Resources::default(),
+            metrics,
+            metrics_allowed: config.metrics_allowed.clone(),
         }
     }
 }
@@ -43,6 +52,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::scrape))
         .route("/{app}/websocket", get(websocket))
         .route("/{app}/js/{*path}", get(sdk_file))
         .route("/{app}/", get(sample_index))
@@ -82,7 +92,7 @@ async fn websocket(
     ws.max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
         .on_upgrade(move |socket| async move {
-            crate::ws::serve(socket, app, settings, limits, state.hub).await;
+            crate::ws::serve(socket, app, settings, limits, state.hub, state.metrics).await;
             drop(slot);
         })
 }

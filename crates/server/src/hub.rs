@@ -33,6 +33,8 @@ pub enum HubMsg {
     },
     /// An operator action from REST.
     Admin(crate::admin::AdminRequest),
+    /// What the node holds, for `/metrics`.
+    Census(oneshot::Sender<Vec<tern_core::AppCensus>>),
 }
 
 /// What the hub tells a WebSocket task.
@@ -47,6 +49,7 @@ pub enum Outbound {
 
 struct Hub {
     core: Core,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
     workers: Vec<Worker>,
     /// Which worker each live peer is on.
     placement: HashMap<PeerId, usize>,
@@ -56,6 +59,8 @@ struct Hub {
     sessions: HashMap<SessionId, mpsc::Sender<Outbound>>,
 }
 
+// One task owns all session state; these are what it is handed at start.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     mut rx: mpsc::Receiver<HubMsg>,
     workers: Vec<Worker>,
@@ -64,6 +69,7 @@ pub async fn run(
     mut shutdown: watch::Receiver<bool>,
     drain: Duration,
     mut core: Core,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 ) {
     core.seed(random_seed());
     let mut hub = Hub {
@@ -73,6 +79,7 @@ pub async fn run(
         spread_after,
         placement: HashMap::new(),
         sessions: HashMap::new(),
+        metrics,
     };
     // Set when shutdown starts: sessions were told `server_will_stop` and get
     // until then to leave.
@@ -152,6 +159,9 @@ impl Hub {
             },
             HubMsg::Closed { session } => self.close(session),
             HubMsg::Admin(req) => crate::admin::handle(&mut self.core, now, req),
+            HubMsg::Census(reply) => {
+                let _ = reply.send(self.core.census());
+            }
         }
     }
 
@@ -166,7 +176,14 @@ impl Hub {
     fn pump(&mut self) {
         while let Some(out) = self.core.poll_output() {
             match out {
-                Output::Send { to, msg } => self.send(to, Outbound::Text(msg.to_text())),
+                Output::Send { to, msg } => {
+                    if let tern_signal::ServerMessage::Error { definition, .. } = &msg {
+                        let definition = definition.as_str();
+                        let label = crate::metrics::DefinitionLabel { definition };
+                        self.metrics.errors.get_or_create(&label).inc();
+                    }
+                    self.send(to, Outbound::Text(msg.to_text()))
+                }
                 Output::Media(cmd) => self.route(cmd),
                 Output::CloseSession { session, reason } => {
                     self.send(session, Outbound::Close(reason));

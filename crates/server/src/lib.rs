@@ -15,6 +15,7 @@ mod http;
 mod hub;
 mod local;
 mod media_worker;
+mod metrics;
 mod registry;
 pub mod rest;
 mod tls;
@@ -82,6 +83,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let http_addr = listener.local_addr()?;
     let (media_tx, media_rx) = mpsc::unbounded_channel();
     let mut workers = Vec::new();
+    let metrics = metrics::Metrics::new();
     let mut inboxes = media_worker::Inboxes::new(config.media_workers.max(1));
     for i in 0..config.media_workers.max(1) {
         // Worker i listens on the configured port + i (each on its own when 0).
@@ -101,6 +103,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             sfu,
             &mut inboxes,
             media_tx.clone(),
+            metrics.worker(i),
         )?);
     }
     let media_addr = workers[0].addr;
@@ -119,15 +122,20 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         shutdown_rx.clone(),
         config.limits.shutdown_drain,
         core,
+        metrics.clone(),
     ));
     let rest = rest::RestState {
         apps: apps.clone(),
         store: store.clone(),
         hub: hub_tx.clone(),
     };
-    let state = http::AppState::new(&config, hub_tx, apps);
+    let state = http::AppState::new(&config, hub_tx, apps, metrics.clone());
+    let rest_counted = rest::router(rest).layer(axum::middleware::from_fn_with_state(
+        (metrics, "rest"),
+        metrics::count_http,
+    ));
     let service = http::router(state)
-        .merge(rest::router(rest))
+        .merge(rest_counted)
         .into_make_service_with_connect_info::<SocketAddr>();
     let mut http_shutdown = shutdown_rx;
     let mut tasks = vec![hub_task];

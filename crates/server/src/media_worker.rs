@@ -16,6 +16,7 @@ use tern_media::{Relay, Sfu, SfuOutput};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use crate::metrics::WorkerCounters;
 use crate::udp_batch;
 
 /// Largest datagram read; WebRTC keeps packets under the MTU, so more is garbage.
@@ -112,6 +113,7 @@ impl Worker {
         sfu: Sfu,
         inboxes: &mut Inboxes,
         events: mpsc::UnboundedSender<MediaEvent>,
+        counters: WorkerCounters,
     ) -> anyhow::Result<Worker> {
         let addr = socket.local_addr()?;
         socket.set_nonblocking(true)?;
@@ -125,7 +127,9 @@ impl Worker {
         let sfu = sfu.with_worker_index(index);
         std::thread::Builder::new()
             .name(format!("tern-media-{index}"))
-            .spawn(move || runtime.block_on(run(index, socket, sfu, rx, peers, events)))?;
+            .spawn(move || {
+                runtime.block_on(run(index, socket, sfu, rx, peers, events, counters))
+            })?;
         Ok(Worker {
             inbox: inboxes.peers.senders[index].clone(),
             addr,
@@ -153,6 +157,7 @@ async fn run(
     mut inbox: mpsc::UnboundedReceiver<WorkerMsg>,
     peers: Peers,
     events: mpsc::UnboundedSender<MediaEvent>,
+    counters: WorkerCounters,
 ) {
     // This worker's own count of relayed packets waiting for it.
     let me = Arc::clone(&peers.backlog[index]);
@@ -184,17 +189,25 @@ async fn run(
             res = udp.recv_from(&mut buf) => {
                 if let Ok((n, src)) = res {
                     sfu.handle_datagram(Instant::now(), src, &buf[..n]);
+                    let (mut count, mut bytes) = (1, n as u64);
                     for _ in 1..RECV_BATCH {
                         match udp.try_recv_from(&mut buf) {
-                            Ok((n, src)) => sfu.handle_datagram(Instant::now(), src, &buf[..n]),
+                            Ok((n, src)) => {
+                                sfu.handle_datagram(Instant::now(), src, &buf[..n]);
+                                count += 1;
+                                bytes += n as u64;
+                            }
                             Err(_) => break,
                         }
                     }
+                    // Once per batch: the forwarding path pays no per-packet cost.
+                    counters.datagrams_in.inc_by(count);
+                    counters.bytes_in.inc_by(bytes);
                 }
             }
             _ = tokio::time::sleep_until(wake.into()) => sfu.handle_timeout(Instant::now()),
         }
-        pump(&mut sfu, &udp, &peers, &events);
+        pump(&mut sfu, &udp, &peers, &events, Some(&counters));
     }
 }
 
@@ -219,7 +232,7 @@ fn handle(
                 tracing::debug!(%source, to, "no publisher here to mirror");
             }
             // The mirror's description goes out first, then the command.
-            pump(sfu, udp, peers, events);
+            pump(sfu, udp, peers, events, None);
             peers.send(to, WorkerMsg::Command(then));
         }
     }
@@ -227,7 +240,13 @@ fn handle(
 
 /// Sends what the SFU produced: datagrams in one batch, events to the hub,
 /// relays to the other workers.
-fn pump(sfu: &mut Sfu, udp: &UdpSocket, peers: &Peers, events: &mpsc::UnboundedSender<MediaEvent>) {
+fn pump(
+    sfu: &mut Sfu,
+    udp: &UdpSocket,
+    peers: &Peers,
+    events: &mpsc::UnboundedSender<MediaEvent>,
+    counters: Option<&WorkerCounters>,
+) {
     let mut outgoing = Vec::new();
     while let Some(out) = sfu.poll_output() {
         match out {
@@ -245,6 +264,12 @@ fn pump(sfu: &mut Sfu, udp: &UdpSocket, peers: &Peers, events: &mpsc::UnboundedS
         .map(|t| (t.destination, &t.contents[..]))
         .collect();
     let dropped = udp_batch::send_all(udp, &batch);
+    if let Some(c) = counters.filter(|_| !batch.is_empty()) {
+        let bytes: usize = batch.iter().map(|(_, b)| b.len()).sum();
+        c.datagrams_out.inc_by((batch.len() - dropped) as u64);
+        c.bytes_out.inc_by(bytes as u64);
+        c.dropped.inc_by(dropped as u64);
+    }
     if dropped > 0 {
         tracing::debug!(dropped, "media socket dropped datagrams");
     }

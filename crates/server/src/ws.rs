@@ -10,6 +10,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::Limits;
 use crate::hub::{HubMsg, Outbound};
+use crate::metrics::CommandLabel;
 
 /// RFC 6455 close codes used here.
 const CLOSE_POLICY: u16 = 1008;
@@ -27,6 +28,7 @@ pub async fn serve(
     settings: AppSettings,
     limits: Limits,
     hub: mpsc::Sender<HubMsg>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
 ) {
     let (out_tx, mut out_rx) = mpsc::channel(limits.session_queue);
     let (reply_tx, reply_rx) = oneshot::channel();
@@ -97,6 +99,8 @@ pub async fn serve(
                 match inc {
                 Some(Ok(Message::Text(text))) => {
                     let parsed = tern_signal::parse(text.as_str());
+                    let command = parsed.as_ref().map_or("malformed", |m| m.command());
+                    metrics.messages.get_or_create(&CommandLabel { command }).inc();
                     if hub.send(HubMsg::Frame { session, parsed }).await.is_err() {
                         break;
                     }

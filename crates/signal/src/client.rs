@@ -105,6 +105,40 @@ pub enum ClientMessage {
     },
 }
 
+impl ClientMessage {
+    /// The `command` it came as; `unknown` for commands this server ignores
+    /// (their names are the client's, not a bounded set).
+    pub fn command(&self) -> &'static str {
+        match self {
+            ClientMessage::Ping => "ping",
+            ClientMessage::GetIceServerConfig => "getIceServerConfig",
+            ClientMessage::Publish(_) => "publish",
+            ClientMessage::Play(_) => "play",
+            ClientMessage::TakeConfiguration { .. } => "takeConfiguration",
+            ClientMessage::TakeCandidate(_) => "takeCandidate",
+            ClientMessage::Stop { .. } => "stop",
+            ClientMessage::GetStreamInfo { .. } => "getStreamInfo",
+            ClientMessage::Join { .. } => "join",
+            ClientMessage::Leave { .. } => "leave",
+            ClientMessage::PeerMessage { .. } => "peerMessageCommand",
+            ClientMessage::JoinRoom(_) => "joinRoom",
+            ClientMessage::LeaveFromRoom { .. } => "leaveFromRoom",
+            ClientMessage::GetRoomInfo { .. } => "getRoomInfo",
+            ClientMessage::GetTrackList { .. } => "getTrackList",
+            ClientMessage::EnableTrack { .. } => "enableTrack",
+            ClientMessage::Toggle { video: true, .. } => "toggleVideo",
+            ClientMessage::Toggle { video: false, .. } => "toggleAudio",
+            ClientMessage::GetBroadcastObject { .. } => "getBroadcastObject",
+            ClientMessage::GetSubtracks { .. } => "getSubtracks",
+            ClientMessage::GetSubtracksCount { .. } => "getSubtracksCount",
+            ClientMessage::GetSubscriberCount { .. } => "getSubscriberCount",
+            ClientMessage::ForceStreamQuality { .. } => "forceStreamQuality",
+            ClientMessage::UpdateStreamMetaData { .. } => "updateStreamMetaData",
+            ClientMessage::Unknown { .. } => "unknown",
+        }
+    }
+}
+
 /// `publish` (PROTOCOL.md §2.3).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Publish {

@@ -56,6 +56,10 @@ pub fn router(state: AppState) -> Router {
                 .get(resource_get),
         )
         .layer(axum::middleware::from_fn(cors))
+        .layer(axum::middleware::from_fn_with_state(
+            (state.metrics.clone(), "whip_whep"),
+            crate::metrics::count_http,
+        ))
         .with_state(state)
 }
 

@@ -1,0 +1,294 @@
+//! Prometheus metrics at `GET /metrics` (OpenMetrics text), for the addresses
+//! in `metrics_allowed_cidr` (loopback by default).
+//!
+//! Counters are plain atomics bumped where things happen: per signaling
+//! message, per HTTP request, and per batch of datagrams a media worker reads
+//! or sends (never per packet on the forwarding path). Counts of what the
+//! node holds (streams, players, sessions by app and kind) are taken from the
+//! session logic when scraped. No label names a stream: per-stream detail is
+//! REST's.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+use tern_core::AppCensus;
+use tokio::sync::oneshot;
+
+use crate::http::AppState;
+use crate::hub::HubMsg;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CommandLabel {
+    pub command: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DefinitionLabel {
+    pub definition: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabel {
+    pub api: &'static str,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkerLabel {
+    pub worker: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AppKind {
+    app: String,
+    kind: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct AppLabel {
+    app: String,
+}
+
+/// What a media worker counts, one handle each (no label lookup per batch).
+#[derive(Clone, Default)]
+pub struct WorkerCounters {
+    pub datagrams_in: Counter,
+    pub bytes_in: Counter,
+    pub datagrams_out: Counter,
+    pub bytes_out: Counter,
+    /// Datagrams the socket refused (a full send buffer).
+    pub dropped: Counter,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    pub messages: Family<CommandLabel, Counter>,
+    pub errors: Family<DefinitionLabel, Counter>,
+    pub http: Family<HttpLabel, Counter>,
+    datagrams_in: Family<WorkerLabel, Counter>,
+    bytes_in: Family<WorkerLabel, Counter>,
+    datagrams_out: Family<WorkerLabel, Counter>,
+    bytes_out: Family<WorkerLabel, Counter>,
+    dropped: Family<WorkerLabel, Counter>,
+}
+
+impl Metrics {
+    pub fn new() -> Arc<Metrics> {
+        Arc::new(Metrics::default())
+    }
+
+    /// The counters of media worker `index`.
+    pub fn worker(&self, index: usize) -> WorkerCounters {
+        let l = WorkerLabel {
+            worker: index.to_string(),
+        };
+        WorkerCounters {
+            datagrams_in: self.datagrams_in.get_or_create(&l).clone(),
+            bytes_in: self.bytes_in.get_or_create(&l).clone(),
+            datagrams_out: self.datagrams_out.get_or_create(&l).clone(),
+            bytes_out: self.bytes_out.get_or_create(&l).clone(),
+            dropped: self.dropped.get_or_create(&l).clone(),
+        }
+    }
+
+    /// The exposition: counters, what the node holds, and the process.
+    fn render(&self, census: &[AppCensus]) -> String {
+        let mut r = Registry::default();
+        r.register(
+            "tern_signaling_messages",
+            "Signaling messages received, by command",
+            self.messages.clone(),
+        );
+        r.register(
+            "tern_signaling_errors",
+            "Errors sent to clients, by wire string",
+            self.errors.clone(),
+        );
+        r.register(
+            "tern_http_requests",
+            "REST and WHIP/WHEP requests answered, by API and status",
+            self.http.clone(),
+        );
+        r.register(
+            "tern_media_datagrams_received",
+            "UDP datagrams a media worker read",
+            self.datagrams_in.clone(),
+        );
+        r.register(
+            "tern_media_received_bytes",
+            "UDP payload bytes a media worker read",
+            self.bytes_in.clone(),
+        );
+        r.register(
+            "tern_media_datagrams_sent",
+            "UDP datagrams a media worker sent",
+            self.datagrams_out.clone(),
+        );
+        r.register(
+            "tern_media_sent_bytes",
+            "UDP payload bytes a media worker sent",
+            self.bytes_out.clone(),
+        );
+        r.register(
+            "tern_media_datagrams_dropped",
+            "Datagrams the media socket refused (send buffer full)",
+            self.dropped.clone(),
+        );
+        let publishers = Family::<AppKind, Gauge>::default();
+        let players = Family::<AppKind, Gauge>::default();
+        let sessions = Family::<AppKind, Gauge>::default();
+        let rooms = Family::<AppLabel, Gauge>::default();
+        for c in census {
+            let kind = |k: &str| AppKind {
+                app: c.app.clone(),
+                kind: k.to_owned(),
+            };
+            for (k, n) in &c.publishers {
+                publishers.get_or_create(&kind(k)).set(*n as i64);
+            }
+            for (k, n) in &c.players {
+                players.get_or_create(&kind(k)).set(*n as i64);
+            }
+            sessions
+                .get_or_create(&kind("websocket"))
+                .set(c.websockets as i64);
+            sessions
+                .get_or_create(&kind("whip_whep"))
+                .set(c.headless as i64);
+            rooms
+                .get_or_create(&AppLabel { app: c.app.clone() })
+                .set(c.rooms as i64);
+        }
+        r.register(
+            "tern_streams_live",
+            "Live streams, by app and how their media comes in (publishType)",
+            publishers,
+        );
+        r.register(
+            "tern_players_connected",
+            "Connected players, by app and kind",
+            players,
+        );
+        r.register(
+            "tern_sessions",
+            "Signaling sessions, by app and kind",
+            sessions,
+        );
+        r.register("tern_rooms", "Conference rooms, by app", rooms);
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode_registry(&mut out, &r).is_err() {
+            out.clear();
+        }
+        process_metrics(&mut out);
+        out.push_str("# EOF\n");
+        out
+    }
+}
+
+/// CPU time, resident memory, open file descriptors and start time of this
+/// process, from /proc (Prometheus's `process_` names).
+fn process_metrics(out: &mut String) {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return;
+    };
+    // Fields after the command name's closing parenthesis: utime is the 14th
+    // field of the line, stime the 15th, starttime the 22nd.
+    let rest: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r.split_whitespace().collect())
+        .unwrap_or_default();
+    let tick = 100.0; // USER_HZ on Linux
+    let field = |n: usize| rest.get(n - 3).and_then(|v| v.parse::<f64>().ok());
+    if let (Some(u), Some(s)) = (field(14), field(15)) {
+        let _ = writeln!(
+            out,
+            "# HELP process_cpu_seconds Total user and system CPU time spent in seconds."
+        );
+        let _ = writeln!(out, "# TYPE process_cpu_seconds counter");
+        let _ = writeln!(out, "process_cpu_seconds_total {}", (u + s) / tick);
+    }
+    let page = 4096.0;
+    if let Some(rss) = std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|m| m.split_whitespace().nth(1)?.parse::<f64>().ok())
+    {
+        let _ = writeln!(
+            out,
+            "# HELP process_resident_memory_bytes Resident memory size in bytes."
+        );
+        let _ = writeln!(out, "# TYPE process_resident_memory_bytes gauge");
+        let _ = writeln!(out, "process_resident_memory_bytes {}", rss * page);
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        let _ = writeln!(
+            out,
+            "# HELP process_open_fds Number of open file descriptors."
+        );
+        let _ = writeln!(out, "# TYPE process_open_fds gauge");
+        let _ = writeln!(out, "process_open_fds {}", fds.count());
+    }
+    let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .and_then(|v| v.trim().parse::<f64>().ok())
+    });
+    if let (Some(boot), Some(start)) = (boot, field(22)) {
+        let _ = writeln!(out, "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.");
+        let _ = writeln!(out, "# TYPE process_start_time_seconds gauge");
+        let _ = writeln!(out, "process_start_time_seconds {}", boot + start / tick);
+    }
+}
+
+/// `GET /metrics`.
+pub async fn scrape(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    if !state.metrics_allowed.contains(peer.ip()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "metrics are served to the addresses in metrics_allowed_cidr only\n",
+        )
+            .into_response();
+    }
+    let (reply, census) = oneshot::channel();
+    if state.hub.send(HubMsg::Census(reply)).await.is_err() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "stopping\n").into_response();
+    }
+    let Ok(census) = census.await else {
+        return (StatusCode::SERVICE_UNAVAILABLE, "stopping\n").into_response();
+    };
+    let mut res = state.metrics.render(&census).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    );
+    res
+}
+
+/// Counts each answered request of an API by its status.
+pub async fn count_http(
+    State((metrics, api)): State<(Arc<Metrics>, &'static str)>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let res = next.run(req).await;
+    metrics
+        .http
+        .get_or_create(&HttpLabel {
+            api,
+            status: res.status().as_u16(),
+        })
+        .inc();
+    res
+}
