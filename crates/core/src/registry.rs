@@ -37,6 +37,8 @@ pub enum StreamEvent {
     Viewers(usize),
     /// The publisher changed the stream's `metaData` (`updateStreamMetaData`).
     MetaData(Option<String>),
+    /// A publish did not reach media in time (`publishTimeoutError`).
+    PublishTimeout,
 }
 
 pub trait Registry: Send {

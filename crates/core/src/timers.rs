@@ -30,6 +30,9 @@ impl Core {
             };
             let (session, id) = (p.session, p.stream.id.clone());
             tracing::info!(%session, %peer, stream = id, "publish did not reach media in time");
+            let app = p.stream.app.clone();
+            self.registry
+                .stream_event(&app, &id, crate::registry::StreamEvent::PublishTimeout);
             self.send(
                 session,
                 ServerMessage::error(ErrorDef::PublishTimeoutError, Some(&id)),

@@ -125,6 +125,16 @@ settings_table! {
     ip_filter_enabled: bool = true, "ipFilterEnabled";
     /// Comma-separated addresses and CIDR blocks allowed to call REST.
     remote_allowed_cidr: String = "127.0.0.1", "remoteAllowedCIDR";
+    /// Where stream events are POSTed (a broadcast's own `listenerHookURL` wins).
+    listener_hook_url: String = "", "listenerHookURL";
+    /// `application/json` or `application/x-www-form-urlencoded`.
+    webhook_content_type: String = "application/json", "webhookContentType";
+    /// Further attempts when the receiver does not answer 200.
+    webhook_retry_count: u32 = 0u32, "webhookRetryCount";
+    /// Milliseconds between attempts.
+    webhook_retry_delay: u64 = 1000u64, "webhookRetryDelay";
+    /// Signs each hook (`X-Tern-Signature: sha256=<HMAC of the body>`) when set.
+    webhook_secret: String = "", "webhookSecret", secret;
 }
 
 /// Why a set of settings is refused; says which setting and why.
@@ -150,6 +160,9 @@ pub enum SettingsError {
         enabled: &'static str,
         secret: &'static str,
     },
+    /// `listenerHookURL` is not an http(s) URL, or `webhookContentType` is
+    /// neither JSON nor a form.
+    Webhook(String),
 }
 
 impl fmt::Display for SettingsError {
@@ -185,6 +198,7 @@ impl fmt::Display for SettingsError {
             SettingsError::MissingSecret { enabled, secret } => {
                 write!(f, "{enabled} needs {secret} to be set")
             }
+            SettingsError::Webhook(why) => f.write_str(why),
         }
     }
 }
@@ -208,6 +222,21 @@ impl Settings {
             return Err(SettingsError::ViewerLimit(self.webrtc_viewer_limit));
         }
         self.player_data()?;
+        let url = &self.listener_hook_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            return Err(SettingsError::Webhook(format!(
+                "listenerHookURL must be an http:// or https:// URL (got {url:?})"
+            )));
+        }
+        if !matches!(
+            self.webhook_content_type.as_str(),
+            "application/json" | "application/x-www-form-urlencoded"
+        ) {
+            return Err(SettingsError::Webhook(format!(
+                "webhookContentType must be application/json or application/x-www-form-urlencoded (got {:?})",
+                self.webhook_content_type
+            )));
+        }
         if self.webrtc_client_start_timeout_ms < 1000 {
             return Err(SettingsError::StartTimeout(
                 self.webrtc_client_start_timeout_ms,

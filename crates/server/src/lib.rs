@@ -20,6 +20,7 @@ mod registry;
 pub mod rest;
 mod tls;
 mod udp_batch;
+mod webhooks;
 mod whip;
 mod ws;
 
@@ -109,7 +110,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let media_addr = workers[0].addr;
     let store = open_store(&config)?;
     let apps = apps::Apps::load(&config.apps, &store)?;
-    let registry = registry::StoreRegistry::new(apps.clone(), store.clone());
+    let hooks = webhooks::Webhooks::start(
+        metrics.webhook("dropped"),
+        metrics.webhook("delivered"),
+        metrics.webhook("failed"),
+    );
+    let registry = registry::StoreRegistry::new(apps.clone(), store.clone()).with_webhooks(hooks);
     let core = tern_core::Core::with_registry(Box::new(registry));
 
     let (shutdown, shutdown_rx) = watch::channel(false);

@@ -49,6 +49,11 @@ pub struct WorkerLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    pub outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct AppKind {
     app: String,
     kind: String,
@@ -80,6 +85,7 @@ pub struct Metrics {
     datagrams_out: Family<WorkerLabel, Counter>,
     bytes_out: Family<WorkerLabel, Counter>,
     dropped: Family<WorkerLabel, Counter>,
+    webhooks: Family<OutcomeLabel, Counter>,
 }
 
 impl Metrics {
@@ -99,6 +105,13 @@ impl Metrics {
             bytes_out: self.bytes_out.get_or_create(&l).clone(),
             dropped: self.dropped.get_or_create(&l).clone(),
         }
+    }
+
+    /// The counter of webhooks that ended with `outcome`.
+    pub fn webhook(&self, outcome: &'static str) -> Counter {
+        self.webhooks
+            .get_or_create(&OutcomeLabel { outcome })
+            .clone()
     }
 
     /// The exposition: counters, what the node holds, and the process.
@@ -143,6 +156,11 @@ impl Metrics {
             "tern_media_datagrams_dropped",
             "Datagrams the media socket refused (send buffer full)",
             self.dropped.clone(),
+        );
+        r.register(
+            "tern_webhooks",
+            "Webhooks by outcome: delivered (200), failed (after every retry), dropped (queue full)",
+            self.webhooks.clone(),
         );
         let publishers = Family::<AppKind, Gauge>::default();
         let players = Family::<AppKind, Gauge>::default();

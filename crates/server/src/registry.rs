@@ -6,6 +6,9 @@
 //! atomic token removal that makes a one-time token usable exactly once, however
 //! many sessions present it at the same moment.
 
+use std::collections::HashMap;
+use std::time::Duration;
+
 use tern_auth::Action;
 use tern_core::{Refusal, Registry, StreamEvent};
 use tern_signal::{ErrorDef, Play, Publish};
@@ -15,6 +18,7 @@ use crate::app_settings::Settings;
 use crate::apps::Apps;
 use crate::credentials::{self, Accepted, CredentialError, Request};
 use crate::db::{self, now_ms, SharedStore};
+use crate::webhooks::{Hook, Webhooks};
 
 pub struct StoreRegistry {
     apps: Apps,
@@ -22,6 +26,11 @@ pub struct StoreRegistry {
     /// The publish accepted last: its `Preparing` event follows at once and
     /// creates the zombi broadcast from it.
     accepted: Option<(String, Publish)>,
+    webhooks: Option<Webhooks>,
+    /// Streams that went live (their end is a `liveStreamEnded`), and the
+    /// viewer count last heard of each (its changes are `playStarted` /
+    /// `playStopped`).
+    live: HashMap<(String, String), usize>,
 }
 
 impl StoreRegistry {
@@ -30,6 +39,96 @@ impl StoreRegistry {
             apps,
             store,
             accepted: None,
+            webhooks: None,
+            live: HashMap::new(),
+        }
+    }
+
+    /// Stream events also go to the app's or broadcast's `listenerHookURL`.
+    pub fn with_webhooks(mut self, webhooks: Webhooks) -> Self {
+        self.webhooks = Some(webhooks);
+        self
+    }
+
+    /// The webhook actions an event makes, in order.
+    fn actions(&mut self, app: &str, id: &str, event: &StreamEvent) -> Vec<&'static str> {
+        let key = (app.to_owned(), id.to_owned());
+        match event {
+            StreamEvent::Broadcasting => {
+                self.live.insert(key, 0);
+                vec!["liveStreamStarted"]
+            }
+            StreamEvent::Finished => match self.live.remove(&key) {
+                Some(_) => vec!["liveStreamEnded"],
+                None => Vec::new(),
+            },
+            StreamEvent::PublishTimeout => vec!["publishTimeoutError"],
+            StreamEvent::Viewers(n) => match self.live.get_mut(&key) {
+                Some(last) => {
+                    let before = std::mem::replace(last, *n);
+                    let (action, times) = if *n >= before {
+                        ("playStarted", *n - before)
+                    } else {
+                        ("playStopped", before - *n)
+                    };
+                    vec![action; times]
+                }
+                None => Vec::new(),
+            },
+            _ => Vec::new(),
+        }
+    }
+
+    /// Queues the hooks of an event, if a URL is set for the stream.
+    fn hooks(&mut self, app: &str, id: &str, event: &StreamEvent) {
+        if self.webhooks.is_none() {
+            return;
+        }
+        let actions = self.actions(app, id, event);
+        if actions.is_empty() {
+            return;
+        }
+        let Some(settings) = self.apps.settings(app) else {
+            return;
+        };
+        let b = db::lock(&self.store).broadcast(app, id).ok().flatten();
+        let url = b
+            .as_ref()
+            .and_then(|b| b.listener_hook_url.clone())
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| settings.listener_hook_url.clone());
+        if url.is_empty() {
+            return;
+        }
+        let field = |f: Option<&String>| f.cloned().unwrap_or_default();
+        for action in actions {
+            let hook = Hook {
+                url: url.clone(),
+                json: settings.webhook_content_type == "application/json",
+                retries: settings.webhook_retry_count,
+                retry_delay: Duration::from_millis(settings.webhook_retry_delay),
+                secret: settings.webhook_secret.clone(),
+                fields: vec![
+                    ("id", id.to_owned()),
+                    ("action", action.to_owned()),
+                    (
+                        "streamName",
+                        field(b.as_ref().and_then(|b| b.name.as_ref())),
+                    ),
+                    (
+                        "category",
+                        field(b.as_ref().and_then(|b| b.category.as_ref())),
+                    ),
+                    (
+                        "metadata",
+                        field(b.as_ref().and_then(|b| b.meta_data.as_ref())),
+                    ),
+                    ("timestamp", now_ms().to_string()),
+                ],
+            };
+            if let Some(w) = &self.webhooks {
+                w.send(hook);
+            }
         }
     }
 }
@@ -105,6 +204,11 @@ impl Registry for StoreRegistry {
     }
 
     fn stream_event(&mut self, app: &str, stream_id: &str, event: StreamEvent) {
+        // Hooks go after the store is updated, so their fields are current;
+        // but an ended zombi broadcast leaves the store, so its end goes first.
+        if matches!(event, StreamEvent::Finished) {
+            self.hooks(app, stream_id, &event);
+        }
         let now = now_ms();
         let accepted = match self.accepted.take() {
             Some((a, p)) if a == app && p.stream_id == stream_id => Some(p),
@@ -134,7 +238,12 @@ impl Registry for StoreRegistry {
                     b.anyone_watching = n > 0;
                 })
                 .map(drop),
+            StreamEvent::PublishTimeout => Ok(()),
         };
+        drop(store);
+        if !matches!(event, StreamEvent::Finished) {
+            self.hooks(app, stream_id, &event);
+        }
         if let Err(e) = result {
             tracing::error!(
                 app,
