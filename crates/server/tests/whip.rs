@@ -96,6 +96,15 @@ async fn a_whip_publisher_is_watched_over_the_websocket_and_delete_ends_it() {
     let b = broadcast(&server, "w1").await;
     assert_eq!(b["publishType"], "WHIP", "{b}");
     assert_eq!(b["status"], "broadcasting", "{b}");
+    // The WebSocket's stream queries see it too.
+    sig.send(serde_json::json!({"command": "getStreamInfo", "streamId": "w1"}))
+        .await
+        .unwrap();
+    let info = sig.expect("streamInformation", WAIT).await.unwrap();
+    assert!(
+        info["streamInfo"].as_array().is_some_and(|a| !a.is_empty()),
+        "{info}"
+    );
 
     let r = http(server.http, "DELETE", &location, &[], None).await;
     assert_eq!(r.status, 200, "{r:?}");
