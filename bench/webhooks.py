@@ -60,6 +60,9 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--count", type=int, default=90)
     count = p.parse_args().count
+    # http.server's default listen backlog (5) would drop some of Tern's 16
+    # parallel connections at once and time the kernel's SYN retry instead.
+    ThreadingHTTPServer.request_queue_size = 128
     server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/hook"
