@@ -62,6 +62,33 @@ pub struct TrackOut {
     pub selector: LayerSelector,
 }
 
+impl TrackOut {
+    /// A track newly sent to a player, forwarded from its source's `source_mid`.
+    pub fn new(
+        source: PeerId,
+        source_mid: Mid,
+        mid: Mid,
+        kind: MediaKind,
+        simulcast: bool,
+    ) -> Self {
+        TrackOut {
+            source,
+            source_mid,
+            mid,
+            kind,
+            enabled: true,
+            stopping: false,
+            rewrite: RtpRewrite::default(),
+            pt: None,
+            refused: false,
+            tx: None,
+            simulcast: simulcast && kind == MediaKind::Video,
+            layers: LayerSwitch::default(),
+            selector: LayerSelector::default(),
+        }
+    }
+}
+
 pub struct Peer {
     pub rtc: Rtc,
     pub role: PeerRole,

@@ -10,10 +10,7 @@ use tern_core::{
 };
 
 use crate::peer::{Peer, TrackOut};
-use crate::rtp::rewrite::RtpRewrite;
 use crate::sdp_text::first_mid;
-use crate::simulcast::selector::LayerSelector;
-use crate::simulcast::switch::LayerSwitch;
 use crate::worker::Sfu;
 
 /// A source new to a player: its tracks, and whether it sends simulcast.
@@ -100,21 +97,13 @@ impl Sfu {
                     Some(track_id(*kind, &source.stream_id)),
                     None,
                 );
-                new_tracks.push(TrackOut {
-                    source: source.peer,
-                    source_mid: *source_mid,
+                new_tracks.push(TrackOut::new(
+                    source.peer,
+                    *source_mid,
                     mid,
-                    kind: *kind,
-                    enabled: true,
-                    stopping: false,
-                    rewrite: RtpRewrite::default(),
-                    pt: None,
-                    refused: false,
-                    tx: None,
-                    simulcast: *simulcast && *kind == MediaKind::Video,
-                    layers: LayerSwitch::default(),
-                    selector: LayerSelector::default(),
-                });
+                    *kind,
+                    *simulcast,
+                ));
             }
         }
         if first && peer.profile.data_channel {

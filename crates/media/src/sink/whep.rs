@@ -11,10 +11,7 @@ use tern_core::{
 };
 
 use crate::peer::{Peer, TrackOut};
-use crate::rtp::rewrite::RtpRewrite;
 use crate::sdp_text::{accepted_media, first_mid, one_media_stream, reject_application};
-use crate::simulcast::selector::LayerSelector;
-use crate::simulcast::switch::LayerSwitch;
 use crate::sink::webrtc::NewSource;
 use crate::source::stats::codec_name;
 use crate::worker::Sfu;
@@ -65,21 +62,13 @@ impl Sfu {
                     continue;
                 };
                 let (mid, _) = free.remove(i);
-                tracks.push(TrackOut {
-                    source: source.peer,
-                    source_mid: *source_mid,
+                tracks.push(TrackOut::new(
+                    source.peer,
+                    *source_mid,
                     mid,
-                    kind: *kind,
-                    enabled: true,
-                    stopping: false,
-                    rewrite: RtpRewrite::default(),
-                    pt: None,
-                    refused: false,
-                    tx: None,
-                    simulcast: *simulcast && *kind == MediaKind::Video,
-                    layers: LayerSwitch::default(),
-                    selector: LayerSelector::default(),
-                });
+                    *kind,
+                    *simulcast,
+                ));
             }
         }
         // The video the stream sends must be one the player takes: else it
