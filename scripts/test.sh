@@ -19,6 +19,13 @@ if ! command -v ip >/dev/null || ! command -v tc >/dev/null; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y iproute2
 fi
+# promtool (Debian's prometheus package) lints the /metrics exposition in
+# e2e/aiortc/test_metrics.py.
+if ! command -v promtool >/dev/null; then
+  step "installing prometheus (promtool)"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y prometheus
+fi
 # GStreamer's webrtcbin, driven from the system python3 through gi, is one of the
 # WHIP encoders of e2e/aiortc/test_whip_encoders.py.
 GST_PKGS=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0

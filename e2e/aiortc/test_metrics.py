@@ -1,8 +1,13 @@
-"""`GET /metrics` read by a real Prometheus parser (the `prometheus_client`
-package's OpenMetrics parser), while an aiortc publisher and player run
-through Tern: the exposition parses, and its counters move as the stream flows.
+"""`GET /metrics` read by real Prometheus parsers (the `prometheus_client`
+package's OpenMetrics parser, and Prometheus's own `promtool`), while an aiortc
+publisher and player run through Tern: the exposition parses and lints clean,
+and its counters move as the stream flows.
 """
 
+import re
+import shutil
+import subprocess
+import time
 import urllib.error
 import urllib.request
 
@@ -11,10 +16,14 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from harness import clients, live, tern  # noqa: F401 (fixtures)
 
 
-def scrape(http):
+def exposition(http):
     with urllib.request.urlopen(f"http://{http}/metrics") as r:
         assert r.headers["Content-Type"].startswith("application/openmetrics-text")
-        text = r.read().decode()
+        return r.read().decode()
+
+
+def scrape(http):
+    text = exposition(http)
     values = {}
     for family in text_string_to_metric_families(text):
         for s in family.samples:
@@ -45,13 +54,7 @@ def test_every_metric_the_grafana_dashboard_uses_is_served(tern, clients):
     from pathlib import Path
 
     live(tern, clients, "LiveApp", "metrics_s2")
-    # A refused WHEP request: an HTTP status and an error sent, so those families have samples.
-    req = urllib.request.Request(f"http://{tern}/LiveApp/whep/nobody", data=b"v=0\r\nm=video 9 UDP 96\r\n",
-                                 headers={"Content-Type": "application/sdp"}, method="POST")
-    try:
-        urllib.request.urlopen(req)
-    except urllib.error.HTTPError as e:
-        assert e.code in (400, 404), e.code
+    refused_whep(tern)
     served = {name for name, _ in scrape(tern)}
     dashboard = json.loads((Path(__file__).resolve().parents[2] / "deploy/grafana/tern.json").read_text())
     used = set()
@@ -64,3 +67,70 @@ def test_every_metric_the_grafana_dashboard_uses_is_served(tern, clients):
     registered = set(re.findall(r'"(tern_[a-z_]+)"', source))
     missing = [m for m in used if m not in served and m.removesuffix("_total") not in registered]
     assert not missing, missing
+
+
+def refused_whep(tern):
+    """A refused WHEP request: an HTTP status and an error sent, so those families have samples."""
+    req = urllib.request.Request(f"http://{tern}/LiveApp/whep/nobody", data=b"v=0\r\nm=video 9 UDP 96\r\n",
+                                 headers={"Content-Type": "application/sdp"}, method="POST")
+    try:
+        urllib.request.urlopen(req)
+    except urllib.error.HTTPError as e:
+        assert e.code in (400, 404), e.code
+
+
+def as_prometheus_text(om):
+    """The OpenMetrics exposition in the Prometheus text format (0.0.4), the one
+    `promtool check metrics` reads. They differ in the name of a counter family
+    (OpenMetrics: `# TYPE x counter` over samples `x_total`; text format: the
+    family is `x_total`) and in the closing `# EOF`. Whatever else only
+    OpenMetrics has fails here rather than being passed through unchecked."""
+    lines = om.rstrip("\n").split("\n")
+    assert lines[-1] == "# EOF", f"an OpenMetrics exposition ends with # EOF, not {lines[-1]!r}"
+    types = {}
+    for line in lines:
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            assert kind in ("counter", "gauge", "histogram", "summary"), f"no text-format type for {line!r}"
+            types[name] = kind
+    out = []
+    for line in lines[:-1]:
+        assert not line.startswith("# UNIT "), f"the text format has no UNIT: {line!r}"
+        if line.startswith(("# HELP ", "# TYPE ")):
+            parts = line.split(" ", 3)
+            if types.get(parts[2]) == "counter":
+                parts[2] += "_total"
+                line = " ".join(parts)
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def with_timestamps(om, seconds):
+    """Every sample stamped: promtool loads only timestamped OpenMetrics."""
+    return "\n".join(line if not line or line.startswith("#") else f"{line} {seconds}"
+                     for line in om.split("\n"))
+
+
+def test_promtool_accepts_the_exposition_while_a_stream_flows(tern, clients, tmp_path):
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: apt-get install prometheus (scripts/test.sh installs it)"
+    _pub, player = live(tern, clients, "LiveApp", "metrics_s3")
+    refused_whep(tern)
+    player.wait("frames", where=lambda e: e["video"] >= 30)
+    om = exposition(tern)
+    assert re.search(r"^tern_media_datagrams_sent_total\{.*\} [1-9]", om, re.M), om
+
+    # promtool's linter: names, help texts, types, unit suffixes, duplicates.
+    text = as_prometheus_text(om)
+    lint = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
+    assert lint.returncode == 0, (f"promtool check metrics exited {lint.returncode}:\n{lint.stdout}{lint.stderr}"
+                                  f"\n--- what it read ---\n{text}")
+
+    # The bytes Tern serves through the OpenMetrics parser Prometheus scrapes with
+    # (promtool's backfill loads a file with it), stamped with the scrape time.
+    served = tmp_path / "scrape.om"
+    served.write_text(with_timestamps(om, int(time.time())))
+    load = subprocess.run([promtool, "tsdb", "create-blocks-from", "openmetrics", str(served), str(tmp_path / "tsdb")],
+                          capture_output=True, text=True, timeout=60)
+    assert load.returncode == 0, (f"promtool tsdb create-blocks-from openmetrics exited {load.returncode}:\n"
+                                  f"{load.stdout}{load.stderr}\n--- what it read ---\n{served.read_text()}")
