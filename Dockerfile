@@ -35,5 +35,5 @@ VOLUME ["/var/lib/tern"]
 # TERN_MEDIA_WORKERS says otherwise.
 EXPOSE 5080/tcp 50000/udp
 # Tern handles SIGTERM itself: server_will_stop to every session, then exit 0
-# (give `docker stop` more than shutdown_drain_ms: -t 10).
+# after shutdown_drain_ms (3 s), well within the 10 s `docker stop` waits.
 ENTRYPOINT ["/usr/local/bin/tern"]
