@@ -18,6 +18,7 @@ mod broadcast;
 mod census;
 mod data;
 mod ids;
+mod live;
 mod media_api;
 mod negotiate;
 mod p2p;
@@ -44,9 +45,10 @@ use tern_signal::{ClientMessage, ErrorDef, ParseError, ServerMessage};
 
 pub use census::AppCensus;
 pub use ids::{PeerId, SessionId, StreamKey};
+pub use live::{LiveStream, PlayerStats};
 pub use media_api::{
-    LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerRole, PlayerData, SdpFailure,
-    Source,
+    LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerQuality, PeerRole, PlayerData,
+    SdpFailure, Source,
 };
 pub use play::PlayError;
 pub use publish::PublishError;

@@ -136,6 +136,25 @@ pub struct LocalCandidates {
     pub lines: Vec<String>,
 }
 
+/// How a peer connection fares, from its RTCP and ICE: reported every few
+/// seconds for REST's client statistics and the console.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PeerQuality {
+    /// Media bits/s sent to the peer and received from it over the last interval.
+    pub send_bitrate: u64,
+    pub receive_bitrate: u64,
+    pub rtt_ms: Option<u32>,
+    /// Packets the peer reports lost so far (RTCP receiver reports), and the
+    /// share lost over the last interval.
+    pub packets_lost: u64,
+    pub loss_percent: Option<f32>,
+    /// RTP packets sent (player) or received (publisher) so far.
+    pub video_packets: u64,
+    pub audio_packets: u64,
+    /// The address its media comes from (the selected ICE pair).
+    pub remote: Option<std::net::SocketAddr>,
+}
+
 /// What the media layer reports.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MediaEvent {
@@ -190,6 +209,11 @@ pub enum MediaEvent {
         video: u64,
         audio: u64,
     },
+    /// The peer's connection quality, every few seconds once connected.
+    Quality {
+        peer: PeerId,
+        quality: PeerQuality,
+    },
 }
 
 impl MediaCommand {
@@ -221,7 +245,8 @@ impl MediaEvent {
             | MediaEvent::NoMedia { peer }
             | MediaEvent::SourceInfo { peer, .. }
             | MediaEvent::LayerChanged { peer, .. }
-            | MediaEvent::PlayerBitrates { peer, .. } => *peer,
+            | MediaEvent::PlayerBitrates { peer, .. }
+            | MediaEvent::Quality { peer, .. } => *peer,
         }
     }
 }

@@ -166,6 +166,7 @@ impl Core {
                 }
             }
             MediaEvent::LayerChanged { height, .. } => {
+                p.measured.layer_height = Some(height);
                 let msg = ServerMessage::notification(NotificationDef::ResolutionChangeInfo, &id)
                     .with("streamHeight", height);
                 self.send(session, msg);
@@ -176,12 +177,14 @@ impl Core {
                 audio,
                 ..
             } => {
+                p.measured.estimate = Some(target);
                 let msg = ServerMessage::notification(NotificationDef::BitrateMeasurement, &id)
                     .with("targetBitrate", target)
                     .with("videoBitrate", video)
                     .with("audioBitrate", audio);
                 self.send(session, msg);
             }
+            MediaEvent::Quality { quality, .. } => p.measured.quality = Some(quality),
         }
     }
 

@@ -70,6 +70,17 @@ pub(crate) struct Peer {
     pub view: Option<RoomView>,
     /// Publishers: media must be up by then (`publishTimeoutError`).
     pub deadline: Option<Instant>,
+    /// What the media layer last measured of it (REST statistics, console).
+    pub measured: Measured,
+}
+
+/// A peer's last reported figures.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Measured {
+    pub quality: Option<crate::media_api::PeerQuality>,
+    /// Players of simulcast streams: the layer they get and their estimate.
+    pub layer_height: Option<u32>,
+    pub estimate: Option<u64>,
 }
 
 /// What a room player receives (PROTOCOL.md §4.5.4).
@@ -165,6 +176,7 @@ impl State {
                 connected: false,
                 view: None,
                 deadline: None,
+                measured: Measured::default(),
             },
         );
         id

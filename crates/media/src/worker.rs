@@ -304,7 +304,8 @@ impl Sfu {
             .set_dtls_cert(self.cert.clone())
             .clear_codecs()
             .enable_opus(true, false)
-            .set_send_buffer_video(VIDEO_SEND_BUFFER);
+            .set_send_buffer_video(VIDEO_SEND_BUFFER)
+            .set_stats_interval(Some(crate::peer::quality::QUALITY_INTERVAL));
         if bwe {
             cfg = cfg.enable_bwe(Some(Bitrate::bps(INITIAL_ESTIMATE)));
         }

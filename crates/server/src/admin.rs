@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use tern_core::Core;
+use tern_core::{Core, LiveStream};
 use tern_signal::StreamInfo;
 use tokio::sync::{mpsc, oneshot};
 
@@ -24,6 +24,8 @@ pub enum AdminAction {
     /// Write a text message to every player; answers how many, or `None` when
     /// the stream is not live.
     Data(Vec<u8>, oneshot::Sender<Option<usize>>),
+    /// The live stream with its players' figures; `None` when it is not live.
+    Live(oneshot::Sender<Option<LiveStream>>),
 }
 
 /// Runs on the hub task.
@@ -37,6 +39,9 @@ pub fn handle(core: &mut Core, now: Instant, req: AdminRequest) {
         }
         AdminAction::Data(data, reply) => {
             let _ = reply.send(core.send_data(&req.app, &req.stream_id, false, &data));
+        }
+        AdminAction::Live(reply) => {
+            let _ = reply.send(core.live_stream(&req.app, &req.stream_id));
         }
     }
 }
@@ -72,6 +77,24 @@ pub async fn stream_info(
 ) -> Result<Option<Vec<StreamInfo>>, HubGone> {
     let (tx, rx) = oneshot::channel();
     send(hub, app, stream_id, AdminAction::StreamInfo(tx)).await?;
+    rx.await.map_err(|_| HubGone)
+}
+
+/// Asks the hub for `app`/`stream_id` with its players' figures.
+pub async fn live(
+    hub: &mpsc::Sender<HubMsg>,
+    app: &str,
+    stream_id: &str,
+) -> Result<Option<LiveStream>, HubGone> {
+    let (tx, rx) = oneshot::channel();
+    send(hub, app, stream_id, AdminAction::Live(tx)).await?;
+    rx.await.map_err(|_| HubGone)
+}
+
+/// Every live stream of the node, for the console.
+pub async fn all_live(hub: &mpsc::Sender<HubMsg>) -> Result<Vec<LiveStream>, HubGone> {
+    let (tx, rx) = oneshot::channel();
+    hub.send(HubMsg::Live(tx)).await.map_err(|_| HubGone)?;
     rx.await.map_err(|_| HubGone)
 }
 

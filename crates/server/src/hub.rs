@@ -35,6 +35,8 @@ pub enum HubMsg {
     Admin(crate::admin::AdminRequest),
     /// What the node holds, for `/metrics`.
     Census(oneshot::Sender<Vec<tern_core::AppCensus>>),
+    /// Every live stream with its players' figures, for the console.
+    Live(oneshot::Sender<Vec<tern_core::LiveStream>>),
 }
 
 /// What the hub tells a WebSocket task.
@@ -161,6 +163,9 @@ impl Hub {
             HubMsg::Admin(req) => crate::admin::handle(&mut self.core, now, req),
             HubMsg::Census(reply) => {
                 let _ = reply.send(self.core.census());
+            }
+            HubMsg::Live(reply) => {
+                let _ = reply.send(self.core.live_streams());
             }
         }
     }

@@ -214,56 +214,46 @@ impl Metrics {
 }
 
 /// CPU time, resident memory, open file descriptors and start time of this
-/// process, from /proc (Prometheus's `process_` names).
+/// process (Prometheus's `process_` names).
 fn process_metrics(out: &mut String) {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return;
+    let p = crate::process::sample();
+    let mut metric = |name: &str, kind: &str, help: &str, value: f64| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} {kind}");
+        let suffix = if kind == "counter" { "_total" } else { "" };
+        let _ = writeln!(out, "{name}{suffix} {value}");
     };
-    // Fields after the command name's closing parenthesis: utime is the 14th
-    // field of the line, stime the 15th, starttime the 22nd.
-    let rest: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let tick = 100.0; // USER_HZ on Linux
-    let field = |n: usize| rest.get(n - 3).and_then(|v| v.parse::<f64>().ok());
-    if let (Some(u), Some(s)) = (field(14), field(15)) {
-        let _ = writeln!(
-            out,
-            "# HELP process_cpu_seconds Total user and system CPU time spent in seconds."
+    if let Some(v) = p.cpu_seconds {
+        metric(
+            "process_cpu_seconds",
+            "counter",
+            "Total user and system CPU time spent in seconds.",
+            v,
         );
-        let _ = writeln!(out, "# TYPE process_cpu_seconds counter");
-        let _ = writeln!(out, "process_cpu_seconds_total {}", (u + s) / tick);
     }
-    let page = 4096.0;
-    if let Some(rss) = std::fs::read_to_string("/proc/self/statm")
-        .ok()
-        .and_then(|m| m.split_whitespace().nth(1)?.parse::<f64>().ok())
-    {
-        let _ = writeln!(
-            out,
-            "# HELP process_resident_memory_bytes Resident memory size in bytes."
+    if let Some(v) = p.rss_bytes {
+        metric(
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+            v as f64,
         );
-        let _ = writeln!(out, "# TYPE process_resident_memory_bytes gauge");
-        let _ = writeln!(out, "process_resident_memory_bytes {}", rss * page);
     }
-    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
-        let _ = writeln!(
-            out,
-            "# HELP process_open_fds Number of open file descriptors."
+    if let Some(v) = p.open_fds {
+        metric(
+            "process_open_fds",
+            "gauge",
+            "Number of open file descriptors.",
+            v as f64,
         );
-        let _ = writeln!(out, "# TYPE process_open_fds gauge");
-        let _ = writeln!(out, "process_open_fds {}", fds.count());
     }
-    let boot = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
-        s.lines()
-            .find_map(|l| l.strip_prefix("btime "))
-            .and_then(|v| v.trim().parse::<f64>().ok())
-    });
-    if let (Some(boot), Some(start)) = (boot, field(22)) {
-        let _ = writeln!(out, "# HELP process_start_time_seconds Start time of the process since unix epoch in seconds.");
-        let _ = writeln!(out, "# TYPE process_start_time_seconds gauge");
-        let _ = writeln!(out, "process_start_time_seconds {}", boot + start / tick);
+    if let Some(v) = p.start_time {
+        metric(
+            "process_start_time_seconds",
+            "gauge",
+            "Start time of the process since unix epoch in seconds.",
+            v,
+        );
     }
 }
 

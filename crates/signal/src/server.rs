@@ -22,6 +22,9 @@ pub struct StreamInfo {
     pub audio_bitrate: u64,
     /// `VP8`, `H264`, … or empty for audio-only streams.
     pub video_codec: String,
+    /// Frames per second of this rendition (0 before it is measured). Not
+    /// part of `streamInformation`: REST and the console show it.
+    pub fps: u32,
 }
 
 /// One frame the server sends.
@@ -307,6 +310,7 @@ mod tests {
                 video_bitrate: 1_000_000,
                 audio_bitrate: 32_000,
                 video_codec: "VP8".into(),
+                fps: 30,
             }],
         }
         .to_json();

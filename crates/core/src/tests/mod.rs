@@ -592,6 +592,7 @@ fn stream_info_live_and_not() {
             video_bitrate: 900_000,
             audio_bitrate: 40_000,
             video_codec: "VP8".into(),
+            fps: 0,
         }],
     });
     w.frame(s, r#"{"command":"getStreamInfo","streamId":"s"}"#);
@@ -783,6 +784,7 @@ fn forcing_a_quality_on_a_single_rendition_is_no_encoder_settings() {
             video_bitrate: 1,
             audio_bitrate: 1,
             video_codec: "VP8".into(),
+            fps: 0,
         }],
     });
     w.frame(
@@ -810,6 +812,7 @@ fn layer(height: u32, video_bitrate: u64) -> tern_signal::StreamInfo {
         video_bitrate,
         audio_bitrate: 32_000,
         video_codec: "VP8".into(),
+        fps: 0,
     }
 }
 

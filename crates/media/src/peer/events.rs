@@ -130,6 +130,18 @@ fn on_event(
         Event::ChannelOpen(cid, _label) => {
             peer.channel.get_or_insert(cid);
         }
+        Event::MediaEgressStats(s) => {
+            let kind = peer.kind_of(s.mid);
+            peer.quality.on_egress(&s, kind);
+        }
+        Event::MediaIngressStats(s) => {
+            let kind = peer.kind_of(s.mid);
+            peer.quality.on_ingress(&s, kind);
+        }
+        Event::PeerStats(s) if peer.connected => {
+            let quality = peer.quality.report(&s);
+            events.push(MediaEvent::Quality { peer: id, quality });
+        }
         Event::ChannelData(d) if peer.role == PeerRole::Publisher => {
             forwards.push(Forward::Data {
                 binary: d.binary,

@@ -2,6 +2,7 @@
 //! `Rtc` and what Tern knows about its tracks.
 
 pub mod events;
+pub mod quality;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -151,6 +152,7 @@ pub struct Peer {
     /// Player with simulcast tracks: next layer check, and the bitrate report.
     pub next_tick: Option<Instant>,
     pub report: ForwardedBytes,
+    pub quality: quality::QualityTally,
 }
 
 /// Media bytes written to a player since its last bitrate report.
@@ -207,6 +209,7 @@ impl Peer {
                 video: 0,
                 audio: 0,
             },
+            quality: quality::QualityTally::default(),
         }
     }
 
@@ -239,6 +242,20 @@ impl Peer {
     /// Publisher: when it counts as silent (`dropWebRTCIngestIfNoPacketReceived`).
     pub fn silent_deadline(&self) -> Option<Instant> {
         Some(self.last_media? + self.profile.no_media_timeout?)
+    }
+
+    /// Whether `mid` carries audio or video, in either direction.
+    pub fn kind_of(&self, mid: Mid) -> Option<MediaKind> {
+        self.tracks_in
+            .iter()
+            .find(|(m, _)| *m == mid)
+            .map(|(_, k)| *k)
+            .or_else(|| {
+                self.tracks_out
+                    .iter()
+                    .find(|t| t.mid == mid)
+                    .map(|t| t.kind)
+            })
     }
 
     /// Whether media of `kind` from `source` may be forwarded to this player.

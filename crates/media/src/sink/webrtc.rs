@@ -183,6 +183,9 @@ impl Sfu {
             });
         match result {
             Ok(()) => {
+                for t in peer.tracks_out.iter().filter(|t| t.stopping) {
+                    peer.quality.forget(t.mid);
+                }
                 peer.tracks_out.retain(|t| !t.stopping);
                 self.dirty.push(id);
                 let first_answer = !std::mem::replace(&mut peer.dtls_started, true);

@@ -24,6 +24,9 @@ struct LayerStats {
     size: Option<(u32, u32)>,
     bytes: u64,
     bps: u64,
+    /// Frames ended (RTP marker) in this window, and the rate of the last one.
+    frames: u64,
+    fps: u32,
     last_packet: Instant,
 }
 
@@ -85,6 +88,8 @@ impl SourceStats {
                     size: None,
                     bytes: 0,
                     bps: 0,
+                    frames: 0,
+                    fps: 0,
                     last_packet: now,
                 });
                 self.layers.last_mut().expect("just pushed")
@@ -95,6 +100,13 @@ impl SourceStats {
         if size.is_some() && size != layer.size {
             layer.size = size;
             self.changed = true;
+        }
+    }
+
+    /// A video packet of layer `rid` ended a frame (its RTP marker bit).
+    pub fn on_frame_end(&mut self, rid: Option<Rid>) {
+        if let Some(l) = self.layers.iter_mut().find(|l| l.rid == rid) {
+            l.frames += 1;
         }
     }
 
@@ -130,6 +142,7 @@ impl SourceStats {
         if elapsed >= WINDOW {
             for l in &mut self.layers {
                 l.bps = std::mem::take(&mut l.bytes) * 8 * 1000 / ms;
+                l.fps = (std::mem::take(&mut l.frames) * 1000 / ms) as u32;
             }
             self.audio_bps = std::mem::take(&mut self.audio_bytes) * 8 * 1000 / ms;
             self.window_start = Some(now);
@@ -164,6 +177,7 @@ impl SourceStats {
                     video_bitrate: l.bps,
                     audio_bitrate: self.audio_bps,
                     video_codec: codec.to_owned(),
+                    fps: l.fps,
                 }
             })
             .collect();
@@ -175,6 +189,7 @@ impl SourceStats {
                 video_bitrate: 0,
                 audio_bitrate: self.audio_bps,
                 video_codec: codec.to_owned(),
+                fps: 0,
             });
         }
         infos.sort_by_key(|i| std::cmp::Reverse((i.height, i.video_bitrate)));
@@ -199,6 +214,10 @@ mod tests {
         for i in 0..100 {
             let at = t0 + Duration::from_millis(i * 20);
             s.on_packet(at, MediaKind::Video, Codec::Vp8, None, 2500, None);
+            // One frame in two packets: 25 frames a second.
+            if i % 2 == 1 {
+                s.on_frame_end(None);
+            }
             s.on_packet(at, MediaKind::Audio, Codec::Opus, None, 100, None);
         }
         let early = s
@@ -209,6 +228,7 @@ mod tests {
         // 250 kB + 10 kB of frames over 2 s.
         assert_eq!(later[0].video_bitrate, (250_000 + 10) * 8 / 2);
         assert_eq!(later[0].audio_bitrate, 10_000 * 8 / 2);
+        assert_eq!(later[0].fps, 25);
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub struct StreamInfoJson {
     pub video_bitrate: u64,
     pub audio_bitrate: u64,
     pub video_codec: String,
+    /// Frames per second (Tern's addition; 0 before it is measured).
+    pub fps: u32,
 }
 
 #[utoipa::path(
@@ -71,6 +73,7 @@ pub async fn stream_info(
                 video_bitrate: i.video_bitrate,
                 audio_bitrate: i.audio_bitrate,
                 video_codec: i.video_codec,
+                fps: i.fps,
             })
             .collect(),
     ))

@@ -13,6 +13,7 @@ mod info;
 mod params;
 mod reply;
 mod settings;
+pub(crate) mod stats;
 mod subscribers;
 mod tokens;
 
@@ -85,6 +86,9 @@ fn routes() -> (Router<RestState>, utoipa::openapi::OpenApi) {
         .routes(routes!(subscribers::block))
         .routes(routes!(settings::get_settings, settings::put_settings))
         .routes(routes!(info::version))
+        .routes(routes!(stats::broadcast_statistics))
+        .routes(routes!(stats::webrtc_client_stats))
+        .routes(routes!(stats::system_resources))
         .split_for_parts()
 }
 

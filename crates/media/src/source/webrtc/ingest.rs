@@ -29,6 +29,9 @@ pub fn ingress(now: Instant, peer: &mut Peer, packet: RtpPacket) -> Option<Ingre
     let info = inspect(codec, &packet.payload);
     let len = packet.payload.len();
     peer.stats.on_packet(now, kind, codec, rid, len, info.size);
+    if kind == MediaKind::Video && packet.header.marker {
+        peer.stats.on_frame_end(rid);
+    }
     let layers = match rid {
         Some(_) => peer.stats.layers(now),
         None => Vec::new(),
