@@ -78,6 +78,11 @@ impl Apps {
         self.read().get(app).map(|s| s.core())
     }
 
+    /// Every application's name, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.read().keys().cloned().collect()
+    }
+
     pub fn contains_key(&self, app: &str) -> bool {
         self.read().contains_key(app)
     }

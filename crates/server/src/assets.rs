@@ -12,6 +12,7 @@ use include_dir::{include_dir, Dir};
 // Only what pages load: not the SDK's tests, tooling or node_modules.
 static SDK_SRC: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/src");
 static SDK_SAMPLES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/samples");
+static SDK_CONSOLE: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../../sdk/console");
 
 #[derive(Debug, Clone)]
 pub enum Assets {
@@ -37,6 +38,8 @@ impl Assets {
             Assets::Embedded => {
                 let (dir, inner) = if let Ok(inner) = rel.strip_prefix("src") {
                     (&SDK_SRC, inner)
+                } else if let Ok(inner) = rel.strip_prefix("console") {
+                    (&SDK_CONSOLE, inner)
                 } else {
                     (&SDK_SAMPLES, rel.strip_prefix("samples").ok()?)
                 };

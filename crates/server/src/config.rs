@@ -56,6 +56,12 @@ pub struct Cli {
     /// PEM private key of --tls-cert.
     #[arg(long, env = "TERN_TLS_KEY")]
     pub tls_key: Option<PathBuf>,
+    /// Who may open the web console at `/`, as CIDRs [default: loopback].
+    #[arg(long, env = "TERN_CONSOLE_ALLOWED_CIDR")]
+    pub console_allowed_cidr: Option<String>,
+    /// Password of the web console; without one, the address filter alone guards it.
+    #[arg(long, env = "TERN_CONSOLE_PASSWORD", hide_env_values = true)]
+    pub console_password: Option<String>,
 }
 
 /// The validated configuration.
@@ -78,6 +84,9 @@ pub struct Config {
     pub tls: Option<TlsFiles>,
     /// Who may read `GET /metrics` (`metrics_allowed_cidr`; loopback by default).
     pub metrics_allowed: tern_auth::cidr::CidrList,
+    /// Who may open the console (`console_allowed_cidr`; loopback by default).
+    pub console_allowed: tern_auth::cidr::CidrList,
+    pub console_password: Option<String>,
 }
 
 /// Bounds that protect the server from one client.
@@ -132,6 +141,8 @@ struct FileConfig {
     idle_timeout_secs: Option<u64>,
     shutdown_drain_ms: Option<u64>,
     metrics_allowed_cidr: Option<String>,
+    console_allowed_cidr: Option<String>,
+    console_password: Option<String>,
     #[serde(default)]
     apps: BTreeMap<String, SettingsPatch>,
 }
@@ -215,9 +226,24 @@ impl Config {
         let metrics_allowed = metrics_cidr
             .parse()
             .map_err(|e| anyhow::anyhow!("metrics_allowed_cidr {metrics_cidr:?}: {e}"))?;
+        let console_cidr = cli
+            .console_allowed_cidr
+            .clone()
+            .or(file.console_allowed_cidr.clone())
+            .unwrap_or_else(|| "127.0.0.1/32,::1/128".into());
+        let console_allowed = console_cidr
+            .parse()
+            .map_err(|e| anyhow::anyhow!("console_allowed_cidr {console_cidr:?}: {e}"))?;
+        let console_password = cli
+            .console_password
+            .clone()
+            .or(file.console_password.clone())
+            .filter(|p| !p.is_empty());
         Ok(Config {
             tls,
             metrics_allowed,
+            console_allowed,
+            console_password,
             http_addr: cli
                 .http_addr
                 .or(file.http_addr)

@@ -9,6 +9,7 @@ pub mod app_settings;
 mod apps;
 mod assets;
 pub mod config;
+mod console;
 mod credentials;
 mod db;
 mod http;
@@ -16,6 +17,7 @@ mod hub;
 mod local;
 mod media_worker;
 mod metrics;
+mod process;
 mod registry;
 pub mod rest;
 mod tls;
@@ -135,13 +137,17 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         store: store.clone(),
         hub: hub_tx.clone(),
     };
+    let rest_router = rest::router(rest);
+    let console_state =
+        console::ConsoleState::new(&config, hub_tx.clone(), apps.clone(), rest_router.clone());
     let state = http::AppState::new(&config, hub_tx, apps, metrics.clone());
-    let rest_counted = rest::router(rest).layer(axum::middleware::from_fn_with_state(
+    let rest_counted = rest_router.layer(axum::middleware::from_fn_with_state(
         (metrics, "rest"),
         metrics::count_http,
     ));
     let service = http::router(state)
         .merge(rest_counted)
+        .merge(console::router(console_state))
         .into_make_service_with_connect_info::<SocketAddr>();
     let mut http_shutdown = shutdown_rx;
     let mut tasks = vec![hub_task];
