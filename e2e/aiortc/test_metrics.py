@@ -16,9 +16,13 @@ from prometheus_client.openmetrics.parser import text_string_to_metric_families
 from harness import clients, live, tern  # noqa: F401 (fixtures)
 
 
-def exposition(http):
-    with urllib.request.urlopen(f"http://{http}/metrics") as r:
-        assert r.headers["Content-Type"].startswith("application/openmetrics-text")
+def exposition(http, openmetrics=True):
+    """The scrape as Prometheus asks for it (OpenMetrics), or as a plain reader
+    gets it (the classic text format)."""
+    accept = {"Accept": "application/openmetrics-text; version=1.0.0"} if openmetrics else {}
+    with urllib.request.urlopen(urllib.request.Request(f"http://{http}/metrics", headers=accept)) as r:
+        kind = "application/openmetrics-text" if openmetrics else "text/plain; version=0.0.4"
+        assert r.headers["Content-Type"].startswith(kind), r.headers["Content-Type"]
         return r.read().decode()
 
 
@@ -79,32 +83,6 @@ def refused_whep(tern):
         assert e.code in (400, 404), e.code
 
 
-def as_prometheus_text(om):
-    """The OpenMetrics exposition in the Prometheus text format (0.0.4), the one
-    `promtool check metrics` reads. They differ in the name of a counter family
-    (OpenMetrics: `# TYPE x counter` over samples `x_total`; text format: the
-    family is `x_total`) and in the closing `# EOF`. Whatever else only
-    OpenMetrics has fails here rather than being passed through unchecked."""
-    lines = om.rstrip("\n").split("\n")
-    assert lines[-1] == "# EOF", f"an OpenMetrics exposition ends with # EOF, not {lines[-1]!r}"
-    types = {}
-    for line in lines:
-        if line.startswith("# TYPE "):
-            _, _, name, kind = line.split(" ")
-            assert kind in ("counter", "gauge", "histogram", "summary"), f"no text-format type for {line!r}"
-            types[name] = kind
-    out = []
-    for line in lines[:-1]:
-        assert not line.startswith("# UNIT "), f"the text format has no UNIT: {line!r}"
-        if line.startswith(("# HELP ", "# TYPE ")):
-            parts = line.split(" ", 3)
-            if types.get(parts[2]) == "counter":
-                parts[2] += "_total"
-                line = " ".join(parts)
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
 def with_timestamps(om, seconds):
     """Every sample stamped: promtool loads only timestamped OpenMetrics."""
     return "\n".join(line if not line or line.startswith("#") else f"{line} {seconds}"
@@ -120,8 +98,9 @@ def test_promtool_accepts_the_exposition_while_a_stream_flows(tern, clients, tmp
     om = exposition(tern)
     assert re.search(r"^tern_media_datagrams_sent_total\{.*\} [1-9]", om, re.M), om
 
-    # promtool's linter: names, help texts, types, unit suffixes, duplicates.
-    text = as_prometheus_text(om)
+    # promtool's linter (names, help texts, types, unit suffixes, duplicates) on
+    # the classic text format Tern serves to readers that do not ask for OpenMetrics.
+    text = exposition(tern, openmetrics=False)
     lint = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True, timeout=60)
     assert lint.returncode == 0, (f"promtool check metrics exited {lint.returncode}:\n{lint.stdout}{lint.stderr}"
                                   f"\n--- what it read ---\n{text}")

@@ -261,6 +261,7 @@ fn process_metrics(out: &mut String) {
 pub async fn scrape(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
 ) -> Response {
     if !state.metrics_allowed.contains(peer.ip()) {
         return (
@@ -276,12 +277,65 @@ pub async fn scrape(
     let Ok(census) = census.await else {
         return (StatusCode::SERVICE_UNAVAILABLE, "stopping\n").into_response();
     };
-    let mut res = state.metrics.render(&census).into_response();
-    res.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/openmetrics-text; version=1.0.0; charset=utf-8"),
-    );
+    // Prometheus asks for OpenMetrics; other readers (promtool, curl, older
+    // scrapers) get the classic text format, as Prometheus's own clients do.
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    let text = state.metrics.render(&census);
+    let (body, kind) = if openmetrics {
+        (
+            text,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )
+    } else {
+        (
+            classic_text(&text),
+            "text/plain; version=0.0.4; charset=utf-8",
+        )
+    };
+    let mut res = body.into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
     res
+}
+
+/// The OpenMetrics exposition in the Prometheus text format 0.0.4: a counter
+/// family is named with its `_total` suffix there, and there is no `# EOF`
+/// or `# UNIT`.
+fn classic_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let meta = ["# HELP ", "# TYPE "]
+            .iter()
+            .find_map(|p| Some((*p, line.strip_prefix(p)?)));
+        match meta {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                let suffix = if counters.contains(name) {
+                    "_total"
+                } else {
+                    ""
+                };
+                let _ = writeln!(out, "{prefix}{name}{suffix} {tail}");
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 /// Counts each answered request of an API by its status.
@@ -299,4 +353,20 @@ pub async fn count_http(
         })
         .inc();
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::classic_text;
+
+    #[test]
+    fn classic_text_names_counter_families_with_total_and_drops_eof() {
+        let om = "# HELP a_bytes Bytes.\n# TYPE a_bytes counter\n# UNIT a_bytes bytes\na_bytes_total{x=\"1\"} 5\n\
+                  # HELP g Gauge.\n# TYPE g gauge\ng 2\n# EOF\n";
+        assert_eq!(
+            classic_text(om),
+            "# HELP a_bytes_total Bytes.\n# TYPE a_bytes_total counter\na_bytes_total{x=\"1\"} 5\n\
+             # HELP g Gauge.\n# TYPE g gauge\ng 2\n"
+        );
+    }
 }

@@ -27,12 +27,24 @@ fn samples(text: &str) -> HashMap<String, f64> {
 }
 
 async fn scrape(server: &common::Server) -> HashMap<String, f64> {
-    let r = http(server.http, "GET", "/metrics", &[], None).await;
+    let accept = [("Accept", "application/openmetrics-text; version=1.0.0")];
+    let r = http(server.http, "GET", "/metrics", &accept, None).await;
     assert_eq!(r.status, 200, "{r:?}");
     assert!(r
         .header("content-type")
         .unwrap()
         .starts_with("application/openmetrics-text"));
+    // Without asking for OpenMetrics: the classic text format.
+    let plain = http(server.http, "GET", "/metrics", &[], None).await;
+    assert!(plain
+        .header("content-type")
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = plain.text();
+    assert!(
+        text.contains("# TYPE tern_signaling_messages_total counter") && !text.contains("# EOF"),
+        "{text}"
+    );
     samples(&r.text())
 }
 
