@@ -359,7 +359,7 @@ test('with a console password the page asks for it: a wrong one is refused, the 
     await waitUntil(async () => (await p.locator('[data-testid="app-section"][data-app="LiveApp"]').count()) === 1,
       { timeoutMs: 5000, what: 'the apps listed after logging in' });
 
-    const cookies = await page.context.cookies(locked.baseUrl());
+    const cookies = await page.context.cookies(`${locked.baseUrl()}/console/`);
     assert.ok(cookies.some((c) => c.httpOnly && c.sameSite === 'Strict'),
       `an HttpOnly SameSite=Strict session cookie: ${JSON.stringify(cookies.map(({ value, ...c }) => c))}`);
     assert.deepEqual(page.pageErrors, [], 'no page errors');
