@@ -163,7 +163,9 @@ test('a live stream appears within 2 s of publish_started, with its viewer count
     await waitUntil(async () => (await detail.getByTestId('viewer-row').count()) === 1,
       { timeoutMs: 5000, what: 'one row in the viewer list' });
     assert.equal(await textOf(detail.getByTestId('viewer-kind')), 'WebRTC');
-    assert.equal(await textOf(detail.getByTestId('viewer-ip')), '127.0.0.1');
+    // The address comes with the server's first quality sample of the connection (every 2 s).
+    await waitUntil(async () => (await textOf(detail.getByTestId('viewer-ip'))) === '127.0.0.1',
+      { timeoutMs: 6000, what: 'the viewer\'s address shown' });
     t.diagnostic(`viewer: ${(await detail.getByTestId('viewer-row').innerText()).replace(/\s+/g, ' ')}`);
   });
 });
