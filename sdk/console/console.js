@@ -223,6 +223,7 @@ function showGate(which) {
   byId('login').hidden = which !== 'login';
   byId('forbidden').hidden = which !== 'forbidden';
   byId('console').hidden = which !== 'console';
+  byId('logout').classList.toggle('away', which !== 'console');
   if (which !== 'console') stopEvents();
   if (which === 'login') /** @type {HTMLInputElement} */ (byId('login-password')).focus();
 }
@@ -235,8 +236,20 @@ async function start() {
     setTimeout(start, 3000);
     return;
   }
+  // Logging out only means something when there is a password.
+  byId('logout').hidden = !r.json.loginRequired;
   if (r.json.loginRequired && !r.json.loggedIn) return showGate('login');
   openConsole();
+}
+
+async function onLogout() {
+  const r = await api('POST', '/logout');
+  if (!r.ok) {
+    notice(`could not log out: ${failure(r)}`, true);
+    return;
+  }
+  if (preview) releasePreview(preview);
+  showGate('login');
 }
 
 function openConsole() {
@@ -880,6 +893,7 @@ function wire() {
   byId('create-form').addEventListener('submit', (ev) => { onCreate(/** @type {SubmitEvent} */ (ev)); });
   byId('token-close').addEventListener('click', () => { byId('token').hidden = true; tokenTarget = null; });
   byId('preview-close').addEventListener('click', closePreview);
+  byId('logout').addEventListener('click', () => { onLogout(); });
   byId('broadcasts-refresh').addEventListener('click', () => { loadBroadcasts(); });
   byId('broadcasts-prev').addEventListener('click', () => {
     broadcastOffset = Math.max(0, broadcastOffset - BROADCAST_PAGE);
