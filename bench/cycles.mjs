@@ -46,7 +46,8 @@ const { values: opt } = parseArgs({
 const CYCLES = Number(opt.cycles);
 const BROWSER_CYCLES = Number(opt['browser-cycles']);
 const DROP_RUNS = Number(opt['drop-runs']);
-const CONFIG = 'shutdown_drain_ms = 200\n';
+// Cycles open sockets from one address faster than the default rate limit allows.
+const CONFIG = 'shutdown_drain_ms = 200\nnew_sockets_per_second = 100000\n';
 
 // ---------- a small promise-based WebSocket client ----------
 function connect(url, timeoutMs = 5000) {

@@ -100,6 +100,8 @@ pub struct Limits {
     pub messages_per_second: u32,
     /// WebSockets one client IP may hold at once.
     pub sockets_per_ip: usize,
+    /// New WebSockets one client IP may open a second (bursts of twice that).
+    pub new_sockets_per_second: u32,
     /// Publish and play peers one socket may hold at once.
     pub peers_per_socket: usize,
     /// A socket that sends nothing (the SDK pings every 3 s) for this long is closed.
@@ -114,7 +116,8 @@ impl Default for Limits {
             max_message_bytes: 1 << 20,
             session_queue: 512,
             messages_per_second: 100,
-            sockets_per_ip: 100,
+            sockets_per_ip: 5000,
+            new_sockets_per_second: 100,
             peers_per_socket: 64,
             idle_timeout: Duration::from_secs(60),
             shutdown_drain: Duration::from_secs(3),
@@ -137,6 +140,7 @@ struct FileConfig {
     session_queue: Option<usize>,
     messages_per_second: Option<u32>,
     sockets_per_ip: Option<usize>,
+    new_sockets_per_second: Option<u32>,
     peers_per_socket: Option<usize>,
     idle_timeout_secs: Option<u64>,
     shutdown_drain_ms: Option<u64>,
@@ -177,6 +181,9 @@ impl Config {
         if let Some(n) = file.sockets_per_ip {
             limits.sockets_per_ip = n;
         }
+        if let Some(n) = file.new_sockets_per_second {
+            limits.new_sockets_per_second = n;
+        }
         if let Some(n) = file.peers_per_socket {
             limits.peers_per_socket = n;
         }
@@ -188,9 +195,10 @@ impl Config {
         }
         if limits.messages_per_second == 0
             || limits.sockets_per_ip == 0
+            || limits.new_sockets_per_second == 0
             || limits.peers_per_socket == 0
         {
-            bail!("messages_per_second, sockets_per_ip and peers_per_socket must be at least 1");
+            bail!("messages_per_second, sockets_per_ip, new_sockets_per_second and peers_per_socket must be at least 1");
         }
         if limits.idle_timeout < Duration::from_secs(5) {
             bail!("idle_timeout_secs must be at least 5 (the SDK pings every 3 s)");

@@ -1,11 +1,10 @@
 //! HTTP routes: health, and the WebSocket endpoint of every application.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, Path, State, WebSocketUpgrade};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -15,6 +14,7 @@ use crate::apps::Apps;
 use crate::assets::Assets;
 use crate::config::{Config, Limits};
 use crate::hub::HubMsg;
+use crate::socket_limits::{Refusal, Rules, SocketCounts};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -79,15 +79,26 @@ async fn websocket(
     };
     let limits = state.limits;
     settings.max_peers_per_session = limits.peers_per_socket;
-    let Some(slot) = state.sockets.acquire(peer.ip(), limits.sockets_per_ip) else {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            format!(
-                "this address already holds {} WebSockets; close some first\n",
-                limits.sockets_per_ip
-            ),
-        )
-            .into_response();
+    let rules = Rules {
+        per_ip: limits.sockets_per_ip,
+        new_per_second: limits.new_sockets_per_second,
+    };
+    let slot = match state.sockets.acquire(peer.ip(), rules, Instant::now()) {
+        Ok(slot) => slot,
+        Err(Refusal::TooMany(n)) => {
+            let why = format!("this address already holds {n} WebSockets; close some first\n");
+            return (StatusCode::TOO_MANY_REQUESTS, why).into_response();
+        }
+        Err(Refusal::TooFast(n)) => {
+            let why =
+                format!("this address opens WebSockets faster than {n} a second; retry shortly\n");
+            return (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "1")],
+                why,
+            )
+                .into_response();
+        }
     };
     ws.max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
@@ -95,43 +106,6 @@ async fn websocket(
             crate::ws::serve(socket, app, settings, limits, state.hub, state.metrics).await;
             drop(slot);
         })
-}
-
-/// WebSockets per client address.
-#[derive(Clone, Default)]
-pub struct SocketCounts(Arc<Mutex<HashMap<IpAddr, usize>>>);
-
-/// One counted socket; dropping it frees the slot.
-pub struct Slot {
-    counts: SocketCounts,
-    ip: IpAddr,
-}
-
-impl SocketCounts {
-    fn acquire(&self, ip: IpAddr, limit: usize) -> Option<Slot> {
-        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let n = map.entry(ip).or_insert(0);
-        if *n >= limit {
-            return None;
-        }
-        *n += 1;
-        Some(Slot {
-            counts: self.clone(),
-            ip,
-        })
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        let mut map = self.counts.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get_mut(&self.ip) {
-            *n -= 1;
-            if *n == 0 {
-                map.remove(&self.ip);
-            }
-        }
-    }
 }
 
 fn unknown_app(app: &str) -> Response {

@@ -20,6 +20,7 @@ mod metrics;
 mod process;
 mod registry;
 pub mod rest;
+mod socket_limits;
 mod tls;
 mod udp_batch;
 mod webhooks;
