@@ -1,7 +1,9 @@
 //! RFC 4648 Base32 (upper-case alphabet, `=` padding optional), the encoding of
-//! TOTP subscriber secrets (`b32Secret`).
+//! TOTP subscriber secrets (`b32Secret`), with `data-encoding`.
 
-const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+use std::sync::LazyLock;
+
+use data_encoding::{DecodeKind, Encoding, Specification, BASE32};
 
 /// Why a Base32 text does not decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,47 +25,31 @@ impl std::fmt::Display for Base32Error {
 
 impl std::error::Error for Base32Error {}
 
+/// What secrets arrive as: authenticator apps and Ant Media's REST clients
+/// drop the padding, write lower case, and leave non-zero bits in the last
+/// character; all of that is taken.
+static LENIENT: LazyLock<Encoding> = LazyLock::new(|| {
+    let mut spec = Specification::new();
+    spec.symbols.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567");
+    spec.translate.from.push_str("abcdefghijklmnopqrstuvwxyz");
+    spec.translate.to.push_str("ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+    spec.check_trailing_bits = false;
+    // A fixed, valid specification: building it cannot fail.
+    spec.encoding().expect("a valid Base32 specification")
+});
+
+/// Encodes with `=` padding.
 pub fn encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(5) * 8);
-    for chunk in bytes.chunks(5) {
-        let mut buf = [0u8; 5];
-        buf[..chunk.len()].copy_from_slice(chunk);
-        let bits = buf.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
-        let chars = (chunk.len() * 8).div_ceil(5);
-        for i in 0..8 {
-            if i < chars {
-                let index = (bits >> (35 - i * 5)) & 0x1f;
-                out.push(char::from(ALPHABET[index as usize]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    BASE32.encode(bytes)
 }
 
 pub fn decode(text: &str) -> Result<Vec<u8>, Base32Error> {
-    let text = text.trim_end_matches('=');
-    if matches!(text.len() % 8, 1 | 3 | 6) {
-        return Err(Base32Error::BadLength);
-    }
-    let mut out = Vec::with_capacity(text.len() * 5 / 8);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in text.bytes() {
-        let v = match c.to_ascii_uppercase() {
-            c @ b'A'..=b'Z' => c - b'A',
-            c @ b'2'..=b'7' => c - b'2' + 26,
-            _ => return Err(Base32Error::BadCharacter),
-        };
-        acc = (acc << 5) | u32::from(v);
-        bits += 5;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Ok(out)
+    LENIENT
+        .decode(text.trim_end_matches('=').as_bytes())
+        .map_err(|e| match e.kind {
+            DecodeKind::Length => Base32Error::BadLength,
+            _ => Base32Error::BadCharacter,
+        })
 }
 
 #[cfg(test)]
@@ -83,13 +69,20 @@ mod tests {
         ] {
             assert_eq!(encode(plain.as_bytes()), coded);
             assert_eq!(decode(coded).unwrap(), plain.as_bytes());
+            assert_eq!(
+                decode(coded.trim_end_matches('=')).unwrap(),
+                plain.as_bytes()
+            );
         }
     }
 
     #[test]
     fn mistakes_are_refused() {
         assert_eq!(decode("MZXW6YT1"), Err(Base32Error::BadCharacter));
+        assert_eq!(decode("MZ=W6YTB"), Err(Base32Error::BadCharacter));
         assert_eq!(decode("MZX"), Err(Base32Error::BadLength));
         assert_eq!(decode("mzxw6ytb").unwrap(), b"fooba");
+        // Non-zero bits after the last byte are ignored, as before.
+        assert_eq!(decode("MZ").unwrap(), b"f");
     }
 }

@@ -4,12 +4,7 @@
 use std::net::IpAddr;
 use std::str::FromStr;
 
-/// One address block.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    net: IpAddr,
-    prefix: u8,
-}
+use ipnet::IpNet;
 
 /// Why a CIDR list does not parse; names the entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,48 +26,20 @@ impl std::fmt::Display for CidrError {
 
 impl std::error::Error for CidrError {}
 
-impl FromStr for Cidr {
-    type Err = CidrError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let (addr, prefix) = match s.split_once('/') {
-            Some((a, p)) => (a, Some(p)),
-            None => (s, None),
-        };
-        let net: IpAddr = addr
-            .trim()
-            .parse()
-            .map_err(|_| CidrError::BadAddress(s.to_owned()))?;
-        let max = if net.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => match p.trim().parse::<u8>() {
-                Ok(n) if n <= max => n,
-                _ => return Err(CidrError::BadPrefix(s.to_owned())),
-            },
-        };
-        Ok(Cidr { net, prefix })
+/// One entry: a block, or a bare address as a block of one (/32 or /128).
+fn entry(s: &str) -> Result<IpNet, CidrError> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok(IpNet::from(ip));
     }
-}
-
-impl Cidr {
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.net, canonical(ip)) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
+    s.parse::<IpNet>().map_err(|_| {
+        // ipnet does not say which half is wrong; the address half tells.
+        let addr = s.split_once('/').map_or(s, |(a, _)| a);
+        if addr.parse::<IpAddr>().is_ok() {
+            CidrError::BadPrefix(s.to_owned())
+        } else {
+            CidrError::BadAddress(s.to_owned())
         }
-    }
+    })
 }
 
 /// IPv4 peers reached over a dual-stack socket arrive as `::ffff:a.b.c.d`.
@@ -88,7 +55,7 @@ fn canonical(ip: IpAddr) -> IpAddr {
 
 /// The allowed blocks; empty entries are skipped.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CidrList(Vec<Cidr>);
+pub struct CidrList(Vec<IpNet>);
 
 impl FromStr for CidrList {
     type Err = CidrError;
@@ -97,7 +64,7 @@ impl FromStr for CidrList {
         s.split(',')
             .map(str::trim)
             .filter(|e| !e.is_empty())
-            .map(Cidr::from_str)
+            .map(entry)
             .collect::<Result<Vec<_>, _>>()
             .map(CidrList)
     }
@@ -105,7 +72,8 @@ impl FromStr for CidrList {
 
 impl CidrList {
     pub fn contains(&self, ip: IpAddr) -> bool {
-        self.0.iter().any(|c| c.contains(ip))
+        let ip = canonical(ip);
+        self.0.iter().any(|net| net.contains(&ip))
     }
 }
 
@@ -130,6 +98,12 @@ mod tests {
         let all: CidrList = "0.0.0.0/0".parse().unwrap();
         assert!(all.contains(ip("8.8.8.8")));
         assert!(!CidrList::default().contains(ip("127.0.0.1")));
+        // Host bits in a block do not matter; a bare IPv6 address is a /128.
+        let odd: CidrList = "10.1.2.3/8, ::1".parse().unwrap();
+        assert!(odd.contains(ip("10.9.9.9")));
+        assert!(odd.contains(ip("::1")));
+        assert!(!odd.contains(ip("::2")));
+        assert!(!odd.contains(ip("::ffff:11.0.0.1")));
     }
 
     #[test]
@@ -141,6 +115,18 @@ mod tests {
         assert_eq!(
             "10.0.0.0/33".parse::<CidrList>(),
             Err(CidrError::BadPrefix("10.0.0.0/33".into()))
+        );
+        assert_eq!(
+            "::1/129".parse::<CidrList>(),
+            Err(CidrError::BadPrefix("::1/129".into()))
+        );
+        assert_eq!(
+            "10.0.0.0/x".parse::<CidrList>(),
+            Err(CidrError::BadPrefix("10.0.0.0/x".into()))
+        );
+        assert_eq!(
+            "10.0.0/8".parse::<CidrList>(),
+            Err(CidrError::BadAddress("10.0.0/8".into()))
         );
     }
 }

@@ -1,6 +1,10 @@
 //! Credential checks as pure functions (PROTOCOL.md §7, §8): stream JWTs, hash
 //! tokens, TOTP codes and the REST IP filter.
 //!
+//! The cryptography and parsing are kept crates' (`jsonwebtoken` on aws-lc-rs,
+//! `totp-rs`, `data-encoding`, `ipnet`); this crate holds Ant Media's rules on
+//! top of them and the hash-token scheme, which is Ant Media's own.
+//!
 //! Nothing here reads a clock, a socket or a database: time comes in as an
 //! argument and stored values (tokens, subscribers, settings) are looked up by the
 //! caller. Tests therefore use fixed times. Secrets are never formatted into an

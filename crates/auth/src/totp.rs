@@ -1,26 +1,26 @@
-//! TOTP subscriber codes (PROTOCOL.md §7.5): RFC 6238 with HMAC-SHA1, six digits.
+//! TOTP subscriber codes (PROTOCOL.md §7.5): RFC 6238 with HMAC-SHA1, six
+//! digits, computed by `totp-rs`.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha1::Sha1;
-
-const DIGITS: u32 = 6;
+use totp_rs::{Algorithm, Builder, Totp};
 
 /// The code for the step that contains `now_ms`.
 pub fn code(key: &[u8], period_s: u64, now_ms: u64) -> String {
-    code_at(key, counter(period_s, now_ms))
+    totp(key, period_s).generate(now_ms / 1000).to_string()
 }
 
 /// Whether `given` is the code of the current step or of the one before it (a
 /// code typed at the end of a step still works for one more step).
 pub fn verify(given: &str, key: &[u8], period_s: u64, now_ms: u64) -> bool {
-    if given.len() != DIGITS as usize || key.is_empty() {
+    if given.len() != 6 || key.is_empty() {
         return false;
     }
-    let now = counter(period_s, now_ms);
-    [Some(now), now.checked_sub(1)]
+    let t = totp(key, period_s);
+    let now_s = now_ms / 1000;
+    // Not `Totp::check`: its skew also accepts the *next* step's code.
+    [Some(now_s), now_s.checked_sub(t.step())]
         .into_iter()
         .flatten()
-        .any(|c| crate::constant_time_eq(code_at(key, c).as_bytes(), given.as_bytes()))
+        .any(|s| crate::constant_time_eq(t.generate(s).to_string().as_bytes(), given.as_bytes()))
 }
 
 /// The key for a subscriber without a registered secret:
@@ -34,29 +34,15 @@ pub fn derived_key(secret: &str, subscriber_id: &str, stream_id: &str, kind: &st
     s
 }
 
-fn counter(period_s: u64, now_ms: u64) -> u64 {
-    now_ms / (period_s.max(1) * 1000)
-}
-
-fn code_at(key: &[u8], counter: u64) -> String {
-    // HMAC takes keys of any length; `new_from_slice` cannot fail for it.
-    let mac = Hmac::<Sha1>::new_from_slice(key).expect("HMAC accepts any key length");
-    let digest = mac
-        .chain_update(counter.to_be_bytes())
-        .finalize()
-        .into_bytes();
-    let offset = usize::from(digest[digest.len() - 1] & 0x0f);
-    let bin = u32::from_be_bytes([
-        digest[offset] & 0x7f,
-        digest[offset + 1],
-        digest[offset + 2],
-        digest[offset + 3],
-    ]);
-    format!(
-        "{:0width$}",
-        bin % 10u32.pow(DIGITS),
-        width = DIGITS as usize
-    )
+fn totp(key: &[u8], period_s: u64) -> Totp {
+    // "Noncompliant" only because Ant Media's derived keys are shorter than
+    // the 128 bits RFC 4226 recommends; the algorithm is the RFC's.
+    Builder::new()
+        .with_algorithm(Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(period_s.max(1))
+        .with_secret(key)
+        .build_noncompliant()
 }
 
 #[cfg(test)]
@@ -88,6 +74,18 @@ mod tests {
         assert!(!verify("081804", RFC_KEY, 30, now - 30_000));
         assert!(!verify("81804", RFC_KEY, 30, now));
         assert!(!verify("081804", b"", 30, now));
+        // The first step has no step before it.
+        assert!(verify(&code(RFC_KEY, 30, 0), RFC_KEY, 30, 1_000));
+    }
+
+    #[test]
+    fn short_keys_and_other_periods() {
+        // Ant Media's derived keys can be 8 bytes; the period is the app's.
+        let key = derived_key("", "abcd", "", "play");
+        let c = code(&key, 60, 120_000);
+        assert_eq!(c.len(), 6);
+        assert!(verify(&c, &key, 60, 179_999));
+        assert!(!verify(&c, &key, 60, 240_000));
     }
 
     #[test]

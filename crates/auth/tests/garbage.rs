@@ -3,6 +3,7 @@
 //! parser random and mutated inputs (bounded: a few thousand cases, well under
 //! a second), and a mutated token must never verify.
 
+use tern_auth::jwt::JwtKeys;
 use tern_auth::{base32, cidr::CidrList, hash_token, jwt, stream_jwt, totp, Action};
 
 /// xorshift64*: deterministic, so a failure reproduces.
@@ -44,10 +45,14 @@ fn alphabet() -> Vec<char> {
 fn random_text_never_panics_and_never_verifies() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let chars = alphabet();
+    let keys = JwtKeys::hs256(KEY)
+        .with_public_pem(include_str!("../fixtures/rsa-2048.pub.pem"))
+        .unwrap();
     for _ in 0..3000 {
         let s = rng.text(&chars, 120);
-        assert!(jwt::verify(&s, KEY, NOW).is_err(), "{s:?}");
-        assert!(stream_jwt::verify(&s, KEY, "s1", Some("r"), Action::Play, NOW).is_err());
+        assert!(jwt::verify(&s, &keys, NOW).is_err(), "{s:?}");
+        assert!(stream_jwt::verify(&s, &keys, "s1", Some("r"), Action::Play, NOW).is_err());
+        let _ = JwtKeys::default().with_public_pem(&s);
         assert!(!hash_token::verify(&s, "s1", Action::Publish, "secret"));
         assert!(!totp::verify(&s, KEY, 30, NOW * 1000) || s.len() == 6);
         let _ = base32::decode(&s);
@@ -58,8 +63,9 @@ fn random_text_never_panics_and_never_verifies() {
 #[test]
 fn mutated_tokens_never_verify() {
     let mut rng = Rng(42);
-    let good = stream_jwt::mint("s1", Action::Publish, NOW + 60, KEY);
-    assert!(stream_jwt::verify(&good, KEY, "s1", None, Action::Publish, NOW).is_ok());
+    let keys = JwtKeys::hs256(KEY);
+    let good = stream_jwt::mint("s1", Action::Publish, NOW + 60, KEY).unwrap();
+    assert!(stream_jwt::verify(&good, &keys, "s1", None, Action::Publish, NOW).is_ok());
     let bytes = good.as_bytes();
     let chars = alphabet();
     for _ in 0..3000 {
@@ -82,7 +88,7 @@ fn mutated_tokens_never_verify() {
         if m == good {
             continue;
         }
-        let verdict = stream_jwt::verify(&m, KEY, "s1", None, Action::Publish, NOW);
+        let verdict = stream_jwt::verify(&m, &keys, "s1", None, Action::Publish, NOW);
         // Base64url's last character may carry unused bits: a change there can
         // decode to the same signature, which is the same token.
         // Surrounding whitespace is ignored too.

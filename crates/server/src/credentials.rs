@@ -67,7 +67,7 @@ pub fn check(
         let now_s = (now_ms / 1000).max(0) as u64;
         stream_jwt::verify(
             token,
-            settings.jwt_stream_secret_key.as_bytes(),
+            &tern_auth::jwt::JwtKeys::hs256(settings.jwt_stream_secret_key.as_bytes()),
             req.stream_id,
             req.room,
             req.action,

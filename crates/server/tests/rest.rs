@@ -563,7 +563,7 @@ async fn one_time_tokens_and_jwt_tokens() {
     assert_eq!(
         tern_auth::stream_jwt::verify(
             jwt,
-            key.as_bytes(),
+            &tern_auth::jwt::JwtKeys::hs256(key.as_bytes()),
             "s1",
             None,
             tern_auth::Action::Play,
@@ -1040,9 +1040,9 @@ async fn the_jwt_filter_wants_an_hs256_token_signed_with_jwt_secret_key() {
             .unwrap()
             .clone()
     };
-    let good = tern_auth::jwt::sign(&claims(now_s() + 60), key.as_bytes());
-    let expired = tern_auth::jwt::sign(&claims(now_s() - 1), key.as_bytes());
-    let forged = tern_auth::jwt::sign(&claims(now_s() + 60), b"another key");
+    let good = tern_auth::jwt::sign(&claims(now_s() + 60), key.as_bytes()).unwrap();
+    let expired = tern_auth::jwt::sign(&claims(now_s() - 1), key.as_bytes()).unwrap();
+    let forged = tern_auth::jwt::sign(&claims(now_s() + 60), b"another key").unwrap();
     use base64::Engine;
     let b64 = |v: Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
     let none = format!(

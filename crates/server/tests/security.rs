@@ -179,21 +179,24 @@ async fn jwt_stream_tokens_for_publish_and_play() {
     let key = STREAM_KEY.as_bytes();
     let exp = (now_s() + 60) as u64;
     let mut c = server.client().await;
-    let good = stream_jwt::mint("s1", Action::Publish, exp, key);
+    let good = stream_jwt::mint("s1", Action::Publish, exp, key).unwrap();
     let cases = [
         ("no token", String::new()),
-        ("play token", stream_jwt::mint("s1", Action::Play, exp, key)),
+        (
+            "play token",
+            stream_jwt::mint("s1", Action::Play, exp, key).unwrap(),
+        ),
         (
             "other stream",
-            stream_jwt::mint("s2", Action::Publish, exp, key),
+            stream_jwt::mint("s2", Action::Publish, exp, key).unwrap(),
         ),
         (
             "expired",
-            stream_jwt::mint("s1", Action::Publish, (now_s() - 1) as u64, key),
+            stream_jwt::mint("s1", Action::Publish, (now_s() - 1) as u64, key).unwrap(),
         ),
         (
             "other key",
-            stream_jwt::mint("s1", Action::Publish, exp, b"not the key"),
+            stream_jwt::mint("s1", Action::Publish, exp, b"not the key").unwrap(),
         ),
         ("alg none", alg_none(&good)),
         ("not a JWT", "abc.def".into()),
@@ -210,7 +213,7 @@ async fn jwt_stream_tokens_for_publish_and_play() {
         assert_eq!(publish(&mut c, "s1", json!({"token": good})).await, "start");
         unpublish(&mut c, "s1").await;
     }
-    let play_token = stream_jwt::mint("s1", Action::Play, exp, key);
+    let play_token = stream_jwt::mint("s1", Action::Play, exp, key).unwrap();
     assert_eq!(
         play(&mut c, "s1", json!({"token": good})).await,
         UNAUTHORIZED

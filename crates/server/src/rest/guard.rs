@@ -70,7 +70,8 @@ fn admit(st: &RestState, app: &str, req: &Request) -> Result<(), RestError> {
             .unwrap_or("");
         let token = header.strip_prefix("Bearer ").unwrap_or(header).trim();
         let now_s = (crate::db::now_ms() / 1000).max(0) as u64;
-        if let Err(e) = tern_auth::jwt::verify(token, settings.jwt_secret_key.as_bytes(), now_s) {
+        let keys = tern_auth::jwt::JwtKeys::hs256(settings.jwt_secret_key.as_bytes());
+        if let Err(e) = tern_auth::jwt::verify(token, &keys, now_s) {
             tracing::info!(app, reason = %e, "REST call refused by the JWT filter");
             return Err(RestError::Forbidden("Invalid App JWT Token".into()));
         }

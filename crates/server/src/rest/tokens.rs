@@ -125,7 +125,9 @@ pub async fn jwt(
             "jwtStreamSecretKey must be at least {MIN_JWT_KEY} characters to mint JWTs"
         )));
     }
-    let jwt = stream_jwt::mint(&id, action, exp.max(0) as u64, key);
+    // The key's length was checked above, so it is not empty.
+    let jwt =
+        stream_jwt::mint(&id, action, exp.max(0) as u64, key).map_err(|_| RestError::Internal)?;
     Ok(Json(Token {
         token_id: jwt,
         stream_id: id,
