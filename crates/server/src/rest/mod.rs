@@ -5,7 +5,6 @@
 //! route requests.
 
 mod broadcasts;
-mod cors;
 mod data;
 mod extract;
 mod guard;
@@ -113,8 +112,26 @@ pub fn router(state: RestState) -> Router {
     ))
     .route("/{app}/rest/{*rest}", any(no_endpoint))
     .layer(axum::middleware::map_response(explain_405))
-    .layer(axum::middleware::from_fn(cors::cors))
+    .layer(cors())
     .with_state(state)
+}
+
+/// CORS as Ant Media sets it for `/rest/*`: any origin, the methods the API
+/// uses. The layer is outermost so that preflights are answered before the IP
+/// and JWT filters: browsers send them without credentials.
+fn cors() -> tower_http::cors::CorsLayer {
+    use axum::http::{header, Method};
+    tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::HEAD,
+            Method::OPTIONS,
+            Method::PUT,
+            Method::DELETE,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
 }
 
 /// axum answers a known path with the wrong method by an empty 405; give it a
