@@ -4,356 +4,49 @@
 //! so the figure is Tern's user-space cost only, repeatable run to run.
 //!
 //! `cargo bench -p tern-media --bench forward` (criterion prints time per input
-//! packet and output packets per second for 1, 10 and 100 players).
+//! packet and output packets per second for 1, 10 and 100 players), with
+//! metrics as the server keeps them (per-peer quality statistics, and the
+//! worker's datagram and byte counters bumped once per batch) and without.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use str0m::change::{SdpAnswer, SdpOffer};
-use str0m::media::{Direction, MediaKind, MediaTime, Mid};
-use str0m::net::{Protocol, Receive};
-use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
-use tern_core::{
-    MediaCommand, MediaEvent, MediaProfile, PeerId, PlayerData, SessionId, Source, StreamKey,
-};
-use tern_media::{LocalAddrs, Sfu, SfuOutput};
 
-const SERVER: &str = "10.0.0.1:50000";
-/// Virtual time between two video packets of the publisher (about 1 Mbit/s).
-const PACKET_GAP: Duration = Duration::from_micros(10_000);
-const PAYLOAD: usize = 1_100;
-
-struct Client {
-    rtc: Rtc,
-    addr: SocketAddr,
-}
-
-impl Client {
-    fn new(now: Instant, n: u16) -> Client {
-        let addr: SocketAddr = format!("10.0.1.{}:{}", 1 + n / 250, 10_000 + n)
-            .parse()
-            .unwrap();
-        let mut rtc = RtcConfig::new()
-            .clear_codecs()
-            .enable_opus(true, false)
-            .enable_vp8(true)
-            .build(now);
-        rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
-        Client { rtc, addr }
-    }
-
-    /// Feeds the client one datagram and returns what it sends.
-    fn input(&mut self, now: Instant, from: SocketAddr, data: &[u8]) -> Vec<Vec<u8>> {
-        let contents = data.try_into().unwrap();
-        let input = Input::Receive(
-            now,
-            Receive {
-                proto: Protocol::Udp,
-                source: from,
-                destination: self.addr,
-                contents,
-            },
-        );
-        self.rtc.handle_input(input).unwrap();
-        self.drain(now)
-    }
-
-    fn drain(&mut self, now: Instant) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        loop {
-            match self.rtc.poll_output().unwrap() {
-                Output::Timeout(t) => {
-                    if t <= now {
-                        self.rtc.handle_input(Input::Timeout(now)).unwrap();
-                        continue;
-                    }
-                    return out;
-                }
-                Output::Transmit(t) => out.push(t.contents.to_vec()),
-                Output::Event(Event::MediaAdded(_)) | Output::Event(_) => {}
-            }
-        }
-    }
-}
-
-/// A publisher and `players` players of it, all connected.
-struct Room {
-    sfu: Sfu,
-    now: Instant,
-    server: SocketAddr,
-    publisher: Client,
-    video_mid: Mid,
-    players: HashMap<SocketAddr, Client>,
-    seq: u64,
-    /// Peers the server saw connect.
-    connected: usize,
-}
-
-fn profile() -> MediaProfile {
-    MediaProfile {
-        vp8: true,
-        h264: false,
-        data_channel: false,
-        player_data: PlayerData::None,
-        no_media_timeout: None,
-    }
-}
-
-impl Room {
-    fn new(players: u16) -> Room {
-        let now = Instant::now();
-        let server: SocketAddr = SERVER.parse().unwrap();
-        let sfu = Sfu::new(LocalAddrs::new(vec![server]).unwrap()).unwrap();
-        let mut publisher = Client::new(now, 0);
-        let mut api = publisher.rtc.sdp_api();
-        api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
-        let video_mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
-        let (offer, pending) = api.apply().unwrap();
-        let mut room = Room {
-            sfu,
-            now,
-            server,
-            publisher,
-            video_mid,
-            players: HashMap::new(),
-            seq: 0,
-            connected: 0,
-        };
-        let stream = StreamKey {
-            app: "LiveApp".into(),
-            id: "bench".into(),
-        };
-        room.sfu.handle_command(
-            now,
-            MediaCommand::OpenPublisher {
-                peer: PeerId(0),
-                session: SessionId(0),
-                stream: stream.clone(),
-                group: "g".into(),
-                profile: profile(),
-                offer: offer.to_sdp_string(),
-            },
-        );
-        let answer = room.answer_sdp();
-        let answer = SdpAnswer::from_sdp_string(&answer).unwrap();
-        room.publisher
-            .rtc
-            .sdp_api()
-            .accept_answer(pending, answer)
-            .unwrap();
-        room.settle(|r| r.publisher.rtc.is_connected());
-        // A first frame so that players are offered its tracks' media.
-        room.send_packet();
-        for n in 1..=players {
-            let id = PeerId(u64::from(n));
-            room.sfu.handle_command(
-                room.now,
-                MediaCommand::OpenPlayer {
-                    peer: id,
-                    session: SessionId(u64::from(n)),
-                    stream: stream.clone(),
-                    sources: vec![Source {
-                        peer: PeerId(0),
-                        stream_id: "bench".into(),
-                    }],
-                    profile: profile(),
-                    offer: None,
-                },
-            );
-            let offer = room.offer_sdp();
-            let mut player = Client::new(room.now, n);
-            let offer = SdpOffer::from_sdp_string(&offer).unwrap();
-            let answer = player.rtc.sdp_api().accept_offer(offer).unwrap();
-            room.sfu.handle_command(
-                room.now,
-                MediaCommand::ApplyAnswer {
-                    peer: id,
-                    answer: answer.to_sdp_string(),
-                },
-            );
-            room.players.insert(player.addr, player);
-        }
-        let all = usize::from(players) + 1;
-        room.settle(|r| r.connected == all && r.players.values().all(|p| p.rtc.is_connected()));
-        room
-    }
-
-    fn answer_sdp(&mut self) -> String {
-        while let Some(o) = self.sfu.poll_output() {
-            if let SfuOutput::Event(MediaEvent::Answer { sdp, .. }) = o {
-                return sdp;
-            }
-        }
-        panic!("no answer");
-    }
-
-    fn offer_sdp(&mut self) -> String {
-        while let Some(o) = self.sfu.poll_output() {
-            if let SfuOutput::Event(MediaEvent::Offer { sdp, .. }) = o {
-                return sdp;
-            }
-        }
-        panic!("no offer");
-    }
-
-    /// Runs the network until `done` holds (bounded).
-    fn settle(&mut self, done: impl Fn(&Room) -> bool) {
-        for _ in 0..2_000 {
-            self.tick(Duration::from_millis(5));
-            if done(self) {
-                // A little longer, so DTLS finishes on the server side too.
-                for _ in 0..20 {
-                    self.tick(Duration::from_millis(5));
-                }
-                return;
-            }
-        }
-        panic!("the in-memory network did not settle");
-    }
-
-    /// Advances the clock and delivers everything both ways.
-    fn tick(&mut self, by: Duration) {
-        self.now += by;
-        let now = self.now;
-        if self.sfu.poll_timeout().is_some_and(|t| t <= now) {
-            self.sfu.handle_timeout(now);
-        }
-        let mut to_server: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
-        for d in self.publisher.drain(now) {
-            to_server.push((self.publisher.addr, d));
-        }
-        for p in self.players.values_mut() {
-            for d in p.drain(now) {
-                to_server.push((p.addr, d));
-            }
-        }
-        self.exchange(to_server);
-    }
-
-    /// Hands datagrams to the server and its answers to the clients until
-    /// both are quiet (bounded).
-    fn exchange(&mut self, mut to_server: Vec<(SocketAddr, Vec<u8>)>) {
-        for _ in 0..50 {
-            for (from, d) in to_server.drain(..) {
-                self.sfu.handle_datagram(self.now, from, &d);
-            }
-            let out = self.server_output();
-            if out.is_empty() {
-                break;
-            }
-            to_server = self.deliver(out);
-        }
-    }
-
-    fn server_output(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
-        let mut out = Vec::new();
-        while let Some(o) = self.sfu.poll_output() {
-            match o {
-                SfuOutput::Transmit(t) => out.push((t.destination, t.contents.to_vec())),
-                SfuOutput::Event(MediaEvent::Connected { .. }) => self.connected += 1,
-                SfuOutput::Event(_) => {}
-                SfuOutput::Relay { .. } => unreachable!("one worker"),
-            }
-        }
-        out
-    }
-
-    fn deliver(&mut self, out: Vec<(SocketAddr, Vec<u8>)>) -> Vec<(SocketAddr, Vec<u8>)> {
-        let (now, server) = (self.now, self.server);
-        let mut back = Vec::new();
-        for (to, d) in out {
-            let client = if to == self.publisher.addr {
-                &mut self.publisher
-            } else if let Some(p) = self.players.get_mut(&to) {
-                p
-            } else {
-                continue;
-            };
-            let from = client.addr;
-            for r in client.input(now, server, &d) {
-                back.push((from, r));
-            }
-        }
-        back
-    }
-
-    /// The publisher writes one single-packet video frame; returns its SRTP datagrams.
-    fn send_packet(&mut self) -> Vec<Vec<u8>> {
-        self.seq += 1;
-        let now = self.now;
-        let w = self.publisher.rtc.writer(self.video_mid).unwrap();
-        let pt = w.payload_params().next().unwrap().pt();
-        let mut frame = vec![0u8; PAYLOAD];
-        // A VP8 keyframe (640x480) first, delta frames after.
-        let header = [0x10, 0x02, 0x00, 0x9d, 0x01, 0x2a, 0x80, 0x02, 0xe0, 0x01];
-        frame[..10].copy_from_slice(&header);
-        if self.seq > 1 {
-            frame[0] |= 1;
-        }
-        frame[10..18].copy_from_slice(&self.seq.to_be_bytes());
-        let time = MediaTime::new(self.seq * 3_000, str0m::media::Frequency::NINETY_KHZ);
-        w.write(pt, now, time, frame).unwrap();
-        self.publisher.drain(now)
-    }
-}
+#[path = "forward_room.rs"]
+mod forward_room;
+use forward_room::Room;
 
 fn forward(c: &mut Criterion) {
-    let mut group = c.benchmark_group("forward one video packet");
+    for metrics in [false, true] {
+        let name = if metrics {
+            "forward one video packet, metrics on"
+        } else {
+            "forward one video packet, metrics off"
+        };
+        forward_group(c, name, metrics);
+    }
+}
+
+fn forward_group(c: &mut Criterion, name: &str, metrics: bool) {
+    // The server's worker counters: plain atomics, bumped once per batch.
+    let datagrams_out = prometheus_client::metrics::counter::Counter::<u64>::default();
+    let bytes_out = prometheus_client::metrics::counter::Counter::<u64>::default();
+    let mut group = c.benchmark_group(name);
     for players in [1u16, 10, 100] {
-        let mut room = Room::new(players);
+        let mut room = Room::new(players, metrics);
         group.throughput(Throughput::Elements(u64::from(players)));
         group.bench_with_input(BenchmarkId::from_parameter(players), &players, |b, _| {
             b.iter_custom(|iters| {
-                let mut spent = Duration::ZERO;
-                for _ in 0..iters {
-                    room.now += PACKET_GAP;
-                    let packets = room.send_packet();
-                    let from = room.publisher.addr;
-                    // Timed: what the server does for one packet in, with its
-                    // timers as they come due (str0m's pacer releases media on
-                    // a timeout, as it does in the server's loop).
-                    let start = Instant::now();
-                    let now = room.now;
-                    if room.sfu.poll_timeout().is_some_and(|t| t <= now) {
-                        room.sfu.handle_timeout(now);
-                    }
-                    for p in &packets {
-                        room.sfu.handle_datagram(now, from, p);
-                    }
-                    let mut rest = Vec::new();
-                    for _ in 0..1_000 {
-                        while let Some(o) = room.sfu.poll_output() {
-                            match o {
-                                SfuOutput::Transmit(t) => rest.push(t),
-                                SfuOutput::Event(e) => {
-                                    assert!(!matches!(e, MediaEvent::Disconnected { .. }), "{e:?}")
-                                }
-                                SfuOutput::Relay { .. } => unreachable!("one worker"),
+                (0..iters)
+                    .map(|_| {
+                        room.step(players, |out| {
+                            if metrics {
+                                datagrams_out.inc_by(out.len() as u64);
+                                bytes_out.inc_by(out.iter().map(|(_, d)| d.len() as u64).sum());
                             }
-                        }
-                        if rest.len() >= usize::from(players) {
-                            break;
-                        }
-                        let Some(due) = room.sfu.poll_timeout() else {
-                            break;
-                        };
-                        room.now = room.now.max(due);
-                        room.sfu.handle_timeout(room.now);
-                    }
-                    spent += start.elapsed();
-                    let sent = rest.len();
-                    assert!(sent >= usize::from(players), "{sent} packets out");
-                    // Untimed: the players decrypt and answer (RTCP).
-                    let rest = rest
-                        .into_iter()
-                        .map(|t| (t.destination, t.contents.to_vec()))
-                        .collect();
-                    let back = room.deliver(rest);
-                    room.exchange(back);
-                }
-                spent
+                        })
+                    })
+                    .sum()
             })
         });
     }

@@ -45,6 +45,9 @@ pub struct Sfu {
     /// Each peer's earliest timer, so waking up costs no scan of every peer.
     /// An entry may be early (the peer then finds nothing due), never late.
     timers: BTreeSet<(Instant, PeerId)>,
+    /// Peers report their connection quality (str0m statistics); off only to
+    /// measure what it costs.
+    peer_stats: bool,
 }
 
 static CRYPTO: Once = Once::new();
@@ -89,7 +92,14 @@ impl Sfu {
             epochs: 0,
             mirrors: HashMap::new(),
             timers: BTreeSet::new(),
+            peer_stats: true,
         })
+    }
+
+    /// No per-peer quality reports: the forwarding benchmark's baseline.
+    pub fn without_peer_stats(mut self) -> Self {
+        self.peer_stats = false;
+        self
     }
 
     /// Names this SFU as media worker `index`, for relays between workers.
@@ -305,7 +315,10 @@ impl Sfu {
             .clear_codecs()
             .enable_opus(true, false)
             .set_send_buffer_video(VIDEO_SEND_BUFFER)
-            .set_stats_interval(Some(crate::peer::quality::QUALITY_INTERVAL));
+            .set_stats_interval(
+                self.peer_stats
+                    .then_some(crate::peer::quality::QUALITY_INTERVAL),
+            );
         if bwe {
             cfg = cfg.enable_bwe(Some(Bitrate::bps(INITIAL_ESTIMATE)));
         }
