@@ -4,10 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tern_auth::cidr::CidrList;
+use tern_auth::jwt::{JwkSet, JwtKeys};
 use tern_core::{default_visibility, AppSettings, PlayerData};
 use tern_signal::IceServers;
 use utoipa::ToSchema;
@@ -118,9 +120,17 @@ settings_table! {
     time_token_period: u32 = 60u32, "timeTokenPeriod";
     /// WebRTC players per stream (-1 = no limit); a broadcast's own limit wins.
     webrtc_viewer_limit: i32 = -1, "webRTCViewerLimit";
-    /// REST calls need `Authorization: Bearer <HS256 JWT signed with jwtSecretKey>`.
+    /// REST calls need `Authorization: Bearer <JWT>`: HS256 signed with
+    /// `jwtSecretKey`, or RS256/ES256 (see `jwksURL`, `jwtPublicKey`).
     jwt_control_enabled: bool = false, "jwtControlEnabled";
     jwt_secret_key: String = "", "jwtSecretKey", secret;
+    /// A JWKS URL (http or https): REST JWTs and JWT stream tokens may also be
+    /// RS256/ES256 signed by one of its keys (chosen by `kid`). Fetched in the
+    /// background when set or changed and every 10 minutes.
+    jwks_url: String = "", "jwksURL";
+    /// A PEM RSA or EC P-256 public key (Tern's addition): REST JWTs and JWT
+    /// stream tokens may also be RS256/ES256 signed by its private key.
+    jwt_public_key: String = "", "jwtPublicKey";
     /// REST calls are accepted only from `remoteAllowedCIDR`.
     ip_filter_enabled: bool = true, "ipFilterEnabled";
     /// Comma-separated addresses and CIDR blocks allowed to call REST.
@@ -163,6 +173,9 @@ pub enum SettingsError {
     /// `listenerHookURL` is not an http(s) URL, or `webhookContentType` is
     /// neither JSON nor a form.
     Webhook(String),
+    /// `jwksURL` is not an http(s) URL, or `jwtPublicKey` is not a PEM RSA or
+    /// EC P-256 public key.
+    JwtKey(String),
 }
 
 impl fmt::Display for SettingsError {
@@ -198,7 +211,7 @@ impl fmt::Display for SettingsError {
             SettingsError::MissingSecret { enabled, secret } => {
                 write!(f, "{enabled} needs {secret} to be set")
             }
-            SettingsError::Webhook(why) => f.write_str(why),
+            SettingsError::Webhook(why) | SettingsError::JwtKey(why) => f.write_str(why),
         }
     }
 }
@@ -242,44 +255,86 @@ impl Settings {
                 self.webrtc_client_start_timeout_ms,
             ));
         }
+        let jwks = &self.jwks_url;
+        if !(jwks.is_empty() || jwks.starts_with("http://") || jwks.starts_with("https://")) {
+            return Err(SettingsError::JwtKey(format!(
+                "jwksURL must be an http:// or https:// URL (got {jwks:?})"
+            )));
+        }
+        if !self.jwt_public_key.is_empty() {
+            JwtKeys::default()
+                .with_public_pem(&self.jwt_public_key)
+                .map_err(|e| SettingsError::JwtKey(format!("jwtPublicKey: {e}")))?;
+        }
+        // A public key or JWKS stands in for the secret of JWT controls.
+        let asymmetric = !(self.jwt_public_key.is_empty() && self.jwks_url.is_empty());
+        let stream_key = asymmetric || !self.jwt_stream_secret_key.is_empty();
+        let rest_key = asymmetric || !self.jwt_secret_key.is_empty();
+        let hash_key = !self.token_hash_secret.is_empty();
         let needs = [
             (
                 self.publish_jwt_control_enabled,
                 "publishJwtControlEnabled",
-                &self.jwt_stream_secret_key,
-                "jwtStreamSecretKey",
+                stream_key,
+                "jwtStreamSecretKey (or jwtPublicKey or jwksURL)",
             ),
             (
                 self.play_jwt_control_enabled,
                 "playJwtControlEnabled",
-                &self.jwt_stream_secret_key,
-                "jwtStreamSecretKey",
+                stream_key,
+                "jwtStreamSecretKey (or jwtPublicKey or jwksURL)",
             ),
             (
                 self.hash_control_publish_enabled,
                 "hashControlPublishEnabled",
-                &self.token_hash_secret,
+                hash_key,
                 "tokenHashSecret",
             ),
             (
                 self.hash_control_play_enabled,
                 "hashControlPlayEnabled",
-                &self.token_hash_secret,
+                hash_key,
                 "tokenHashSecret",
             ),
             (
                 self.jwt_control_enabled,
                 "jwtControlEnabled",
-                &self.jwt_secret_key,
-                "jwtSecretKey",
+                rest_key,
+                "jwtSecretKey (or jwtPublicKey or jwksURL)",
             ),
         ];
-        for (on, enabled, value, secret) in needs {
-            if on && value.is_empty() {
+        for (on, enabled, present, secret) in needs {
+            if on && !present {
                 return Err(SettingsError::MissingSecret { enabled, secret });
             }
         }
         Ok(())
+    }
+
+    /// The keys REST JWTs are verified with: `jwtSecretKey`, `jwtPublicKey`
+    /// and the JWKS last fetched from `jwksURL`.
+    pub fn rest_jwt_keys(&self, jwks: Option<Arc<JwkSet>>) -> JwtKeys {
+        self.jwt_keys(&self.jwt_secret_key, jwks)
+    }
+
+    /// The keys JWT stream tokens are verified with: `jwtStreamSecretKey`,
+    /// `jwtPublicKey` and the JWKS last fetched from `jwksURL`.
+    pub fn stream_jwt_keys(&self, jwks: Option<Arc<JwkSet>>) -> JwtKeys {
+        self.jwt_keys(&self.jwt_stream_secret_key, jwks)
+    }
+
+    fn jwt_keys(&self, secret: &str, jwks: Option<Arc<JwkSet>>) -> JwtKeys {
+        let mut keys = JwtKeys::hs256(secret.as_bytes());
+        if !self.jwt_public_key.is_empty() {
+            // Validated when saved; a key that did not parse adds nothing.
+            if let Ok(with) = keys.clone().with_public_pem(&self.jwt_public_key) {
+                keys = with;
+            }
+        }
+        match jwks {
+            Some(set) => keys.with_jwks(set),
+            None => keys,
+        }
     }
 
     /// The parsed `remoteAllowedCIDR`.
@@ -379,6 +434,36 @@ mod tests {
     }
 
     #[test]
+    fn a_public_key_or_jwks_stands_in_for_jwt_secrets() {
+        let pem = include_str!("../../auth/fixtures/rsa-2048.pub.pem");
+        let mut s = Settings::default();
+        s.apply(
+            serde_json::from_value(serde_json::json!({
+                "jwtControlEnabled": true,
+                "playJwtControlEnabled": true,
+                "jwtPublicKey": pem,
+            }))
+            .unwrap(),
+        );
+        assert_eq!(s.validate(), Ok(()));
+        let mut s = Settings::default();
+        s.apply(
+            serde_json::from_str(
+                r#"{"jwtControlEnabled":true,"jwksURL":"https://idp.example/jwks.json"}"#,
+            )
+            .unwrap(),
+        );
+        assert_eq!(s.validate(), Ok(()));
+        assert!(s.rest_jwt_keys(None).is_empty());
+        assert!(!s
+            .rest_jwt_keys(Some(Arc::new(
+                serde_json::from_str(r#"{"keys":[{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}]}"#)
+                    .unwrap()
+            )))
+            .is_empty());
+    }
+
+    #[test]
     fn secrets_stay_out_of_debug_output() {
         let s = Settings {
             jwt_secret_key: "sekrit-value".into(),
@@ -400,6 +485,12 @@ mod tests {
             (r#"{"webRTCViewerLimit":-2}"#, "webRTCViewerLimit"),
             (r#"{"jwtControlEnabled":true}"#, "jwtSecretKey"),
             (r#"{"hashControlPlayEnabled":true}"#, "tokenHashSecret"),
+            (
+                r#"{"playJwtControlEnabled":true}"#,
+                "jwtPublicKey or jwksURL",
+            ),
+            (r#"{"jwksURL":"ftp://idp/keys"}"#, "jwksURL"),
+            (r#"{"jwtPublicKey":"not a key"}"#, "jwtPublicKey"),
         ];
         for (json, needle) in cases {
             let mut s = Settings::default();

@@ -12,14 +12,18 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 
 use anyhow::{bail, Context};
+use tern_auth::jwt::JwkSet;
 use tern_core::AppSettings;
 
 use crate::app_settings::Settings;
 use crate::db::{self, SharedStore};
+use crate::jwks::JwksCache;
 
 #[derive(Clone, Default)]
 pub struct Apps {
     inner: Arc<RwLock<BTreeMap<String, Arc<Settings>>>>,
+    /// The sets of the apps' `jwksURL`, fetched as the settings name them.
+    jwks: JwksCache,
 }
 
 impl Apps {
@@ -63,9 +67,20 @@ impl Apps {
             };
             apps.insert(name.clone(), Arc::new(settings));
         }
+        let jwks = JwksCache::default();
+        for (name, settings) in &apps {
+            jwks.watch(name, &settings.jwks_url);
+        }
         Ok(Apps {
             inner: Arc::new(RwLock::new(apps)),
+            jwks,
         })
+    }
+
+    /// The JWKS last fetched from `app`'s `jwksURL`, if any.
+    pub fn jwks(&self, app: &str) -> Option<Arc<JwkSet>> {
+        let url = self.read().get(app)?.jwks_url.clone();
+        self.jwks.get(app, &url)
     }
 
     /// The full settings of `app`.
@@ -89,6 +104,7 @@ impl Apps {
 
     /// Makes `settings` current for `app` (already validated and saved).
     pub fn replace(&self, app: &str, settings: Settings) {
+        self.jwks.watch(app, &settings.jwks_url);
         let mut map = self.inner.write().unwrap_or_else(|p| p.into_inner());
         map.insert(app.to_owned(), Arc::new(settings));
     }

@@ -2,6 +2,9 @@
 //! tokens, stream JWTs, hash tokens and TOTP codes. Each mechanism the app
 //! enables must pass. Reasons are for the log and never contain a credential.
 
+use std::sync::Arc;
+
+use tern_auth::jwt::JwkSet;
 use tern_auth::{hash_token, stream_jwt, totp, Action};
 use tern_store::{Store, Subscriber};
 
@@ -37,9 +40,11 @@ pub struct Accepted {
     pub consume_token: Option<String>,
 }
 
+/// `jwks` is the set last fetched from the app's `jwksURL`.
 pub fn check(
     store: &mut dyn Store,
     settings: &Settings,
+    jwks: Option<Arc<JwkSet>>,
     app: &str,
     req: &Request<'_>,
     now_ms: i64,
@@ -67,7 +72,7 @@ pub fn check(
         let now_s = (now_ms / 1000).max(0) as u64;
         stream_jwt::verify(
             token,
-            &tern_auth::jwt::JwtKeys::hs256(settings.jwt_stream_secret_key.as_bytes()),
+            &settings.stream_jwt_keys(jwks),
             req.stream_id,
             req.room,
             req.action,
@@ -283,10 +288,10 @@ mod tests {
             ..Settings::default()
         };
         let r = req(Action::Play, "s1", Some("secret-token-value"));
-        let ok = check(&mut f.store, &settings, "A", &r, NOW + 9_999).unwrap();
+        let ok = check(&mut f.store, &settings, None, "A", &r, NOW + 9_999).unwrap();
         assert_eq!(ok.consume_token.as_deref(), Some("secret-token-value"));
         assert_eq!(
-            check(&mut f.store, &settings, "A", &r, NOW + 10_000).unwrap_err(),
+            check(&mut f.store, &settings, None, "A", &r, NOW + 10_000).unwrap_err(),
             CredentialError::Unauthorized("one-time token expired".into())
         );
         // Checking does not consume: the registry takes it once all checks pass.
@@ -318,9 +323,9 @@ mod tests {
         let mut r = req(Action::Play, "s1", None);
         r.subscriber_id = Some("alice");
         r.subscriber_code = Some(&code);
-        assert!(check(&mut f.store, &settings, "A", &r, NOW).is_ok());
-        assert!(check(&mut f.store, &settings, "A", &r, NOW + 30_000).is_ok());
-        assert!(check(&mut f.store, &settings, "A", &r, NOW + 60_000).is_err());
+        assert!(check(&mut f.store, &settings, None, "A", &r, NOW).is_ok());
+        assert!(check(&mut f.store, &settings, None, "A", &r, NOW + 30_000).is_ok());
+        assert!(check(&mut f.store, &settings, None, "A", &r, NOW + 60_000).is_err());
         let mut publish = req(Action::Publish, "s1", None);
         publish.subscriber_id = Some("alice");
         publish.subscriber_code = Some(&code);
@@ -329,7 +334,7 @@ mod tests {
             ..Settings::default()
         };
         assert!(matches!(
-            check(&mut f.store, &settings, "A", &publish, NOW),
+            check(&mut f.store, &settings, None, "A", &publish, NOW),
             Err(CredentialError::Unauthorized(why)) if why.contains("play subscriber")
         ));
     }
@@ -367,7 +372,10 @@ mod tests {
         r.subscriber_id = Some("sub1");
         r.subscriber_code = Some("999999");
         for s in [&settings, &all_on] {
-            let err = format!("{:?}", check(&mut f.store, s, "A", &r, NOW).unwrap_err());
+            let err = format!(
+                "{:?}",
+                check(&mut f.store, s, None, "A", &r, NOW).unwrap_err()
+            );
             for secret in [
                 token,
                 "999999",

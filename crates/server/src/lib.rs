@@ -14,6 +14,7 @@ mod credentials;
 mod db;
 mod http;
 mod hub;
+mod jwks;
 mod local;
 mod media_worker;
 mod metrics;

@@ -157,8 +157,15 @@ impl Registry for StoreRegistry {
                 "stream is not registered",
             ));
         }
-        let accepted =
-            credentials::check(&mut **store, &settings, app, &request, now).map_err(refusal)?;
+        let accepted = credentials::check(
+            &mut **store,
+            &settings,
+            self.apps.jwks(app),
+            app,
+            &request,
+            now,
+        )
+        .map_err(refusal)?;
         match &broadcast {
             None if settings.accept_only_streams_in_data_store => {
                 return Err(Refusal::new(
@@ -186,8 +193,15 @@ impl Registry for StoreRegistry {
             subscriber_id: req.subscriber_id.as_deref(),
             subscriber_code: req.subscriber_code.as_deref(),
         };
-        let accepted =
-            credentials::check(&mut **store, &settings, app, &request, now).map_err(refusal)?;
+        let accepted = credentials::check(
+            &mut **store,
+            &settings,
+            self.apps.jwks(app),
+            app,
+            &request,
+            now,
+        )
+        .map_err(refusal)?;
         let limit = store
             .broadcast(app, &req.stream_id)
             .map_err(store_refusal)?

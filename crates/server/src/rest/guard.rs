@@ -1,7 +1,8 @@
 //! REST protection (PROTOCOL.md §8): the application must exist, the caller's
 //! address must be in `remoteAllowedCIDR` when `ipFilterEnabled`, and when
-//! `jwtControlEnabled` the `Authorization` header must carry an HS256 JWT
-//! signed with `jwtSecretKey` (with or without `Bearer `).
+//! `jwtControlEnabled` the `Authorization` header must carry a JWT (with or
+//! without `Bearer `): HS256 signed with `jwtSecretKey`, or RS256/ES256 signed
+//! by the key of `jwtPublicKey` or of the `jwksURL` set.
 
 use std::net::SocketAddr;
 
@@ -70,7 +71,7 @@ fn admit(st: &RestState, app: &str, req: &Request) -> Result<(), RestError> {
             .unwrap_or("");
         let token = header.strip_prefix("Bearer ").unwrap_or(header).trim();
         let now_s = (crate::db::now_ms() / 1000).max(0) as u64;
-        let keys = tern_auth::jwt::JwtKeys::hs256(settings.jwt_secret_key.as_bytes());
+        let keys = settings.rest_jwt_keys(st.apps.jwks(app));
         if let Err(e) = tern_auth::jwt::verify(token, &keys, now_s) {
             tracing::info!(app, reason = %e, "REST call refused by the JWT filter");
             return Err(RestError::Forbidden("Invalid App JWT Token".into()));

@@ -44,7 +44,8 @@ pub struct RestState {
         title = "Tern REST API v2",
         description = "Ant Media Server-compatible management API. Every path starts with the application name. \
                        Calls are accepted from remoteAllowedCIDR when ipFilterEnabled, and need \
-                       `Authorization: Bearer <HS256 JWT signed with jwtSecretKey>` when jwtControlEnabled."
+                       `Authorization: Bearer <JWT>` when jwtControlEnabled: HS256 signed with jwtSecretKey, or \
+                       RS256/ES256 signed by the key of jwtPublicKey or of the jwksURL set."
     ),
     tags(
         (name = "broadcasts", description = "Registered streams"),
