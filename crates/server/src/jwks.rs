@@ -81,23 +81,28 @@ impl JwksCache {
             }
         };
         loop {
-            match fetch(&client, &url).await {
-                Ok(set) => {
-                    tracing::info!(app, url, keys = set.keys.len(), "JWKS fetched");
-                    if let Some(entry) = self.lock().get_mut(&app).filter(|e| e.url == url) {
-                        entry.set = Some(Arc::new(set));
-                    }
-                }
-                Err(why) => {
-                    tracing::warn!(
-                        app,
-                        url,
-                        why,
-                        "JWKS fetch failed; the last good set stays in use"
-                    );
+            self.refresh(&client, &app, &url).await;
+            tokio::time::sleep(REFRESH).await;
+        }
+    }
+
+    /// One fetch: a good set replaces the one in use, a failure keeps it.
+    async fn refresh(&self, client: &reqwest::Client, app: &str, url: &str) {
+        match fetch(client, url).await {
+            Ok(set) => {
+                tracing::info!(app, url, keys = set.keys.len(), "JWKS fetched");
+                if let Some(entry) = self.lock().get_mut(app).filter(|e| e.url == url) {
+                    entry.set = Some(Arc::new(set));
                 }
             }
-            tokio::time::sleep(REFRESH).await;
+            Err(why) => {
+                tracing::warn!(
+                    app,
+                    url,
+                    why,
+                    "JWKS fetch failed; the last good set stays in use"
+                );
+            }
         }
     }
 
@@ -120,4 +125,81 @@ async fn fetch(client: &reqwest::Client, url: &str) -> Result<JwkSet, String> {
         body.extend_from_slice(&chunk);
     }
     serde_json::from_slice(&body).map_err(|e| format!("not a JWKS: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const SET: &str = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"AA","y":"AA"}]}"#;
+
+    /// Answers each connection with the next of `replies`.
+    async fn serve(replies: Vec<String>) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/jwks.json", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            for reply in replies {
+                let (mut s, _) = listener.accept().await.unwrap();
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(reply.as_bytes()).await;
+            }
+        });
+        url
+    }
+
+    fn reply(status: &str, body: &str) -> String {
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+    }
+
+    #[tokio::test]
+    async fn a_failed_fetch_keeps_the_last_good_set() {
+        let url = serve(vec![
+            reply("200 OK", SET),
+            reply("500 Internal Server Error", ""),
+            reply("200 OK", "not json"),
+            reply("200 OK", r#"{"keys":[]}"#),
+        ])
+        .await;
+        let cache = JwksCache::default();
+        // Registered by hand so that no background task races the test.
+        cache.lock().insert(
+            "A".into(),
+            Entry {
+                url: url.clone(),
+                set: None,
+                task: None,
+            },
+        );
+        let client = reqwest::Client::new();
+        assert!(cache.get("A", &url).is_none());
+        cache.refresh(&client, "A", &url).await;
+        assert_eq!(cache.get("A", &url).unwrap().keys.len(), 1);
+        for _ in 0..2 {
+            cache.refresh(&client, "A", &url).await;
+            assert_eq!(cache.get("A", &url).unwrap().keys.len(), 1);
+        }
+        // A good (if empty) set replaces it; another URL sees nothing.
+        cache.refresh(&client, "A", &url).await;
+        assert_eq!(cache.get("A", &url).unwrap().keys.len(), 0);
+        assert!(cache.get("A", "http://elsewhere/").is_none());
+    }
+
+    #[tokio::test]
+    async fn watch_fetches_at_once_and_forgets_on_change() {
+        let url = serve(vec![reply("200 OK", SET)]).await;
+        let cache = JwksCache::default();
+        cache.watch("A", &url);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while cache.get("A", &url).is_none() {
+            assert!(std::time::Instant::now() < deadline, "never fetched");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        cache.watch("A", "");
+        assert!(cache.get("A", &url).is_none());
+    }
 }
