@@ -126,7 +126,7 @@ impl JwtKeys {
     pub fn is_empty(&self) -> bool {
         self.hs256.is_none()
             && self.public.is_empty()
-            && self.jwks.as_ref().map_or(true, |s| s.keys.is_empty())
+            && self.jwks.as_ref().is_none_or(|s| s.keys.is_empty())
     }
 
     /// The key for a token of `alg` naming `kid`.
@@ -179,7 +179,7 @@ fn fits(jwk: &Jwk, alg: Algorithm) -> bool {
         ),
         _ => return false,
     };
-    shape && jwk.common.key_algorithm.map_or(true, |a| a == want)
+    shape && jwk.common.key_algorithm.is_none_or(|a| a == want)
 }
 
 /// Reads a PEM public key and the algorithm it serves.
