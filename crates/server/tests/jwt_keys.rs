@@ -223,6 +223,16 @@ async fn rest_takes_rs256_tokens_verified_with_jwt_public_key() {
             "other key",
             sign(Algorithm::ES256, None, claims(now_s() + 60), &ec_key()),
         ),
+        // A viewer's stream token signed by the same key.
+        (
+            "stream token",
+            sign(
+                Algorithm::RS256,
+                None,
+                json!({"streamId": "s1", "type": "play", "exp": now_s() + 60}),
+                &rsa,
+            ),
+        ),
         // The confusion attack: the public key's text as an HMAC secret.
         (
             "public key as HMAC secret",

@@ -72,9 +72,18 @@ fn admit(st: &RestState, app: &str, req: &Request) -> Result<(), RestError> {
         let token = header.strip_prefix("Bearer ").unwrap_or(header).trim();
         let now_s = (crate::db::now_ms() / 1000).max(0) as u64;
         let keys = settings.rest_jwt_keys(st.apps.jwks(app));
-        if let Err(e) = tern_auth::jwt::verify(token, &keys, now_s) {
-            tracing::info!(app, reason = %e, "REST call refused by the JWT filter");
-            return Err(RestError::Forbidden("Invalid App JWT Token".into()));
+        match tern_auth::jwt::verify(token, &keys, now_s) {
+            // The public keys (jwtPublicKey, jwksURL) also sign viewers' stream
+            // tokens: one of those must never open REST.
+            Ok(claims) if claims.contains_key("streamId") && claims.contains_key("type") => {
+                tracing::info!(app, "REST call refused: a stream token is not a REST token");
+                return Err(RestError::Forbidden("Invalid App JWT Token".into()));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::info!(app, reason = %e, "REST call refused by the JWT filter");
+                return Err(RestError::Forbidden("Invalid App JWT Token".into()));
+            }
         }
     }
     Ok(())
