@@ -57,8 +57,8 @@ cargo test --workspace
 step "browser SDK: type check (tsc --checkJs) and unit tests"
 (cd sdk && npm test)
 
-step "fuzz: short runs of the signaling parser, the session state machine, WHIP/WHEP trickle fragments and frame assembly"
-bash scripts/fuzz.sh 20 signal_parse core_sequences trickle_sdpfrag frame_assembly
+step "fuzz: short runs of the signaling parser, the session state machine, WHIP/WHEP trickle fragments, frame assembly and ICE-TCP framing"
+bash scripts/fuzz.sh 20 signal_parse core_sequences trickle_sdpfrag frame_assembly tcp_framing
 
 step "release build for the browser tests"
 cargo build --release --bin tern

@@ -131,6 +131,18 @@ export async function createNetns() {
       async unshape() {
         await run(TC, ['qdisc', 'del', 'dev', hostIf, 'root']);
       },
+      /** Drops every UDP packet (IP protocol 17) across the veth, both ways, as a firewall that lets only TCP out. */
+      async blockUdp() {
+        const drop = ['protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'protocol', '17', '0xff', 'action', 'drop'];
+        await must(TC, ['qdisc', 'replace', 'dev', hostIf, 'root', 'handle', '1:', 'prio'], 'cannot add a root qdisc to the host side');
+        await must(TC, ['filter', 'add', 'dev', hostIf, 'parent', '1:', ...drop], 'cannot drop UDP towards the namespace');
+        await must(TC, ['qdisc', 'replace', 'dev', hostIf, 'handle', 'ffff:', 'ingress'], 'cannot add an ingress qdisc to the host side');
+        await must(TC, ['filter', 'add', 'dev', hostIf, 'parent', 'ffff:', ...drop], 'cannot drop UDP from the namespace');
+      },
+      async unblockUdp() {
+        await run(TC, ['qdisc', 'del', 'dev', hostIf, 'root']);
+        await run(TC, ['qdisc', 'del', 'dev', hostIf, 'ingress']);
+      },
       async qdiscStats() {
         const r = await run(TC, ['-s', '-j', 'qdisc', 'show', 'dev', hostIf]);
         if (r.code !== 0) return null;

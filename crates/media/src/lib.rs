@@ -25,7 +25,10 @@
 //! # Contract
 //! Sans-IO like str0m itself. The driver owns the socket and the clock:
 //! - [`Sfu::handle_command`] for every [`tern_core::MediaCommand`],
-//! - [`Sfu::handle_datagram`] for every UDP datagram received,
+//! - [`Sfu::handle_datagram`] for every UDP datagram received, and
+//!   [`Sfu::handle_tcp_packet`] for every packet of an ICE-TCP connection
+//!   (cut from the stream with [`tcp_framing::FrameDecoder`]); a transmit
+//!   whose `proto` is TCP goes back on the connection to its destination,
 //! - [`Sfu::handle_timeout`] when the instant of [`Sfu::poll_timeout`] has come,
 //! - [`Sfu::handle_relay`] for what another worker's SFU relayed, and
 //!   [`Sfu::mirror_to`] to start relaying a publisher to another worker,
@@ -46,6 +49,7 @@ mod simulcast;
 mod sink;
 mod source;
 mod stream;
+pub mod tcp_framing;
 mod worker;
 
 pub use local_addrs::LocalAddrs;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use str0m::bwe::Bitrate;
 use str0m::config::DtlsCert;
 use str0m::media::KeyframeRequestKind;
-use str0m::net::{DatagramRecv, Protocol, Receive};
+use str0m::net::{DatagramRecv, Protocol, Receive, TcpType};
 use str0m::{Candidate, Input, Rtc, RtcConfig};
 use tern_core::{LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerId, SdpFailure};
 
@@ -48,6 +48,9 @@ pub struct Sfu {
     /// Peers report their connection quality (str0m statistics); off only to
     /// measure what it costs.
     peer_stats: bool,
+    /// Passive TCP candidates beside the UDP ones: the driver listens on TCP
+    /// at the media address.
+    ice_tcp: bool,
 }
 
 static CRYPTO: Once = Once::new();
@@ -93,7 +96,15 @@ impl Sfu {
             mirrors: HashMap::new(),
             timers: BTreeSet::new(),
             peer_stats: true,
+            ice_tcp: false,
         })
+    }
+
+    /// Offers passive ICE-TCP candidates (RFC 6544) on the media address; the
+    /// driver must accept TCP there and feed [`Sfu::handle_tcp_packet`].
+    pub fn with_ice_tcp(mut self) -> Self {
+        self.ice_tcp = true;
+        self
     }
 
     /// No per-peer quality reports: the forwarding benchmark's baseline.
@@ -200,13 +211,23 @@ impl Sfu {
 
     /// One datagram from the media socket. Garbage and strangers are dropped.
     pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
+        self.receive(now, Protocol::Udp, source, data);
+    }
+
+    /// One packet of an ICE-TCP connection from `source` (already cut from
+    /// the stream). Answers go out as transmits with `proto` TCP.
+    pub fn handle_tcp_packet(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
+        self.receive(now, Protocol::Tcp, source, data);
+    }
+
+    fn receive(&mut self, now: Instant, proto: Protocol, source: SocketAddr, data: &[u8]) {
         let Ok(contents) = DatagramRecv::try_from(data) else {
             return;
         };
         let input = Input::Receive(
             now,
             Receive {
-                proto: Protocol::Udp,
+                proto,
                 source,
                 destination: self.local.local_for(source),
                 contents,
@@ -233,7 +254,7 @@ impl Sfu {
             peer.addrs.push(source);
         }
         peer.last_heard = now;
-        if peer.hold_early_dtls(source, data) {
+        if peer.hold_early_dtls(proto, source, data) {
             return;
         }
         if let Err(e) = peer.rtc.handle_input(input) {
@@ -329,20 +350,34 @@ impl Sfu {
             cfg = cfg.enable_h264(true);
         }
         let mut rtc = cfg.build(now);
-        for addr in self.local.all() {
-            if let Ok(c) = Candidate::host(*addr, "udp") {
-                rtc.add_local_candidate(c);
-            }
+        for c in self.local_candidates() {
+            rtc.add_local_candidate(c);
         }
         rtc
     }
 
+    /// A UDP host candidate per address, and with ICE-TCP a passive TCP one
+    /// on the same address and port (ICE prefers UDP where it works).
+    fn local_candidates(&self) -> Vec<Candidate> {
+        let mut out = Vec::new();
+        for addr in self.local.all() {
+            out.extend(Candidate::host(*addr, "udp").ok());
+            if self.ice_tcp {
+                let tcp = Candidate::builder()
+                    .tcp()
+                    .host(*addr)
+                    .tcptype(TcpType::Passive)
+                    .build();
+                out.extend(tcp.ok());
+            }
+        }
+        out
+    }
+
     pub(crate) fn candidates(&self, mid: String) -> LocalCandidates {
         let lines = self
-            .local
-            .all()
+            .local_candidates()
             .iter()
-            .filter_map(|a| Candidate::host(*a, "udp").ok())
             .map(|c| c.to_sdp_string())
             .collect();
         LocalCandidates { mid, lines }
@@ -355,12 +390,12 @@ impl Sfu {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
-        if let Some((source, data)) = peer.early_dtls.take() {
+        if let Some((proto, source, data)) = peer.early_dtls.take() {
             let Ok(contents) = DatagramRecv::try_from(data.as_slice()) else {
                 return;
             };
             let receive = Receive {
-                proto: Protocol::Udp,
+                proto,
                 source,
                 destination: self.local.local_for(source),
                 contents,

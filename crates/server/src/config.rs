@@ -87,6 +87,8 @@ pub struct Config {
     /// Who may open the console (`console_allowed_cidr`; loopback by default).
     pub console_allowed: tern_auth::cidr::CidrList,
     pub console_password: Option<String>,
+    /// Passive ICE-TCP candidates on each media worker's address (`ice_tcp`, on by default).
+    pub ice_tcp: bool,
 }
 
 /// Bounds that protect the server from one client.
@@ -147,6 +149,7 @@ struct FileConfig {
     metrics_allowed_cidr: Option<String>,
     console_allowed_cidr: Option<String>,
     console_password: Option<String>,
+    ice_tcp: Option<bool>,
     #[serde(default)]
     apps: BTreeMap<String, SettingsPatch>,
 }
@@ -252,6 +255,7 @@ impl Config {
             metrics_allowed,
             console_allowed,
             console_password,
+            ice_tcp: file.ice_tcp.unwrap_or(true),
             http_addr: cli
                 .http_addr
                 .or(file.http_addr)

@@ -14,6 +14,7 @@ mod credentials;
 mod db;
 mod http;
 mod hub;
+mod ice_tcp;
 mod jwks;
 mod local;
 mod media_worker;
@@ -101,10 +102,21 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let socket = std::net::UdpSocket::bind(addr)
             .with_context(|| format!("cannot bind UDP {addr} (--media-addr, worker {i})"))?;
         let local = local::candidate_addrs(socket.local_addr()?, config.public_ip)?;
+        let tcp = if config.ice_tcp {
+            ice_tcp::bind(socket.local_addr()?)
+        } else {
+            None
+        };
         let sfu = tern_media::Sfu::new(local)?;
+        let sfu = if tcp.is_some() {
+            sfu.with_ice_tcp()
+        } else {
+            sfu
+        };
         workers.push(media_worker::Worker::spawn(
             i,
             socket,
+            tcp,
             sfu,
             &mut inboxes,
             media_tx.clone(),

@@ -11,11 +11,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use str0m::net::Protocol;
 use tern_core::{MediaCommand, MediaEvent, PeerId};
 use tern_media::{Relay, Sfu, SfuOutput};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
+use crate::ice_tcp::{self, TcpConns, TcpEvent};
 use crate::metrics::WorkerCounters;
 use crate::udp_batch;
 
@@ -110,6 +112,7 @@ impl Worker {
     pub fn spawn(
         index: usize,
         socket: std::net::UdpSocket,
+        tcp: Option<std::net::TcpListener>,
         sfu: Sfu,
         inboxes: &mut Inboxes,
         events: mpsc::UnboundedSender<MediaEvent>,
@@ -128,7 +131,7 @@ impl Worker {
         std::thread::Builder::new()
             .name(format!("tern-media-{index}"))
             .spawn(move || {
-                runtime.block_on(run(index, socket, sfu, rx, peers, events, counters))
+                runtime.block_on(run(index, socket, tcp, sfu, rx, peers, events, counters))
             })?;
         Ok(Worker {
             inbox: inboxes.peers.senders[index].clone(),
@@ -150,9 +153,11 @@ pub fn worker_for(app: &str, group: &str, workers: usize) -> usize {
     (h.finish() % workers.max(1) as u64) as usize
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run(
     index: usize,
     socket: std::net::UdpSocket,
+    tcp: Option<std::net::TcpListener>,
     mut sfu: Sfu,
     mut inbox: mpsc::UnboundedReceiver<WorkerMsg>,
     peers: Peers,
@@ -168,6 +173,14 @@ async fn run(
             return;
         }
     };
+    let listener = tcp.and_then(|l| match tokio::net::TcpListener::from_std(l) {
+        Ok(l) => Some(l),
+        Err(e) => {
+            tracing::warn!("ICE-TCP is off for media worker {index}: {e}");
+            None
+        }
+    });
+    let (mut tcp, mut tcp_events) = TcpConns::new();
     let mut buf = vec![0u8; RECV_BUF];
     loop {
         let idle = Instant::now() + Duration::from_secs(1);
@@ -175,11 +188,11 @@ async fn run(
         tokio::select! {
             msg = inbox.recv() => match msg {
                 Some(msg) => {
-                    handle(&mut sfu, msg, &udp, &peers, &me, &events);
+                    handle(&mut sfu, msg, &udp, &tcp, &peers, &me, &events);
                     // Relayed packets come in bursts: take what is there.
                     for _ in 1..RECV_BATCH {
                         match inbox.try_recv() {
-                            Ok(msg) => handle(&mut sfu, msg, &udp, &peers, &me, &events),
+                            Ok(msg) => handle(&mut sfu, msg, &udp, &tcp, &peers, &me, &events),
                             Err(_) => break,
                         }
                     }
@@ -205,9 +218,22 @@ async fn run(
                     counters.bytes_in.inc_by(bytes);
                 }
             }
+            accepted = ice_tcp::accept(listener.as_ref()) => {
+                if let Ok((stream, from)) = accepted {
+                    tcp.accept(stream, from);
+                }
+            }
+            Some(event) = tcp_events.recv() => match event {
+                TcpEvent::Packet(from, data) => {
+                    sfu.handle_tcp_packet(Instant::now(), from, &data);
+                    counters.datagrams_in.inc();
+                    counters.bytes_in.inc_by(data.len() as u64);
+                }
+                TcpEvent::Closed(from) => tcp.closed(from),
+            },
             _ = tokio::time::sleep_until(wake.into()) => sfu.handle_timeout(Instant::now()),
         }
-        pump(&mut sfu, &udp, &peers, &events, Some(&counters));
+        pump(&mut sfu, &udp, &tcp, &peers, &events, Some(&counters));
     }
 }
 
@@ -215,6 +241,7 @@ fn handle(
     sfu: &mut Sfu,
     msg: WorkerMsg,
     udp: &UdpSocket,
+    tcp: &TcpConns,
     peers: &Peers,
     backlog: &AtomicUsize,
     events: &mpsc::UnboundedSender<MediaEvent>,
@@ -232,7 +259,7 @@ fn handle(
                 tracing::debug!(%source, to, "no publisher here to mirror");
             }
             // The mirror's description goes out first, then the command.
-            pump(sfu, udp, peers, events, None);
+            pump(sfu, udp, tcp, peers, events, None);
             peers.send(to, WorkerMsg::Command(then));
         }
     }
@@ -243,6 +270,7 @@ fn handle(
 fn pump(
     sfu: &mut Sfu,
     udp: &UdpSocket,
+    tcp: &TcpConns,
     peers: &Peers,
     events: &mpsc::UnboundedSender<MediaEvent>,
     counters: Option<&WorkerCounters>,
@@ -261,9 +289,17 @@ fn pump(
     // through NACK and keyframes.
     let batch: Vec<(SocketAddr, &[u8])> = outgoing
         .iter()
+        .filter(|t| t.proto == Protocol::Udp)
         .map(|t| (t.destination, &t.contents[..]))
         .collect();
-    let dropped = udp_batch::send_all(udp, &batch);
+    let mut dropped = udp_batch::send_all(udp, &batch);
+    let mut batch = batch;
+    for t in outgoing.iter().filter(|t| t.proto == Protocol::Tcp) {
+        if !tcp.send(t.destination, &t.contents) {
+            dropped += 1;
+        }
+        batch.push((t.destination, &t.contents[..]));
+    }
     if let Some(c) = counters.filter(|_| !batch.is_empty()) {
         let bytes: usize = batch.iter().map(|(_, b)| b.len()).sum();
         c.datagrams_out.inc_by((batch.len() - dropped) as u64);

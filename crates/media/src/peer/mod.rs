@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use str0m::change::SdpPendingOffer;
 use str0m::channel::ChannelId;
 use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Pt, Rid};
+use str0m::net::Protocol;
 use str0m::rtp::Ssrc;
 use str0m::Rtc;
 use tern_core::{MediaProfile, PeerId, PeerRole, SessionId, Source};
@@ -136,7 +137,7 @@ pub struct Peer {
     /// the way. Only the last is kept: before the server answers, each is a
     /// whole retransmission of the same first flight, and handing over
     /// several makes the server answer each.
-    pub early_dtls: Option<(SocketAddr, Vec<u8>)>,
+    pub early_dtls: Option<(Protocol, SocketAddr, Vec<u8>)>,
     pub profile: MediaProfile,
     /// The instant this peer is filed under in the SFU's timer index.
     pub wake_at: Option<Instant>,
@@ -215,12 +216,12 @@ impl Peer {
 
     /// Keeps a DTLS datagram that came before DTLS started (str0m would
     /// drop it). True if kept.
-    pub fn hold_early_dtls(&mut self, source: SocketAddr, data: &[u8]) -> bool {
+    pub fn hold_early_dtls(&mut self, proto: Protocol, source: SocketAddr, data: &[u8]) -> bool {
         // RFC 7983: DTLS records start with 20..=63.
         if self.dtls_started || !data.first().is_some_and(|b| (20..=63).contains(b)) {
             return false;
         }
-        self.early_dtls = Some((source, data.to_vec()));
+        self.early_dtls = Some((proto, source, data.to_vec()));
         true
     }
 
