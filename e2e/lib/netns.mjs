@@ -131,17 +131,17 @@ export async function createNetns() {
       async unshape() {
         await run(TC, ['qdisc', 'del', 'dev', hostIf, 'root']);
       },
-      /** Drops every UDP packet (IP protocol 17) across the veth, both ways, as a firewall that lets only TCP out. */
+      /**
+       * Drops every UDP packet the namespace sends (a firewall that lets only TCP out): a policy rule sends UDP to a
+       * routing table whose only route is a blackhole. (This kernel has no tc drop action or prio qdisc.)
+       */
       async blockUdp() {
-        const drop = ['protocol', 'ip', 'prio', '1', 'u32', 'match', 'ip', 'protocol', '17', '0xff', 'action', 'drop'];
-        await must(TC, ['qdisc', 'replace', 'dev', hostIf, 'root', 'handle', '1:', 'prio'], 'cannot add a root qdisc to the host side');
-        await must(TC, ['filter', 'add', 'dev', hostIf, 'parent', '1:', ...drop], 'cannot drop UDP towards the namespace');
-        await must(TC, ['qdisc', 'replace', 'dev', hostIf, 'handle', 'ffff:', 'ingress'], 'cannot add an ingress qdisc to the host side');
-        await must(TC, ['filter', 'add', 'dev', hostIf, 'parent', 'ffff:', ...drop], 'cannot drop UDP from the namespace');
+        await must(IP, ['-n', name, 'route', 'replace', 'blackhole', 'default', 'table', '213'], 'cannot add the blackhole route');
+        await must(IP, ['-n', name, 'rule', 'add', 'ipproto', 'udp', 'table', '213', 'prio', '100'], 'cannot route UDP to the blackhole');
       },
       async unblockUdp() {
-        await run(TC, ['qdisc', 'del', 'dev', hostIf, 'root']);
-        await run(TC, ['qdisc', 'del', 'dev', hostIf, 'ingress']);
+        await run(IP, ['-n', name, 'rule', 'del', 'ipproto', 'udp', 'table', '213', 'prio', '100']);
+        await run(IP, ['-n', name, 'route', 'del', 'blackhole', 'default', 'table', '213']);
       },
       async qdiscStats() {
         const r = await run(TC, ['-s', '-j', 'qdisc', 'show', 'dev', hostIf]);
