@@ -44,9 +44,11 @@ pub struct Cli {
     /// least loaded worker, which gets the packets relayed [default: 200].
     #[arg(long, env = "TERN_SPREAD_PLAYERS_AFTER")]
     pub spread_players_after: Option<usize>,
-    /// Address announced in ICE candidates when the media address is unspecified.
-    #[arg(long, env = "TERN_PUBLIC_IP")]
-    pub public_ip: Option<IpAddr>,
+    /// Address announced in ICE candidates instead of the interfaces': IPv4 or
+    /// IPv6, with `:PORT` (IPv6: `[ADDR]:PORT`) when a 1:1 NAT maps the first
+    /// media port to another; may be given several times (env: comma-separated).
+    #[arg(long, env = "TERN_PUBLIC_IP", value_delimiter = ',')]
+    pub public_ip: Vec<PublicAddr>,
     /// Where Tern keeps its data [default: ./data].
     #[arg(long, env = "TERN_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -73,7 +75,7 @@ pub struct Config {
     pub media_workers: usize,
     /// Peers on a stream's worker before its new players go elsewhere.
     pub spread_players_after: usize,
-    pub public_ip: Option<IpAddr>,
+    pub public_ip: Vec<PublicAddr>,
     pub data_dir: PathBuf,
     /// Every application with its settings as the file gives them. These seed
     /// the stored settings of an app the first time it is seen; see
@@ -134,7 +136,8 @@ struct FileConfig {
     media_addr: Option<SocketAddr>,
     media_workers: Option<usize>,
     spread_players_after: Option<usize>,
-    public_ip: Option<IpAddr>,
+    #[serde(default)]
+    public_ip: OneOrMany,
     data_dir: Option<PathBuf>,
     tls_cert: Option<PathBuf>,
     tls_key: Option<PathBuf>,
@@ -273,7 +276,16 @@ impl Config {
                 .spread_players_after
                 .or(file.spread_players_after)
                 .unwrap_or(DEFAULT_SPREAD_PLAYERS_AFTER),
-            public_ip: cli.public_ip.or(file.public_ip),
+            public_ip: if cli.public_ip.is_empty() {
+                file.public_ip
+                    .0
+                    .iter()
+                    .map(|s| s.parse())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| anyhow::anyhow!("public_ip: {e}"))?
+            } else {
+                cli.public_ip
+            },
             data_dir: cli
                 .data_dir
                 .or(file.data_dir)
@@ -299,6 +311,22 @@ mod tests {
         let c = Config::from_toml("").unwrap();
         assert_eq!(c.http_addr.port(), 5080);
         assert!(c.apps.contains_key("LiveApp") && c.apps.contains_key("WebRTCAppEE"));
+    }
+
+    #[test]
+    fn public_ip_is_one_address_or_a_list() {
+        let one = Config::from_toml("public_ip = \"203.0.113.7\"\n").unwrap();
+        assert_eq!(one.public_ip.len(), 1);
+        let many =
+            Config::from_toml("public_ip = [\"203.0.113.7:40000\", \"2001:db8::7\"]\n").unwrap();
+        assert_eq!(many.public_ip[0].port, Some(40000));
+        assert!(many.public_ip[1].ip.is_ipv6());
+        let err = Config::from_toml("public_ip = \"nope\"\n").unwrap_err();
+        assert!(format!("{err:#}").contains("nope"), "{err:#}");
+        let cli =
+            Cli::try_parse_from(["tern", "--public-ip", "1.2.3.4", "--public-ip", "5.6.7.8:9"])
+                .unwrap();
+        assert_eq!(cli.public_ip.len(), 2);
     }
 
     #[test]
@@ -359,5 +387,54 @@ mod example {
         let text = include_str!("../../../config.example.toml");
         let c = super::Config::from_toml(text).expect("config.example.toml parses");
         assert!(c.apps.contains_key("H264App"));
+    }
+}
+
+/// A public address for ICE candidates: an IP, and the port a 1:1 NAT maps the
+/// first media port to (worker i then uses that port + i), if it differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicAddr {
+    pub ip: IpAddr,
+    pub port: Option<u16>,
+}
+
+impl std::str::FromStr for PublicAddr {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        if let Ok(ip) = s.parse::<IpAddr>() {
+            return Ok(PublicAddr { ip, port: None });
+        }
+        match s.parse::<SocketAddr>() {
+            Ok(a) if a.port() != 0 => Ok(PublicAddr {
+                ip: a.ip(),
+                port: Some(a.port()),
+            }),
+            _ => Err(format!(
+                "{s:?} is not an IP address, IP:PORT or [IPv6]:PORT with a port above 0"
+            )),
+        }
+    }
+}
+
+/// `public_ip` in the file: one address or a list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(from = "OneOrManyRaw")]
+struct OneOrMany(Vec<String>);
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrManyRaw {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl From<OneOrManyRaw> for OneOrMany {
+    fn from(r: OneOrManyRaw) -> Self {
+        match r {
+            OneOrManyRaw::One(s) => OneOrMany(vec![s]),
+            OneOrManyRaw::Many(v) => OneOrMany(v),
+        }
     }
 }

@@ -101,7 +101,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         }
         let socket = std::net::UdpSocket::bind(addr)
             .with_context(|| format!("cannot bind UDP {addr} (--media-addr, worker {i})"))?;
-        let local = local::candidate_addrs(socket.local_addr()?, config.public_ip)?;
+        let local = local::candidate_addrs(socket.local_addr()?, &config.public_ip, i)?;
         let tcp = if config.ice_tcp {
             ice_tcp::bind(socket.local_addr()?)
         } else {
