@@ -99,7 +99,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 .context("--media-addr port + media workers goes past 65535")?;
             addr.set_port(port);
         }
-        let socket = std::net::UdpSocket::bind(addr)
+        let socket = local::bind_udp(addr)
             .with_context(|| format!("cannot bind UDP {addr} (--media-addr, worker {i})"))?;
         let local = local::candidate_addrs(socket.local_addr()?, &config.public_ip, i)?;
         let tcp = if config.ice_tcp {

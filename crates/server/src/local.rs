@@ -1,6 +1,6 @@
 //! Which addresses go into ICE candidates.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use anyhow::bail;
 use tern_media::LocalAddrs;
@@ -22,7 +22,8 @@ pub fn candidate_addrs(
     let port = bound.port();
     let mut addrs: Vec<SocketAddr> = Vec::new();
     for p in public {
-        if p.ip.is_ipv6() != bound.is_ipv6() {
+        // A dual-stack socket ([::]) takes both families; an IPv4 one only IPv4.
+        if p.ip.is_ipv6() && !bound.is_ipv6() {
             tracing::warn!(ip = %p.ip, %bound, "public address of another IP family than the media socket: not announced");
             continue;
         }
@@ -35,18 +36,28 @@ pub fn candidate_addrs(
         addrs.push(SocketAddr::new(p.ip, port));
     }
     if bound.ip().is_unspecified() {
+        // `[::]` is dual-stack: IPv6 interface addresses too (not link-local,
+        // which would need a scope in the candidate).
+        let v6 = bound.is_ipv6();
         if public.is_empty() {
             if let Ok(ifaces) = if_addrs::get_if_addrs() {
                 addrs.extend(
                     ifaces
                         .iter()
                         .map(|i| i.ip())
-                        .filter(|ip| ip.is_ipv4() && !ip.is_loopback())
+                        .filter(|ip| !ip.is_loopback())
+                        .filter(|ip| match ip {
+                            IpAddr::V4(_) => true,
+                            IpAddr::V6(a) => v6 && (a.segments()[0] & 0xffc0) != 0xfe80,
+                        })
                         .map(|ip| SocketAddr::new(ip, port)),
                 );
             }
         }
         addrs.push(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+        if v6 {
+            addrs.push(SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), port));
+        }
     } else if public.is_empty() {
         addrs.push(bound);
     }
@@ -66,6 +77,34 @@ pub fn candidate_addrs(
     match LocalAddrs::new(addrs) {
         Some(l) => Ok(l),
         None => bail!("no address to announce for the media socket; set --public-ip"),
+    }
+}
+
+/// A media socket; `[::]` is made dual-stack (IPv4 arrives as mapped
+/// addresses, which the worker turns back into IPv4).
+pub fn bind_udp(addr: SocketAddr) -> std::io::Result<std::net::UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(!addr.ip().is_unspecified())?;
+    }
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// The plain form of an address a dual-stack socket reports (`::ffff:a.b.c.d`
+/// is IPv4 `a.b.c.d`).
+pub fn canonical(a: SocketAddr) -> SocketAddr {
+    SocketAddr::new(a.ip().to_canonical(), a.port())
+}
+
+/// The form a dual-stack socket sends to: IPv4 as a mapped IPv6 address.
+pub fn for_socket(a: SocketAddr, v6_socket: bool) -> SocketAddr {
+    match a {
+        SocketAddr::V4(v4) if v6_socket => {
+            SocketAddr::new(IpAddr::V6(v4.ip().to_ipv6_mapped()), v4.port())
+        }
+        other => other,
     }
 }
 

@@ -18,6 +18,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use crate::ice_tcp::{self, TcpConns, TcpEvent};
+use crate::local::{canonical, for_socket};
 use crate::metrics::WorkerCounters;
 use crate::udp_batch;
 
@@ -181,6 +182,7 @@ async fn run(
         }
     });
     let (mut tcp, mut tcp_events) = TcpConns::new();
+    let v6 = udp.local_addr().is_ok_and(|a| a.is_ipv6());
     let mut buf = vec![0u8; RECV_BUF];
     loop {
         let idle = Instant::now() + Duration::from_secs(1);
@@ -188,11 +190,11 @@ async fn run(
         tokio::select! {
             msg = inbox.recv() => match msg {
                 Some(msg) => {
-                    handle(&mut sfu, msg, &udp, &tcp, &peers, &me, &events);
+                    handle(&mut sfu, msg, &udp, &tcp, v6, &peers, &me, &events);
                     // Relayed packets come in bursts: take what is there.
                     for _ in 1..RECV_BATCH {
                         match inbox.try_recv() {
-                            Ok(msg) => handle(&mut sfu, msg, &udp, &tcp, &peers, &me, &events),
+                            Ok(msg) => handle(&mut sfu, msg, &udp, &tcp, v6, &peers, &me, &events),
                             Err(_) => break,
                         }
                     }
@@ -201,12 +203,12 @@ async fn run(
             },
             res = udp.recv_from(&mut buf) => {
                 if let Ok((n, src)) = res {
-                    sfu.handle_datagram(Instant::now(), src, &buf[..n]);
+                    sfu.handle_datagram(Instant::now(), canonical(src), &buf[..n]);
                     let (mut count, mut bytes) = (1, n as u64);
                     for _ in 1..RECV_BATCH {
                         match udp.try_recv_from(&mut buf) {
                             Ok((n, src)) => {
-                                sfu.handle_datagram(Instant::now(), src, &buf[..n]);
+                                sfu.handle_datagram(Instant::now(), canonical(src), &buf[..n]);
                                 count += 1;
                                 bytes += n as u64;
                             }
@@ -220,7 +222,7 @@ async fn run(
             }
             accepted = ice_tcp::accept(listener.as_ref()) => {
                 if let Ok((stream, from)) = accepted {
-                    tcp.accept(stream, from);
+                    tcp.accept(stream, canonical(from));
                 }
             }
             Some(event) = tcp_events.recv() => match event {
@@ -233,15 +235,17 @@ async fn run(
             },
             _ = tokio::time::sleep_until(wake.into()) => sfu.handle_timeout(Instant::now()),
         }
-        pump(&mut sfu, &udp, &tcp, &peers, &events, Some(&counters));
+        pump(&mut sfu, &udp, &tcp, v6, &peers, &events, Some(&counters));
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn handle(
     sfu: &mut Sfu,
     msg: WorkerMsg,
     udp: &UdpSocket,
     tcp: &TcpConns,
+    v6: bool,
     peers: &Peers,
     backlog: &AtomicUsize,
     events: &mpsc::UnboundedSender<MediaEvent>,
@@ -259,7 +263,7 @@ fn handle(
                 tracing::debug!(%source, to, "no publisher here to mirror");
             }
             // The mirror's description goes out first, then the command.
-            pump(sfu, udp, tcp, peers, events, None);
+            pump(sfu, udp, tcp, v6, peers, events, None);
             peers.send(to, WorkerMsg::Command(then));
         }
     }
@@ -271,6 +275,8 @@ fn pump(
     sfu: &mut Sfu,
     udp: &UdpSocket,
     tcp: &TcpConns,
+    // The socket is dual-stack ([::]): IPv4 destinations go as mapped addresses.
+    v6: bool,
     peers: &Peers,
     events: &mpsc::UnboundedSender<MediaEvent>,
     counters: Option<&WorkerCounters>,
@@ -290,7 +296,7 @@ fn pump(
     let batch: Vec<(SocketAddr, &[u8])> = outgoing
         .iter()
         .filter(|t| t.proto == Protocol::Udp)
-        .map(|t| (t.destination, &t.contents[..]))
+        .map(|t| (for_socket(t.destination, v6), &t.contents[..]))
         .collect();
     let mut dropped = udp_batch::send_all(udp, &batch);
     let mut batch = batch;
