@@ -43,6 +43,7 @@ mod local_addrs;
 mod mirror;
 mod output;
 mod peer;
+mod rtc_setup;
 mod rtp;
 mod sdp_text;
 mod simulcast;

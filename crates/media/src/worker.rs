@@ -5,12 +5,11 @@ use std::net::SocketAddr;
 use std::sync::Once;
 use std::time::Instant;
 
-use str0m::bwe::Bitrate;
 use str0m::config::DtlsCert;
 use str0m::media::KeyframeRequestKind;
-use str0m::net::{DatagramRecv, Protocol, Receive, TcpType};
-use str0m::{Candidate, Input, Rtc, RtcConfig};
-use tern_core::{LocalCandidates, MediaCommand, MediaEvent, MediaProfile, PeerId, SdpFailure};
+use str0m::net::{DatagramRecv, Protocol, Receive};
+use str0m::Input;
+use tern_core::{MediaCommand, MediaEvent, PeerId, SdpFailure};
 
 use crate::local_addrs::LocalAddrs;
 use crate::mirror::msg::Mirror;
@@ -47,10 +46,10 @@ pub struct Sfu {
     timers: BTreeSet<(Instant, PeerId)>,
     /// Peers report their connection quality (str0m statistics); off only to
     /// measure what it costs.
-    peer_stats: bool,
+    pub(crate) peer_stats: bool,
     /// Passive TCP candidates beside the UDP ones: the driver listens on TCP
     /// at the media address.
-    ice_tcp: bool,
+    pub(crate) ice_tcp: bool,
 }
 
 static CRYPTO: Once = Once::new();
@@ -326,63 +325,6 @@ impl Sfu {
         self.drive(now);
     }
 
-    pub(crate) fn new_rtc(&self, profile: MediaProfile, now: Instant, bwe: bool) -> Rtc {
-        // RTP mode: packets are forwarded as they come, never reassembled into
-        // frames and cut up again, and a payload is shared by every player.
-        let mut cfg = RtcConfig::new()
-            .set_rtp_mode(true)
-            .set_ice_lite(true)
-            .set_dtls_cert(self.cert.clone())
-            .clear_codecs()
-            .enable_opus(true, false)
-            .set_send_buffer_video(VIDEO_SEND_BUFFER)
-            .set_stats_interval(
-                self.peer_stats
-                    .then_some(crate::peer::quality::QUALITY_INTERVAL),
-            );
-        if bwe {
-            cfg = cfg.enable_bwe(Some(Bitrate::bps(INITIAL_ESTIMATE)));
-        }
-        if profile.vp8 {
-            cfg = cfg.enable_vp8(true);
-        }
-        if profile.h264 {
-            cfg = cfg.enable_h264(true);
-        }
-        let mut rtc = cfg.build(now);
-        for c in self.local_candidates() {
-            rtc.add_local_candidate(c);
-        }
-        rtc
-    }
-
-    /// A UDP host candidate per address, and with ICE-TCP a passive TCP one
-    /// on the same address and port (ICE prefers UDP where it works).
-    fn local_candidates(&self) -> Vec<Candidate> {
-        let mut out = Vec::new();
-        for addr in self.local.all() {
-            out.extend(Candidate::host(*addr, "udp").ok());
-            if self.ice_tcp {
-                let tcp = Candidate::builder()
-                    .tcp()
-                    .host(*addr)
-                    .tcptype(TcpType::Passive)
-                    .build();
-                out.extend(tcp.ok());
-            }
-        }
-        out
-    }
-
-    pub(crate) fn candidates(&self, mid: String) -> LocalCandidates {
-        let lines = self
-            .local_candidates()
-            .iter()
-            .map(|c| c.to_sdp_string())
-            .collect();
-        LocalCandidates { mid, lines }
-    }
-
     /// A player's answer is in and its DTLS started: the handshake records
     /// that came before it are handled now, not lost until the browser sends
     /// them again (50 ms later in Chromium).
@@ -413,23 +355,6 @@ impl Sfu {
 
     pub(crate) fn sdp_failed(&mut self, peer: PeerId, failure: SdpFailure) {
         self.event(MediaEvent::SdpFailed { peer, failure });
-    }
-
-    fn add_candidate(&mut self, id: PeerId, line: &str) {
-        let Some(peer) = self.peers.get_mut(&id) else {
-            return;
-        };
-        let line = line.trim().trim_start_matches("a=");
-        match Candidate::from_sdp_string(line) {
-            // An ICE-lite server only answers checks over UDP; TCP candidates
-            // (the SDK sends `tcp ... port 9`) have nothing to pair with.
-            Ok(c) if c.proto() == Protocol::Udp => {
-                peer.rtc.add_remote_candidate(c);
-                self.dirty.push(id);
-            }
-            Ok(_) => {}
-            Err(e) => tracing::debug!(peer = %id, "unusable candidate: {e}"),
-        }
     }
 
     fn remove_peer(&mut self, id: PeerId) -> Option<Peer> {
@@ -499,12 +424,3 @@ impl Sfu {
         }
     }
 }
-
-/// Video packets kept per player for retransmission (NACK) and probing: about
-/// 2 s at 1.5 Mbit/s. str0m's default of 1,000 made its cache most of a
-/// player's memory (1.2 MB), for NACKs that come within a round trip.
-const VIDEO_SEND_BUFFER: usize = 300;
-
-/// Where a player's bandwidth estimate starts: enough for a middle layer, so
-/// the first frames come quickly and probing finds out the rest.
-const INITIAL_ESTIMATE: u64 = 2_500_000;
