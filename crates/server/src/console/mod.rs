@@ -8,7 +8,7 @@
 //! change something must carry `X-Tern-Console: 1`, which a page of another
 //! origin cannot send without a CORS preflight that Tern never grants here.
 
-use std::convert::Infallible;
+mod snapshot;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,21 +16,18 @@ use std::time::Duration;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use tern_core::LiveStream;
 use tokio::sync::mpsc;
 use tower::ServiceExt;
 
 use crate::apps::Apps;
 use crate::assets::Assets;
 use crate::hub::HubMsg;
-use crate::rest::stats::{SystemResources, WebRtcClientStats};
 
 /// The page's policy: its own scripts and styles only, nothing inline, no
 /// framing. Names and ids from clients are shown as text by the page; this
@@ -142,7 +139,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/api/session", get(session))
         .route("/console/api/login", post(login))
         .route("/console/api/logout", post(logout))
-        .route("/console/api/events", get(events))
+        .route("/console/api/events", get(snapshot::events))
         .route("/console/api/rest/{*rest}", any(rest))
         .route("/console/api/{*rest}", any(no_api))
         .layer(axum::middleware::from_fn_with_state(
@@ -310,133 +307,6 @@ async fn rest(State(st): State<ConsoleState>, mut req: Request) -> Response {
         Ok(res) => res,
         Err(never) => match never {},
     }
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ConsoleSnapshot {
-    system: SystemResources,
-    apps: Vec<AppView>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AppView {
-    name: String,
-    streams: Vec<StreamView>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StreamView {
-    stream_id: String,
-    name: Option<String>,
-    publish_type: String,
-    status: &'static str,
-    tracks: Vec<TrackView>,
-    viewers: usize,
-    players: Vec<PlayerView>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TrackView {
-    video_codec: String,
-    video_width: u32,
-    video_height: u32,
-    video_bitrate: u64,
-    audio_bitrate: u64,
-    fps: u32,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PlayerView {
-    client_id: String,
-    kind: String,
-    client_ip: Option<String>,
-    send_bitrate: u64,
-    measured_bitrate: Option<u64>,
-    rtt_ms: Option<u32>,
-    packets_lost: u64,
-    loss_percent: Option<f32>,
-    layer_height: Option<u32>,
-}
-
-fn snapshot(apps: Vec<String>, live: Vec<LiveStream>) -> ConsoleSnapshot {
-    let mut views: Vec<AppView> = apps
-        .into_iter()
-        .map(|name| AppView {
-            name,
-            streams: Vec::new(),
-        })
-        .collect();
-    for s in live {
-        let Some(app) = views.iter_mut().find(|a| a.name == s.app) else {
-            continue;
-        };
-        let players: Vec<PlayerView> = s
-            .players
-            .iter()
-            .map(|p| {
-                let c = WebRtcClientStats::from(p);
-                PlayerView {
-                    client_id: c.client_id.to_string(),
-                    kind: c.client_info,
-                    client_ip: Some(c.client_ip).filter(|ip| !ip.is_empty()),
-                    send_bitrate: c.send_bitrate,
-                    measured_bitrate: p.estimate,
-                    rtt_ms: c.rtt_ms,
-                    packets_lost: c.packets_lost,
-                    loss_percent: c.loss_percent,
-                    layer_height: c.layer_height,
-                }
-            })
-            .collect();
-        app.streams.push(StreamView {
-            stream_id: s.stream_id,
-            name: s.name,
-            publish_type: s.publish_type,
-            status: "broadcasting",
-            tracks: s
-                .tracks
-                .into_iter()
-                .map(|t| TrackView {
-                    video_codec: t.video_codec,
-                    video_width: t.width,
-                    video_height: t.height,
-                    video_bitrate: t.video_bitrate,
-                    audio_bitrate: t.audio_bitrate,
-                    fps: t.fps,
-                })
-                .collect(),
-            viewers: players.len(),
-            players,
-        });
-    }
-    ConsoleSnapshot {
-        system: SystemResources::now(),
-        apps: views,
-    }
-}
-
-/// `GET /console/api/events`: the state every second, as `state` events.
-async fn events(State(st): State<ConsoleState>) -> Response {
-    let stream = futures_util::stream::unfold((st, true), |(st, first)| async move {
-        if !first {
-            tokio::time::sleep(TICK).await;
-        }
-        let live = crate::admin::all_live(&st.hub).await.ok()?;
-        let snap = snapshot(st.apps.names(), live);
-        let event = Event::default().event("state").json_data(&snap).ok()?;
-        Some((Ok::<_, Infallible>(event), (st, false)))
-    });
-    let mut res = Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response();
-    res.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
 }
 
 fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
