@@ -69,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
             }
             5 if !peers.is_empty() => {
                 let peer = peers[a as usize % peers.len()];
-                let event = match b % 9 {
+                let event = match b % 10 {
                     0 => MediaEvent::Connected { peer },
                     1 => MediaEvent::Disconnected { peer, reason: String::new() },
                     2 => MediaEvent::Answer { peer, sdp: String::new(), candidates: LocalCandidates::default() },
@@ -77,6 +77,7 @@ fuzz_target!(|data: &[u8]| {
                     4 => MediaEvent::NoMedia { peer },
                     5 => MediaEvent::LayerChanged { peer, height: u32::from(a) },
                     6 => MediaEvent::PlayerBitrates { peer, target: 1, video: 2, audio: 3 },
+                    8 => MediaEvent::Quality { peer, quality: tern_core::PeerQuality { send_bitrate: u64::from(a), ..Default::default() } },
                     7 => MediaEvent::SourceInfo {
                         peer,
                         info: (0..a % 4).map(|i| tern_signal::StreamInfo {
@@ -85,6 +86,7 @@ fuzz_target!(|data: &[u8]| {
                             video_bitrate: 1,
                             audio_bitrate: 1,
                             video_codec: "VP8".into(),
+                            fps: 30,
                         }).collect(),
                     },
                     _ => MediaEvent::SdpFailed { peer, failure: tern_core::SdpFailure::Local(String::new()) },
