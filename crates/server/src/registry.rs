@@ -166,15 +166,9 @@ impl Registry for StoreRegistry {
             now,
         )
         .map_err(refusal)?;
-        match &broadcast {
-            None if settings.accept_only_streams_in_data_store => {
-                return Err(Refusal::new(
-                    ErrorDef::NotAllowedUnregisteredStreams,
-                    "stream is not registered",
-                ))
-            }
-            Some(b) => check_window(b, now)?,
-            None => {}
+        // Unregistered streams were refused above when the app asks for that.
+        if let Some(b) = &broadcast {
+            check_window(b, now)?;
         }
         consume(&mut **store, app, accepted)?;
         self.accepted = Some((app.to_owned(), req.clone()));
