@@ -43,3 +43,21 @@ export async function assertMediaFlowing(player, { gapMs = 1200, audio = true } 
   }
   return { before: a, after: b, elapsedMs: elapsed };
 }
+
+/**
+ * The selected ICE candidate pair of an official-SDK player's connection (window.adaptor, window.streamId):
+ * {address, port, protocol} of the remote candidate and the local candidate's protocol, or null.
+ */
+export function selectedPair(p) {
+  return p.page.evaluate(async () => {
+    const pc = window.adaptor.remotePeerConnection[window.streamId];
+    if (!pc) return null;
+    const report = await pc.getStats();
+    let pairId = null;
+    report.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; });
+    const pair = pairId ? report.get(pairId) : null;
+    const remote = pair ? report.get(pair.remoteCandidateId) : null;
+    const local = pair ? report.get(pair.localCandidateId) : null;
+    return remote ? { address: remote.address, port: remote.port, protocol: remote.protocol, localProtocol: local?.protocol } : null;
+  });
+}

@@ -12,8 +12,8 @@ import { launchChromium } from '../lib/chromium.mjs';
 import { openParticipant, dumpEvidence } from '../lib/participant.mjs';
 import { openTernPage } from '../lib/sdk-harness.mjs';
 import { uniqueStreamId } from '../lib/test-env.mjs';
-import { waitForFirstFrame, assertMediaFlowing } from '../lib/media-checks.mjs';
-import { withTimeout } from '../lib/poll.mjs';
+import { waitForFirstFrame, assertMediaFlowing, selectedPair } from '../lib/media-checks.mjs';
+import { waitUntil, withTimeout } from '../lib/poll.mjs';
 
 let ns;
 let server;
@@ -56,21 +56,6 @@ async function namespacePlayer(id, label) {
   return p;
 }
 
-/** The selected candidate pair of the player's connection: remote address, port and protocol. */
-function selectedPair(p) {
-  return p.page.evaluate(async () => {
-    const pc = window.adaptor.remotePeerConnection[window.streamId];
-    if (!pc) return null;
-    const report = await pc.getStats();
-    let pairId = null;
-    report.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; });
-    const pair = pairId ? report.get(pairId) : null;
-    const remote = pair ? report.get(pair.remoteCandidateId) : null;
-    const local = pair ? report.get(pair.localCandidateId) : null;
-    return remote ? { address: remote.address, port: remote.port, protocol: remote.protocol, localProtocol: local?.protocol } : null;
-  });
-}
-
 async function guard(name, fn) {
   try {
     return await fn();
@@ -90,7 +75,13 @@ test('where UDP works, the viewer plays over UDP (TCP is offered but ranks lower
     const b = await namespacePlayer(id, 'viewer-udp');
     await b.waitForEvent('play_started', { kind: 'callback', timeoutMs: 15_000 });
     await waitForFirstFrame(b, 15_000);
-    const pair = await selectedPair(b);
+    // Chromium may use the first pair that answers (TCP, on a busy machine) and move to the better one as
+    // its checks complete: wait for UDP, the pair that ranks first.
+    let pair = null;
+    await waitUntil(async () => {
+      pair = await selectedPair(b);
+      return pair?.protocol === 'udp';
+    }, { timeoutMs: 10_000, what: 'viewer: the selected pair on UDP' }).catch(() => {});
     assert.equal(pair?.address, ns.hostAddr, `pair ${JSON.stringify(pair)}`);
     assert.equal(pair?.protocol, 'udp', `pair ${JSON.stringify(pair)}`);
     // Candidates come in the offer or trickled (takeCandidate).

@@ -17,7 +17,7 @@ import { launchChromium } from '../lib/chromium.mjs';
 import { openParticipant, dumpEvidence } from '../lib/participant.mjs';
 import { openTernPage } from '../lib/sdk-harness.mjs';
 import { uniqueStreamId } from '../lib/test-env.mjs';
-import { waitForFirstFrame, assertMediaFlowing } from '../lib/media-checks.mjs';
+import { waitForFirstFrame, assertMediaFlowing, selectedPair } from '../lib/media-checks.mjs';
 import { startVideoFrameLog, readVideoFrameLog, longestFrameGap, heightRuns } from '../lib/frame-log.mjs';
 import { publishSimulcast, waitForLayers, waitForSteadyLayer, lastLayerChange, layerChanges, videoState } from '../lib/simulcast-checks.mjs';
 import { sleep, waitUntil, withTimeout } from '../lib/poll.mjs';
@@ -69,20 +69,6 @@ async function ternPublisher() {
   return p;
 }
 
-/** Remote address and port of the candidate pair a player's connection uses. */
-function selectedRemote(p) {
-  return p.page.evaluate(async () => {
-    const pc = window.adaptor.remotePeerConnection[window.streamId];
-    if (!pc) return null;
-    const report = await pc.getStats();
-    let pairId = null;
-    report.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; });
-    const pair = pairId ? report.get(pairId) : null;
-    const remote = pair ? report.get(pair.remoteCandidateId) : null;
-    return remote ? { address: remote.address, port: remote.port, protocol: remote.protocol } : null;
-  });
-}
-
 /** Run a test body; on failure write the pages' evidence, tern's log and the qdisc counters first. */
 async function guard(name, fn) {
   try {
@@ -111,7 +97,7 @@ test('plumbing: a player inside the namespace plays over the veth, and shaping t
     await b.waitForEvent('play_started', { kind: 'callback', timeoutMs: 15_000 });
     await waitForFirstFrame(b, 15_000);
     await assertMediaFlowing(b, { gapMs: 1200, audio: true });
-    const remote = await selectedRemote(b);
+    const remote = await selectedPair(b);
     assert.equal(remote?.address, ns.hostAddr, `viewer B's media comes from ${JSON.stringify(remote)}, not over the veth (${ns.hostAddr})`);
 
     await ns.shape(SLOW);
@@ -137,7 +123,7 @@ test('simulcast: the viewer on a constrained link moves to a lower layer within 
       await waitForFirstFrame(p, 15_000);
       await startVideoFrameLog(p, '#remoteVideo');
     }
-    assert.equal((await selectedRemote(b))?.address, ns.hostAddr, 'viewer B receives over the veth');
+    assert.equal((await selectedPair(b))?.address, ns.hostAddr, 'viewer B receives over the veth');
 
     // All three layers: a loaded Chromium may add its top layer seconds after the others.
     const { heights, info } = await waitForLayers(a, id, { min: 3, timeoutMs: 30_000 });
