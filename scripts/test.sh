@@ -9,6 +9,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s ==\n' "$*"; }
 
+# A one-shot build keeps no incremental state: it would only take disk (GBs).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+# Disk is what a fresh build runs out of first; say how much there is.
+df -h . | tail -1
+
 if [ ! -x /usr/bin/chromium ]; then
   step "installing Debian chromium"
   apt-get update
