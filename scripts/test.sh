@@ -31,6 +31,13 @@ if ! command -v promtool >/dev/null; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y prometheus
 fi
+# coturn's turnutils_uclient and turnutils_peer are the third-party TURN client
+# and peer of crates/server/tests/turn.rs.
+if ! command -v turnutils_uclient >/dev/null; then
+  step "installing coturn (turnutils_uclient)"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y coturn
+fi
 # GStreamer's webrtcbin, driven from the system python3 through gi, is one of the
 # WHIP encoders of e2e/aiortc/test_whip_encoders.py.
 GST_PKGS=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0
@@ -62,8 +69,8 @@ cargo test --workspace
 step "browser SDK: type check (tsc --checkJs) and unit tests"
 (cd sdk && npm test)
 
-step "fuzz: short runs of the signaling parser, the session state machine, WHIP/WHEP trickle fragments, frame assembly and ICE-TCP framing"
-bash scripts/fuzz.sh 20 signal_parse core_sequences trickle_sdpfrag frame_assembly tcp_framing
+step "fuzz: short runs of the signaling parser, the session state machine, WHIP/WHEP trickle fragments, frame assembly, ICE-TCP framing and the TURN relay"
+bash scripts/fuzz.sh 20 signal_parse core_sequences trickle_sdpfrag frame_assembly tcp_framing turn_relay
 
 step "release build for the browser tests"
 cargo build --release --bin tern

@@ -42,7 +42,9 @@ def run_tern(media_ip="127.0.0.1"):
         config.write_text(CONFIG)
         proc = subprocess.Popen(
             [TERN, "--config", str(config), "--http-addr", "127.0.0.1:0",
-             "--media-addr", f"{media_ip}:0", "--data-dir", str(Path(d) / "data")],
+             "--media-addr", f"{media_ip}:0", "--data-dir", str(Path(d) / "data"),
+             # TURN off: its default port would be shared by side-by-side runs.
+             "--turn-addr", ""],
             stdout=subprocess.PIPE, stderr=open(Path(d) / "tern.log", "w"), text=True)
         http = None
         deadline = time.monotonic() + 20

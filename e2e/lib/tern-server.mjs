@@ -18,8 +18,9 @@ export function ternBinary() {
   return process.env.TERN_BIN || path.join(repoRoot, 'target', 'release', 'tern');
 }
 
-// The ready line ends with " tls" when tern serves HTTPS/WSS.
-const READY_RE = /^tern listening http=([^\s]+):(\d+) media=([^\s]+):(\d+)( tls)?\s*$/;
+// The ready line names the TURN listeners when they run, and ends with " tls"
+// when tern serves HTTPS/WSS.
+const READY_RE = /^tern listening http=([^\s]+):(\d+) media=([^\s]+):(\d+)(?: turn=([^\s]+):(\d+))?(?: turns=([^\s]+):(\d+))?( tls)?\s*$/;
 const KEEP_LOG_CHARS = 200_000;
 
 function appendBounded(buf, chunk) {
@@ -93,7 +94,10 @@ export async function startTern(opts = {}) {
   const ownDataDir = opts.dataDir == null;
   const dataDir = ownDataDir ? await mkdtemp(path.join(tmpdir(), 'tern-e2e-')) : opts.dataDir;
   if (!ownDataDir) await mkdir(dataDir, { recursive: true });
-  const args = ['--http-addr', opts.httpAddr ?? '127.0.0.1:0', '--media-addr', opts.mediaAddr ?? '127.0.0.1:0', '--data-dir', dataDir];
+  // TURN is off unless a test asks for it (opts.turnAddr): its default port
+  // would be shared by the servers of tests that run side by side.
+  const args = ['--http-addr', opts.httpAddr ?? '127.0.0.1:0', '--media-addr', opts.mediaAddr ?? '127.0.0.1:0', '--data-dir', dataDir,
+    '--turn-addr', opts.turnAddr ?? ''];
   if (opts.configToml != null) {
     const cfg = path.join(dataDir, 'tern.toml');
     await writeFile(cfg, opts.configToml);
@@ -137,7 +141,7 @@ export async function startTern(opts = {}) {
         const m = READY_RE.exec(line);
         if (m) {
           clearTimeout(timer);
-          resolve({ httpHost: m[1], httpPort: Number(m[2]), mediaHost: m[3], mediaPort: Number(m[4]), tls: m[5] != null });
+          resolve({ httpHost: m[1], httpPort: Number(m[2]), mediaHost: m[3], mediaPort: Number(m[4]), turnPort: m[6] ? Number(m[6]) : null, turnsPort: m[8] ? Number(m[8]) : null, tls: m[9] != null });
           return;
         }
       }

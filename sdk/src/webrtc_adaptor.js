@@ -386,6 +386,16 @@ export class WebRTCAdaptor {
   /** @param {Record<string, any>} msg */
   onIceServerConfig(msg) {
     if (this.options.userDefinedIceServers) return;
+    // Tern sends every server (its own TURN over UDP, TCP and TLS included)
+    // as `iceServers`; the one-URI fields are for the official SDK.
+    if (Array.isArray(msg.iceServers)) {
+      this.serverIceServers = msg.iceServers
+        .filter((s) => s && typeof s.urls === 'string' && /^(stun|turns?):/.test(s.urls))
+        .map((s) => (typeof s.username === 'string'
+          ? { urls: s.urls, username: s.username, credential: str(s.credential) }
+          : { urls: s.urls }));
+      return;
+    }
     const uri = typeof msg.stunServerUri === 'string' ? msg.stunServerUri : '';
     if (uri.startsWith('stun:')) {
       this.serverIceServers = [{ urls: uri }];

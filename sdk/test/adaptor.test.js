@@ -87,6 +87,26 @@ test('iceServerConfig from the server is used for connections created afterwards
   assert.deepEqual(world.pc.config.iceServers, [{ urls: 'turn:turn.example:3478', username: 'u', credential: 'p' }]);
 });
 
+test('a server list in iceServerConfig (Tern\'s TURN over UDP, TCP and TLS) wins over the one URI', async () => {
+  const { world, a } = await setup({ isPlayMode: true });
+  world.socket.receive({
+    command: 'iceServerConfig', stunServerUri: 'turn:t.example:3478', turnServerUsername: 'u', turnServerCredential: 'p',
+    iceServers: [
+      { urls: 'stun:s.example:19302' },
+      { urls: 'turn:t.example:3478?transport=udp', username: 'u', credential: 'p' },
+      { urls: 'turns:t.example:5349?transport=tcp', username: 'u', credential: 'p' },
+      { urls: 'http://not-an-ice-server' },
+      null,
+    ],
+  });
+  await playLive(world, a);
+  assert.deepEqual(world.pc.config.iceServers, [
+    { urls: 'stun:s.example:19302' },
+    { urls: 'turn:t.example:3478?transport=udp', username: 'u', credential: 'p' },
+    { urls: 'turns:t.example:5349?transport=tcp', username: 'u', credential: 'p' },
+  ]);
+});
+
 test('pong, streamInformation, roomInformation, trackList and peerMessageCommand reach the callback', async () => {
   const { world, log } = await setup({ isPlayMode: true });
   const msgs = [

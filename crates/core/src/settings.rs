@@ -49,6 +49,7 @@ impl Default for AppSettings {
                 stun_server_uri: "stun:stun1.l.google.com:19302".into(),
                 turn_server_username: String::new(),
                 turn_server_credential: String::new(),
+                servers: Vec::new(),
             },
         }
     }

@@ -368,6 +368,7 @@ impl Settings {
                 stun_server_uri: self.stun_server_uri.clone(),
                 turn_server_username: self.turn_server_username.clone(),
                 turn_server_credential: self.turn_server_credential.clone(),
+                servers: Vec::new(),
             },
             ..AppSettings::default()
         }

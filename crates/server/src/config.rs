@@ -64,6 +64,12 @@ pub struct Cli {
     /// Password of the web console; without one, the address filter alone guards it.
     #[arg(long, env = "TERN_CONSOLE_PASSWORD", hide_env_values = true)]
     pub console_password: Option<String>,
+    /// The built-in TURN server's UDP and TCP address, "" for none [default: 0.0.0.0:3478].
+    #[arg(long, env = "TERN_TURN_ADDR")]
+    pub turn_addr: Option<String>,
+    /// Shared secret of the TURN REST API credentials [default: random per start].
+    #[arg(long, env = "TERN_TURN_SECRET", hide_env_values = true)]
+    pub turn_secret: Option<String>,
 }
 
 /// The validated configuration.
@@ -91,6 +97,8 @@ pub struct Config {
     pub console_password: Option<String>,
     /// Passive ICE-TCP candidates on each media worker's address (`ice_tcp`, on by default).
     pub ice_tcp: bool,
+    /// The built-in TURN server (`[turn]`).
+    pub turn: crate::turn::TurnConfig,
 }
 
 /// Bounds that protect the server from one client.
@@ -153,6 +161,8 @@ struct FileConfig {
     console_allowed_cidr: Option<String>,
     console_password: Option<String>,
     ice_tcp: Option<bool>,
+    #[serde(default)]
+    turn: crate::turn::TurnFile,
     #[serde(default)]
     apps: BTreeMap<String, SettingsPatch>,
 }
@@ -259,6 +269,11 @@ impl Config {
             console_allowed,
             console_password,
             ice_tcp: file.ice_tcp.unwrap_or(true),
+            turn: crate::turn::TurnConfig::build(
+                cli.turn_addr.clone(),
+                cli.turn_secret.clone(),
+                file.turn,
+            )?,
             http_addr: cli
                 .http_addr
                 .or(file.http_addr)

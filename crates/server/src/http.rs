@@ -27,6 +27,8 @@ pub struct AppState {
     pub whip: crate::whip::Resources,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     pub metrics_allowed: tern_auth::cidr::CidrList,
+    /// The built-in TURN server, whose credentials go to every client.
+    pub turn: Option<std::sync::Arc<crate::turn::TurnService>>,
 }
 
 impl AppState {
@@ -45,6 +47,7 @@ impl AppState {
             whip: crate::whip::Resources::default(),
             metrics,
             metrics_allowed: config.metrics_allowed.clone(),
+            turn: None,
         }
     }
 }
@@ -72,11 +75,20 @@ async fn websocket(
     Path(app): Path<String>,
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
     let Some(mut settings) = state.apps.get(&app) else {
         return unknown_app(&app);
     };
+    if let Some(turn) = &state.turn {
+        // Minted when the socket opens: the official SDK asks once per socket.
+        settings.ice = turn.ice(
+            &settings.ice,
+            request_host(&headers),
+            u64::try_from(crate::db::now_ms() / 1000).unwrap_or(0),
+        );
+    }
     let limits = state.limits;
     settings.max_peers_per_session = limits.peers_per_socket;
     let rules = Rules {
@@ -106,6 +118,14 @@ async fn websocket(
             crate::ws::serve(socket, app, settings, limits, state.hub, state.metrics).await;
             drop(slot);
         })
+}
+
+/// The host the client reached Tern at (its Host header).
+pub fn request_host(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| !h.is_empty())
 }
 
 fn unknown_app(app: &str) -> Response {

@@ -24,6 +24,7 @@ mod registry;
 pub mod rest;
 mod socket_limits;
 mod tls;
+mod turn;
 mod udp_batch;
 mod webhooks;
 mod whip;
@@ -44,6 +45,9 @@ use config::Config;
 pub struct Running {
     pub http_addr: SocketAddr,
     pub media_addr: SocketAddr,
+    /// The TURN server's UDP (and TCP) address, when it runs.
+    pub turn_addr: Option<SocketAddr>,
+    pub turn_tls_addr: Option<SocketAddr>,
     /// HTTPS and WSS instead of HTTP and WS.
     pub tls: bool,
     shutdown: watch::Sender<bool>,
@@ -71,7 +75,7 @@ pub fn init_logging() {
     let filter = EnvFilter::try_from_env("TERN_LOG")
         // sctp_proto logs a peer's SCTP abort (what closing a page does) at ERROR:
         // peer behaviour, not a fault of the server. TERN_LOG brings it back.
-        .unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,dimpl=warn,is=warn,sctp_proto=off"));
+        .unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,dimpl=warn,is=warn,sctp_proto=off,turn_server_proto=warn,stun_proto=warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -91,6 +95,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let mut workers = Vec::new();
     let metrics = metrics::Metrics::new();
     let mut inboxes = media_worker::Inboxes::new(config.media_workers.max(1));
+    // Every media address a client may be told of: the TURN relay reaches these.
+    let mut media_addrs = Vec::new();
     for i in 0..config.media_workers.max(1) {
         // Worker i listens on the configured port + i (each on its own when 0).
         let mut addr = config.media_addr;
@@ -102,6 +108,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let socket = local::bind_udp(addr)
             .with_context(|| format!("cannot bind UDP {addr} (--media-addr, worker {i})"))?;
         let local = local::candidate_addrs(socket.local_addr()?, &config.public_ip, i)?;
+        media_addrs.extend_from_slice(local.all());
         let tcp = if config.ice_tcp {
             ice_tcp::bind(socket.local_addr()?)
         } else {
@@ -135,6 +142,20 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let core = tern_core::Core::with_registry(Box::new(registry));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let rustls = match &config.tls {
+        Some(files) => Some(axum_server::tls_rustls::RustlsConfig::from_config(
+            Arc::new(tls::load(files)?),
+        )),
+        None => None,
+    };
+    let turn = turn::start(
+        &config.turn,
+        rustls.clone(),
+        media_addrs,
+        config.media_addr.ip(),
+        shutdown_rx.clone(),
+    )
+    .await?;
     let (hub_tx, hub_rx) = mpsc::channel(4096);
     let hub_task = tokio::spawn(hub::run(
         hub_rx,
@@ -154,7 +175,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let rest_router = rest::router(rest);
     let console_state =
         console::ConsoleState::new(&config, hub_tx.clone(), apps.clone(), rest_router.clone());
-    let state = http::AppState::new(&config, hub_tx, apps, metrics.clone());
+    let mut state = http::AppState::new(&config, hub_tx, apps, metrics.clone());
+    state.turn = turn.as_ref().map(|t| Arc::clone(&t.service));
     let rest_counted = rest_router.layer(axum::middleware::from_fn_with_state(
         (metrics, "rest"),
         metrics::count_http,
@@ -165,8 +187,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .into_make_service_with_connect_info::<SocketAddr>();
     let mut http_shutdown = shutdown_rx;
     let mut tasks = vec![hub_task];
-    match &config.tls {
-        None => tasks.push(tokio::spawn(async move {
+    let turn_addr = turn.as_ref().and_then(|t| t.udp_addr);
+    let turn_tls_addr = turn.as_ref().and_then(|t| t.tls_addr);
+    tasks.extend(turn.map(|t| t.task));
+    match (&config.tls, rustls) {
+        (None, _) | (_, None) => tasks.push(tokio::spawn(async move {
             let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
                 let _ = http_shutdown.wait_for(|stop| *stop).await;
             });
@@ -174,9 +199,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
                 tracing::error!("HTTP server failed: {e}");
             }
         })),
-        Some(files) => {
-            let rustls =
-                axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls::load(files)?));
+        (Some(files), Some(rustls)) => {
             let watcher = tokio::spawn(tls::watch(files.clone(), rustls.clone()));
             let handle = axum_server::Handle::new();
             let on_stop = handle.clone();
@@ -199,6 +222,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     Ok(Running {
         http_addr,
         media_addr,
+        turn_addr,
+        turn_tls_addr,
         tls: config.tls.is_some(),
         shutdown,
         tasks,
@@ -241,8 +266,16 @@ fn settle(store: &mut dyn Store) -> anyhow::Result<()> {
 /// Runs until SIGINT or SIGTERM, printing the ready line on stdout.
 pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
     let running = start(config).await?;
+    let turn = running
+        .turn_addr
+        .map(|a| format!(" turn={a}"))
+        .unwrap_or_default();
+    let turns = running
+        .turn_tls_addr
+        .map(|a| format!(" turns={a}"))
+        .unwrap_or_default();
     println!(
-        "tern listening http={} media={}{}",
+        "tern listening http={} media={}{turn}{turns}{}",
         running.http_addr,
         running.media_addr,
         if running.tls { " tls" } else { "" }

@@ -16,4 +16,4 @@ pub use client::{
     parse, ClientMessage, JoinRoom, ParseError, Play, Publish, SdpKind, TakeCandidate,
 };
 pub use definition::{ChannelEvent, ErrorDef, NotificationDef};
-pub use server::{IceServers, ServerMessage, StreamInfo};
+pub use server::{IceServer, IceServers, ServerMessage, StreamInfo};

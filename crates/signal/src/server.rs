@@ -8,9 +8,21 @@ use crate::definition::{ErrorDef, NotificationDef, INFO_NOT_STREAMING};
 /// STUN/TURN settings announced by `iceServerConfig`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IceServers {
+    /// The one server the official SDK reads (`stun:` or `turn:`).
     pub stun_server_uri: String,
     pub turn_server_username: String,
     pub turn_server_credential: String,
+    /// Every server, `turns:` included, as `iceServers` (Tern's SDK and
+    /// WHIP/WHEP `Link` headers read it; the official SDK ignores it).
+    pub servers: Vec<IceServer>,
+}
+
+/// One entry of an `RTCConfiguration.iceServers` list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IceServer {
+    pub urls: String,
+    pub username: String,
+    pub credential: String,
 }
 
 /// One rendition in `streamInformation`.
@@ -145,12 +157,29 @@ impl ServerMessage {
     pub fn to_json(&self) -> Value {
         match self {
             ServerMessage::Pong => json!({"command": "pong"}),
-            ServerMessage::IceServerConfig(ice) => json!({
-                "command": "iceServerConfig",
-                "stunServerUri": ice.stun_server_uri,
-                "turnServerUsername": ice.turn_server_username,
-                "turnServerCredential": ice.turn_server_credential,
-            }),
+            ServerMessage::IceServerConfig(ice) => {
+                let mut v = json!({
+                    "command": "iceServerConfig",
+                    "stunServerUri": ice.stun_server_uri,
+                    "turnServerUsername": ice.turn_server_username,
+                    "turnServerCredential": ice.turn_server_credential,
+                });
+                if !ice.servers.is_empty() {
+                    let list: Vec<Value> = ice
+                        .servers
+                        .iter()
+                        .map(|s| {
+                            if s.username.is_empty() {
+                                json!({"urls": s.urls})
+                            } else {
+                                json!({"urls": s.urls, "username": s.username, "credential": s.credential})
+                            }
+                        })
+                        .collect();
+                    v["iceServers"] = Value::Array(list);
+                }
+                v
+            }
             ServerMessage::Start { stream_id } => {
                 json!({"command": "start", "streamId": stream_id, "subscriberId": ""})
             }

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use tern_signal::sdpfrag::parse_sdpfrag;
-use tern_signal::{ClientMessage, IceServers, Play, Publish, SdpKind, TakeCandidate};
+use tern_signal::{ClientMessage, IceServer, IceServers, Play, Publish, SdpKind, TakeCandidate};
 
 use crate::http::AppState;
 use headless::Headless;
@@ -229,7 +229,14 @@ async fn post_offer(
     let offer = offer_text(&body)?;
     let token = token_of(&headers, &query);
     let had_token = token.is_some();
-    let ice = settings.ice.clone();
+    let ice = match &state.turn {
+        Some(turn) => turn.ice(
+            &settings.ice,
+            crate::http::request_host(&headers),
+            u64::try_from(crate::db::now_ms() / 1000).unwrap_or(0),
+        ),
+        None => settings.ice.clone(),
+    };
     settings.max_peers_per_session = 1;
     let mut s = Headless::open(&state.hub, &app, settings).await?;
     let resource = Resource::new(kind, &app, &stream, s.session, &offer);
@@ -326,20 +333,32 @@ async fn negotiate(
     Ok(answer["sdp"].as_str().unwrap_or_default().to_owned())
 }
 
-/// `Link` headers for the ICE servers the app hands out (RFC 9725 §4.6).
+/// `Link` headers for the ICE servers the app hands out (RFC 9725 §4.6):
+/// the whole list when there is one (Tern's TURN), else the app's one URI.
 fn ice_links(ice: &IceServers) -> Vec<String> {
-    let uri = ice.stun_server_uri.trim();
-    if uri.is_empty() {
-        return Vec::new();
-    }
-    let mut link = format!("<{uri}>; rel=\"ice-server\"");
-    if uri.starts_with("turn") && !ice.turn_server_username.is_empty() {
-        link.push_str(&format!(
-            "; username=\"{}\"; credential=\"{}\"; credential-type=\"password\"",
-            ice.turn_server_username, ice.turn_server_credential
-        ));
-    }
-    vec![link]
+    let one = IceServer {
+        urls: ice.stun_server_uri.trim().to_owned(),
+        username: ice.turn_server_username.clone(),
+        credential: ice.turn_server_credential.clone(),
+    };
+    let list = if ice.servers.is_empty() {
+        std::slice::from_ref(&one)
+    } else {
+        &ice.servers[..]
+    };
+    list.iter()
+        .filter(|s| !s.urls.is_empty())
+        .map(|s| {
+            let mut link = format!("<{}>; rel=\"ice-server\"", s.urls);
+            if s.urls.starts_with("turn") && !s.username.is_empty() {
+                link.push_str(&format!(
+                    "; username=\"{}\"; credential=\"{}\"; credential-type=\"password\"",
+                    s.username, s.credential
+                ));
+            }
+            link
+        })
+        .collect()
 }
 
 fn resource_of(state: &AppState, app: &str, stream: &str, id: &str) -> Result<Resource, Refused> {
@@ -472,4 +491,47 @@ async fn patch(
             .await;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_server_of_the_list_is_a_link_and_turn_ones_carry_credentials() {
+        let turn = |urls: &str| IceServer {
+            urls: urls.into(),
+            username: "1800:tern".into(),
+            credential: "pw".into(),
+        };
+        let ice = IceServers {
+            stun_server_uri: "turn:h:3478".into(),
+            servers: vec![
+                IceServer {
+                    urls: "stun:s:19302".into(),
+                    ..IceServer::default()
+                },
+                turn("turn:h:3478?transport=udp"),
+                turn("turns:h:5349?transport=tcp"),
+            ],
+            ..IceServers::default()
+        };
+        assert_eq!(
+            ice_links(&ice),
+            [
+                "<stun:s:19302>; rel=\"ice-server\"".to_owned(),
+                "<turn:h:3478?transport=udp>; rel=\"ice-server\"; username=\"1800:tern\"; credential=\"pw\"; credential-type=\"password\"".into(),
+                "<turns:h:5349?transport=tcp>; rel=\"ice-server\"; username=\"1800:tern\"; credential=\"pw\"; credential-type=\"password\"".into(),
+            ]
+        );
+        // Without a list, the app's one URI.
+        let one = IceServers {
+            stun_server_uri: "stun:s:1".into(),
+            ..IceServers::default()
+        };
+        assert_eq!(
+            ice_links(&one),
+            ["<stun:s:1>; rel=\"ice-server\"".to_owned()]
+        );
+    }
 }

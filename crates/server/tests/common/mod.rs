@@ -43,8 +43,15 @@ pub async fn start_with(toml: &str) -> Server {
     } else {
         "shutdown_drain_ms = 100\n"
     };
+    // TURN is off unless a test configures it: its default port would be
+    // shared by the servers of tests that run side by side.
+    let turn = if toml.contains("[turn]") {
+        ""
+    } else {
+        "\n[turn]\naddr = \"\"\n"
+    };
     let text = format!(
-        "http_addr = \"127.0.0.1:0\"\nmedia_addr = \"127.0.0.1:0\"\ndata_dir = {:?}\n{drain}{toml}",
+        "http_addr = \"127.0.0.1:0\"\nmedia_addr = \"127.0.0.1:0\"\ndata_dir = {:?}\n{drain}{toml}{turn}",
         dir.display().to_string()
     );
     let config = Config::from_toml(&text).expect("test config");

@@ -1,0 +1,454 @@
+//! The TURN server's sockets: a UDP and a TCP listener on one port, a TLS
+//! listener, and one UDP relay socket per allocation, all driven by one task
+//! around the sans-IO [`Relay`].
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use tern_turn::credentials::Secret;
+use tern_turn::framing::Framer;
+use tern_turn::gate::Gate;
+use tern_turn::policy::Policy;
+use tern_turn::relay::{Output, Relay, Transport};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use super::{TurnConfig, TurnService};
+use crate::local::canonical;
+
+/// The realm in TURN answers.
+const REALM: &str = "tern";
+/// Largest datagram read; more is not TURN.
+const RECV_BUF: usize = 65_536;
+/// Whole messages waiting to be written to one TCP client; more are
+/// dropped, as a full UDP buffer would drop them.
+const WRITE_QUEUE: usize = 512;
+/// TCP connections the listeners hold; more are closed at once.
+const MAX_CONNECTIONS: usize = 10_000;
+/// A TLS handshake takes this long at most.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+/// A TCP client that sends nothing this long is gone (a live allocation is
+/// refreshed every few minutes, and ICE checks pass every few seconds).
+const IDLE: Duration = Duration::from_secs(600);
+
+enum Event {
+    Message {
+        listener: SocketAddr,
+        client: SocketAddr,
+        data: Vec<u8>,
+    },
+    Closed {
+        listener: SocketAddr,
+        client: SocketAddr,
+    },
+    Peer {
+        relay: SocketAddr,
+        peer: SocketAddr,
+        data: Vec<u8>,
+    },
+}
+
+/// The running TURN server.
+pub struct Started {
+    pub service: Arc<TurnService>,
+    pub task: JoinHandle<()>,
+    pub udp_addr: Option<SocketAddr>,
+    pub tls_addr: Option<SocketAddr>,
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Binds the listeners and starts the relay; `media` are the addresses of
+/// Tern's media sockets as clients see them.
+pub async fn start(
+    config: &TurnConfig,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    media: Vec<SocketAddr>,
+    media_ip: IpAddr,
+    shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Option<Started>> {
+    let bind = |what: &str, addr: SocketAddr, r: std::io::Result<()>| -> anyhow::Result<bool> {
+        match r {
+            Ok(()) => Ok(true),
+            Err(e) if config.defaulted => {
+                tracing::warn!("the TURN server does not listen on {what} {addr}: {e} (set [turn] addr, or \"\" to turn it off)");
+                Ok(false)
+            }
+            Err(e) => Err(e).with_context(|| format!("cannot listen for TURN on {what} {addr}")),
+        }
+    };
+    let mut udp = None;
+    let mut tcp = None;
+    if let Some(addr) = config.addr {
+        let u = crate::local::bind_udp(addr).and_then(|s| {
+            s.set_nonblocking(true)?;
+            UdpSocket::from_std(s)
+        });
+        let (ok, u) = match u {
+            Ok(u) => (true, Some(u)),
+            Err(e) => (bind("UDP", addr, Err(e))?, None),
+        };
+        if ok {
+            // TCP on the port UDP got (it may have been 0).
+            let port = u
+                .as_ref()
+                .and_then(|u| u.local_addr().ok())
+                .map_or(addr.port(), |a| a.port());
+            let taddr = SocketAddr::new(addr.ip(), port);
+            match TcpListener::bind(taddr).await {
+                Ok(t) => tcp = Some(t),
+                Err(e) => {
+                    bind("TCP", taddr, Err(e))?;
+                }
+            }
+            udp = u;
+        }
+    }
+    let mut tls_listener = None;
+    if let (Some(addr), Some(tls)) = (config.tls_addr, tls.as_ref()) {
+        match TcpListener::bind(addr).await {
+            Ok(t) => tls_listener = Some((t, tls.clone())),
+            Err(e) => {
+                bind("TLS", addr, Err(e))?;
+            }
+        }
+    }
+    if udp.is_none() && tcp.is_none() && tls_listener.is_none() {
+        return Ok(None);
+    }
+    let udp_addr = udp.as_ref().map(|u| u.local_addr()).transpose()?;
+    let tcp_addr = tcp.as_ref().map(|t| t.local_addr()).transpose()?;
+    let tls_addr = tls_listener
+        .as_ref()
+        .map(|t| t.0.local_addr())
+        .transpose()?;
+    let mut listeners = Vec::new();
+    listeners.extend(udp_addr.map(|a| (Transport::Udp, a)));
+    listeners.extend(tcp_addr.map(|a| (Transport::Tcp, a)));
+    listeners.extend(tls_addr.map(|a| (Transport::Tcp, a)));
+    let policy = Policy::new(media, config.allowed_peers.clone());
+    let gate = Gate::new(Secret::new(config.secret.as_bytes()), REALM.into());
+    let relay = Relay::new(
+        &listeners,
+        gate,
+        policy,
+        config.limits,
+        Instant::now(),
+        unix_now(),
+    );
+    let relay_ip = config.relay_ip.unwrap_or(if media_ip.is_unspecified() {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else {
+        media_ip
+    });
+    let service = Arc::new(TurnService {
+        secret: Secret::new(config.secret.as_bytes()),
+        ttl_secs: config.credential_ttl_secs,
+        udp: udp_addr.map(|a| a.port()),
+        tcp: tcp_addr.map(|a| a.port()),
+        tls: tls_addr.map(|a| a.port()),
+        host: config.host.clone(),
+    });
+    tracing::info!(udp = ?udp_addr, tcp = ?tcp_addr, tls = ?tls_addr, %relay_ip, "TURN server listening");
+    let task = tokio::spawn(run(relay, udp, tcp, tls_listener, relay_ip, shutdown));
+    Ok(Some(Started {
+        service,
+        task,
+        udp_addr,
+        tls_addr,
+    }))
+}
+
+/// A TCP or TLS client: its write queue and its task, by (listener, client).
+type Conns = HashMap<(SocketAddr, SocketAddr), (mpsc::Sender<Vec<u8>>, JoinHandle<()>)>;
+
+struct Io {
+    udp: Option<UdpSocket>,
+    relays: HashMap<SocketAddr, (Arc<UdpSocket>, JoinHandle<()>)>,
+    conns: Conns,
+    events: mpsc::Sender<Event>,
+    relay_ip: IpAddr,
+}
+
+async fn run(
+    mut relay: Relay,
+    udp: Option<UdpSocket>,
+    tcp: Option<TcpListener>,
+    tls: Option<(TcpListener, axum_server::tls_rustls::RustlsConfig)>,
+    relay_ip: IpAddr,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let (events, mut events_rx) = mpsc::channel(4096);
+    let udp_addr = udp.as_ref().and_then(|u| u.local_addr().ok());
+    // The relay knows listeners by their bound address (maybe 0.0.0.0), not
+    // by the local address of each connection.
+    let tcp_addr = tcp.as_ref().and_then(|t| t.local_addr().ok());
+    let tls_addr = tls.as_ref().and_then(|t| t.0.local_addr().ok());
+    let mut io = Io {
+        udp,
+        relays: HashMap::new(),
+        conns: HashMap::new(),
+        events,
+        relay_ip,
+    };
+    let mut buf = vec![0u8; RECV_BUF];
+    loop {
+        let wake = relay.poll_timeout();
+        tokio::select! {
+            _ = shutdown.wait_for(|s| *s) => break,
+            r = recv(io.udp.as_ref(), &mut buf) => {
+                if let (Ok((n, from)), Some(listener)) = (r, udp_addr) {
+                    relay.from_client(Instant::now(), Transport::Udp, listener, canonical(from), &buf[..n]);
+                }
+            }
+            a = accept(tcp.as_ref()) => {
+                if let (Ok((stream, from)), Some(listener)) = (a, tcp_addr) {
+                    io.serve(stream, listener, canonical(from));
+                }
+            }
+            a = accept(tls.as_ref().map(|t| &t.0)) => {
+                if let (Ok((stream, from)), Some((_, config)), Some(listener)) = (a, tls.as_ref(), tls_addr) {
+                    io.serve_tls(stream, listener, canonical(from), config);
+                }
+            }
+            Some(ev) = events_rx.recv() => match ev {
+                Event::Message { listener, client, data } => {
+                    relay.from_client(Instant::now(), Transport::Tcp, listener, client, &data);
+                }
+                Event::Closed { listener, client } => {
+                    io.conns.remove(&(listener, client));
+                    relay.client_closed(Instant::now(), listener, client);
+                }
+                Event::Peer { relay: at, peer, data } => {
+                    relay.from_peer(Instant::now(), at, canonical(peer), &data);
+                }
+            },
+            _ = tokio::time::sleep_until(wake.into()) => relay.handle_timeout(Instant::now()),
+        }
+        io.carry_out(&mut relay);
+    }
+    for (_, (_, task)) in io.relays.drain() {
+        task.abort();
+    }
+    for (_, (_, task)) in io.conns.drain() {
+        task.abort();
+    }
+}
+
+impl Io {
+    fn carry_out(&mut self, relay: &mut Relay) {
+        while let Some(out) = relay.poll_output() {
+            match out {
+                Output::Transmit {
+                    transport: Transport::Udp,
+                    from,
+                    to,
+                    data,
+                } => {
+                    let socket = match self.relays.get(&from) {
+                        Some((s, _)) => Some(&**s),
+                        None => self.udp.as_ref(),
+                    };
+                    // A full socket buffer drops, as the network would.
+                    if let Some(s) = socket {
+                        let _ = s.try_send_to(&data, to);
+                    }
+                }
+                Output::Transmit {
+                    transport: Transport::Tcp,
+                    from,
+                    to,
+                    data,
+                } => {
+                    if let Some((w, _)) = self.conns.get(&(from, to)) {
+                        let _ = w.try_send(data);
+                    }
+                }
+                Output::BindRelay {
+                    transport,
+                    listener,
+                    client,
+                    ipv6,
+                } => {
+                    let bound = self.bind_relay(ipv6);
+                    if let Err(e) = &bound {
+                        tracing::warn!(%client, "TURN relay socket not bound: {e}");
+                    }
+                    relay.relay_bound(
+                        Instant::now(),
+                        transport,
+                        listener,
+                        client,
+                        ipv6,
+                        bound.map_err(|_| ()),
+                    );
+                }
+                Output::CloseRelay(addr) => {
+                    if let Some((_, task)) = self.relays.remove(&addr) {
+                        task.abort();
+                    }
+                }
+                Output::CloseTcp { local, remote } => {
+                    if let Some((_, task)) = self.conns.remove(&(local, remote)) {
+                        task.abort();
+                    }
+                }
+            }
+        }
+    }
+
+    fn bind_relay(&mut self, ipv6: bool) -> anyhow::Result<SocketAddr> {
+        let ip = match (ipv6, self.relay_ip) {
+            (false, ip @ IpAddr::V4(_)) => ip,
+            (true, ip @ IpAddr::V6(_)) => ip,
+            (true, IpAddr::V4(v4)) if v4.is_loopback() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+            _ => anyhow::bail!("no relay address of the family asked for"),
+        };
+        let socket = std::net::UdpSocket::bind(SocketAddr::new(ip, 0))?;
+        socket.set_nonblocking(true)?;
+        let socket = Arc::new(UdpSocket::from_std(socket)?);
+        let addr = socket.local_addr()?;
+        let reader = Arc::clone(&socket);
+        let events = self.events.clone();
+        let task = tokio::spawn(async move {
+            let mut buf = vec![0u8; RECV_BUF];
+            while let Ok((n, peer)) = reader.recv_from(&mut buf).await {
+                let ev = Event::Peer {
+                    relay: addr,
+                    peer,
+                    data: buf[..n].to_vec(),
+                };
+                if events.send(ev).await.is_err() {
+                    break;
+                }
+            }
+        });
+        self.relays.insert(addr, (socket, task));
+        Ok(addr)
+    }
+
+    fn serve(&mut self, stream: tokio::net::TcpStream, listener: SocketAddr, client: SocketAddr) {
+        if self.conns.len() >= MAX_CONNECTIONS {
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+        let task = tokio::spawn(connection(
+            stream,
+            listener,
+            client,
+            rx,
+            self.events.clone(),
+        ));
+        self.conns.insert((listener, client), (tx, task));
+    }
+
+    fn serve_tls(
+        &mut self,
+        stream: tokio::net::TcpStream,
+        listener: SocketAddr,
+        client: SocketAddr,
+        config: &axum_server::tls_rustls::RustlsConfig,
+    ) {
+        if self.conns.len() >= MAX_CONNECTIONS {
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        // The HTTPS configuration (reloaded with the certificate) without its
+        // ALPN list: TURN clients offer none, or "stun.turn".
+        let mut tls = (*config.get_inner()).clone();
+        tls.alpn_protocols.clear();
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+        let events = self.events.clone();
+        let task = tokio::spawn(async move {
+            match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
+                Ok(Ok(s)) => connection(s, listener, client, rx, events).await,
+                _ => {
+                    tracing::debug!(%client, "TURN over TLS: no handshake");
+                    let _ = events.send(Event::Closed { listener, client }).await;
+                }
+            }
+        });
+        self.conns.insert((listener, client), (tx, task));
+    }
+}
+
+/// Reads whole messages from a client's stream and writes what the relay
+/// sends it, until either side ends.
+async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
+    listener: SocketAddr,
+    client: SocketAddr,
+    mut out: mpsc::Receiver<Vec<u8>>,
+    events: mpsc::Sender<Event>,
+) {
+    let (mut read, mut write) = tokio::io::split(stream);
+    let writer = async {
+        while let Some(data) = out.recv().await {
+            if write.write_all(&data).await.is_err() {
+                break;
+            }
+        }
+    };
+    let reader = async {
+        let mut framer = Framer::default();
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match tokio::time::timeout(IDLE, read.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => n,
+                _ => break,
+            };
+            framer.push(&buf[..n]);
+            loop {
+                match framer.next_message() {
+                    Ok(Some(data)) => {
+                        let ev = Event::Message {
+                            listener,
+                            client,
+                            data,
+                        };
+                        if events.send(ev).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::debug!(%client, "TURN over TCP: {e}");
+                        return;
+                    }
+                }
+            }
+        }
+    };
+    tokio::select! {
+        _ = writer => {}
+        _ = reader => {}
+    }
+    let _ = events.send(Event::Closed { listener, client }).await;
+}
+
+async fn recv(socket: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {
+    match socket {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn accept(
+    listener: Option<&TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
