@@ -48,9 +48,10 @@ export async function assertMediaFlowing(player, { gapMs = 1200, audio = true } 
  * The selected ICE candidate pair of an official-SDK player's connection (window.adaptor, window.streamId):
  * {address, port, protocol} of the remote candidate and the local candidate's protocol, or null.
  */
-export function selectedPair(p) {
-  return p.page.evaluate(async () => {
-    const pc = window.adaptor.remotePeerConnection[window.streamId];
+export function selectedPair(p, { adaptor = null, streamId = null } = {}) {
+  return p.page.evaluate(async ([name, id]) => {
+    const a = name ? window.adaptors[name] : window.adaptor;
+    const pc = a?.remotePeerConnection[id ?? window.streamId];
     if (!pc) return null;
     const report = await pc.getStats();
     let pairId = null;
@@ -58,6 +59,14 @@ export function selectedPair(p) {
     const pair = pairId ? report.get(pairId) : null;
     const remote = pair ? report.get(pair.remoteCandidateId) : null;
     const local = pair ? report.get(pair.localCandidateId) : null;
-    return remote ? { address: remote.address, port: remote.port, protocol: remote.protocol, localProtocol: local?.protocol } : null;
-  });
+    return remote ? {
+      address: remote.address,
+      port: remote.port,
+      protocol: remote.protocol,
+      localProtocol: local?.protocol,
+      // 'relay' through a TURN server, with the client's transport to it: udp, tcp or tls.
+      localType: local?.candidateType,
+      relayProtocol: local?.relayProtocol,
+    } : null;
+  }, [adaptor, streamId]);
 }

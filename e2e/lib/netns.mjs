@@ -143,6 +143,15 @@ export async function createNetns() {
         await run(IP, ['-n', name, 'rule', 'del', 'ipproto', 'udp', 'table', '213', 'prio', '100']);
         await run(IP, ['-n', name, 'route', 'del', 'blackhole', 'default', 'table', '213']);
       },
+      /** Drops the namespace's TCP to `port` (a firewall that lets only some TCP ports out), beside blockUdp. */
+      async blockTcpPort(port) {
+        await must(IP, ['-n', name, 'route', 'replace', 'blackhole', 'default', 'table', '213'], 'cannot add the blackhole route');
+        await must(IP, ['-n', name, 'rule', 'add', 'ipproto', 'tcp', 'dport', String(port), 'table', '213', 'prio', '101'],
+          `cannot route TCP to port ${port} to the blackhole`);
+      },
+      async unblockTcpPort(port) {
+        await run(IP, ['-n', name, 'rule', 'del', 'ipproto', 'tcp', 'dport', String(port), 'table', '213', 'prio', '101']);
+      },
       async qdiscStats() {
         const r = await run(TC, ['-s', '-j', 'qdisc', 'show', 'dev', hostIf]);
         if (r.code !== 0) return null;

@@ -166,6 +166,9 @@ export async function startTern(opts = {}) {
     pid: child.pid,
     httpPort: ready.httpPort,
     mediaPort: ready.mediaPort,
+    /** the TURN server's UDP and TCP port, and its TLS one (null when it does not run) */
+    turnPort: ready.turnPort,
+    turnsPort: ready.turnsPort,
     dataDir,
     /** true when the ready line ended with " tls" (HTTPS and WSS) */
     tls: ready.tls,
@@ -174,7 +177,7 @@ export async function startTern(opts = {}) {
      * 127.0.0.1 for pages in another network namespace (tern started with httpAddr 0.0.0.0:…).
      */
     wsUrl(app = 'LiveApp', host = '127.0.0.1') {
-      return ready.tls ? `wss://localhost:${ready.httpPort}/${app}/websocket` : `ws://${host}:${ready.httpPort}/${app}/websocket`;
+      return ready.tls ? `wss://${host === '127.0.0.1' ? 'localhost' : host}:${ready.httpPort}/${app}/websocket` : `ws://${host}:${ready.httpPort}/${app}/websocket`;
     },
     /** http(s) base URL of tern (https://localhost:… with TLS, matching the certificate tests make) */
     baseUrl() { return ready.tls ? `https://localhost:${ready.httpPort}` : `http://127.0.0.1:${ready.httpPort}`; },

@@ -8,17 +8,18 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 /**
- * Write cert.pem and key.pem (P-256, valid one day, SAN localhost and 127.0.0.1) into a new temporary
- * folder. Resolves with {dir, cert, key, remove()}; rejects with openssl's output when it fails.
+ * Write cert.pem and key.pem (P-256, valid one day, SAN localhost, 127.0.0.1 and `ips`) into a new
+ * temporary folder. Resolves with {dir, cert, key, remove()}; rejects with openssl's output when it fails.
+ * @param {string[]} [ips] more IP addresses the certificate names
  */
-export async function makeSelfSignedCert() {
+export async function makeSelfSignedCert(ips = []) {
   const dir = await mkdtemp(path.join(tmpdir(), 'tern-e2e-tls-'));
   const cert = path.join(dir, 'cert.pem');
   const key = path.join(dir, 'key.pem');
   try {
     await run('openssl', [
       'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-subj', '/CN=localhost', '-addext', `subjectAltName=DNS:localhost,IP:127.0.0.1${ips.map((ip) => `,IP:${ip}`).join('')}`,
       '-keyout', key, '-out', cert,
     ], { timeout: 15_000 });
   } catch (e) {

@@ -109,5 +109,16 @@
     };
   }
 
-  window.TernPage = { params, record, plain, inboundStats, recordFetches };
+  /**
+   * The official SDK's peerconnection_config for query `p`: no ICE servers (host candidates only), unless
+   * ice=server (then the SDK takes the server's from getIceServerConfig); relay=1 allows relayed candidates only.
+   */
+  function peerConfig(p) {
+    const cfg = { sdpSemantics: 'unified-plan' };
+    if (p.ice !== 'server') cfg.iceServers = [];
+    if (p.relay === '1') cfg.iceTransportPolicy = 'relay';
+    return cfg;
+  }
+
+  window.TernPage = { params, record, plain, inboundStats, recordFetches, peerConfig };
 })();

@@ -75,7 +75,7 @@ pub fn init_logging() {
     let filter = EnvFilter::try_from_env("TERN_LOG")
         // sctp_proto logs a peer's SCTP abort (what closing a page does) at ERROR:
         // peer behaviour, not a fault of the server. TERN_LOG brings it back.
-        .unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,dimpl=warn,is=warn,sctp_proto=off,turn_server_proto=warn,stun_proto=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,str0m=warn,dimpl=warn,is=warn,sctp_proto=off,turn_server_proto=warn,stun_proto=off"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -49,7 +49,7 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_allocations: 10_000,
-            allocations_per_ip: 32,
+            allocations_per_ip: 1000,
             bitrate: 20_000_000,
         }
     }
@@ -257,7 +257,11 @@ impl Relay {
         };
         let (verdict, new_user) = self.gate.inspect(data, cx);
         if let Some(user) = new_user {
-            self.servers[idx].2.add_user(user.username, user.password);
+            // The gate learns a user once for the whole relay: every
+            // listener's core learns it then.
+            for (_, _, server) in &mut self.servers {
+                server.add_user(user.username.clone(), user.password.clone());
+            }
         }
         match verdict {
             Verdict::Refuse {
@@ -401,15 +405,24 @@ impl Relay {
             }
             self.stats.relayed_bytes += t.data.len() as u64;
         }
+        let mut data = t.data;
         let transport = match t.transport {
             TransportType::Udp => Transport::Udp,
-            TransportType::Tcp => Transport::Tcp,
+            TransportType::Tcp => {
+                // Over TCP, ChannelData is padded to four bytes (RFC 8656
+                // §12.5), which the core leaves out; clients that read the
+                // stream by it (browsers) lose their place without it.
+                if data.first().is_some_and(|b| b >> 6 == 1) {
+                    data.resize(data.len().div_ceil(4) * 4, 0);
+                }
+                Transport::Tcp
+            }
         };
         self.out.push_back(Output::Transmit {
             transport,
             from: t.from,
             to: t.to,
-            data: t.data,
+            data,
         });
     }
 
@@ -491,5 +504,172 @@ impl Relay {
             }
         }
         self.wake = wake;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::Secret;
+    use turn_server_proto::types::attribute::RequestedTransport;
+    use turn_server_proto::types::message::ALLOCATE;
+    use turn_server_proto::types::stun::attribute::{ErrorCode, Nonce, Realm, Username};
+    use turn_server_proto::types::stun::message::{
+        IntegrityAlgorithm, LongTermKeyCredentials, Message, MessageClass,
+        MessageIntegrityCredentials, MessageWrite, MessageWriteExt, MessageWriteVec,
+    };
+
+    const NOW_UNIX: u64 = 1_800_000_000;
+
+    fn a(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    fn relay(limits: Limits) -> (Relay, Instant) {
+        let now = Instant::now();
+        let r = Relay::new(
+            &[
+                (Transport::Udp, a("10.0.0.1:3478")),
+                (Transport::Tcp, a("10.0.0.1:3478")),
+            ],
+            Gate::new(Secret::new(b"k"), "tern".into()),
+            Policy::new([a("10.0.0.2:50000")], vec![]),
+            limits,
+            now,
+            NOW_UNIX,
+        );
+        (r, now)
+    }
+
+    fn allocate(user: Option<(&str, &str, &str)>) -> Vec<u8> {
+        let mut b = Message::builder_request(ALLOCATE, MessageWriteVec::new());
+        b.add_attribute(&RequestedTransport::new(RequestedTransport::UDP))
+            .unwrap();
+        if let Some((username, password, nonce)) = user {
+            b.add_attribute(&Username::new(username).unwrap()).unwrap();
+            b.add_attribute(&Realm::new("tern").unwrap()).unwrap();
+            b.add_attribute(&Nonce::new(nonce).unwrap()).unwrap();
+            let key: MessageIntegrityCredentials =
+                LongTermKeyCredentials::new(username.into(), password.into(), "tern".into()).into();
+            b.add_message_integrity(&key, IntegrityAlgorithm::Sha1)
+                .unwrap();
+        }
+        b.finish()
+    }
+
+    /// The responses the relay sent to `client`.
+    fn replies(r: &mut Relay, client: SocketAddr) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Some(o) = r.poll_output() {
+            match o {
+                Output::Transmit { to, data, .. } if to == client => out.push(data),
+                Output::BindRelay {
+                    transport,
+                    listener,
+                    client,
+                    ipv6,
+                } => {
+                    let relay =
+                        SocketAddr::new([10, 0, 0, 1].into(), 40_000 + r.allocations.len() as u16);
+                    r.relay_bound(Instant::now(), transport, listener, client, ipv6, Ok(relay));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn error_code(data: &[u8]) -> Option<u16> {
+        let m = Message::from_bytes(data).ok()?;
+        m.has_class(MessageClass::Error)
+            .then(|| m.attribute::<ErrorCode>().ok().map(|e| e.code()))
+            .flatten()
+    }
+
+    /// Allocates for `client` on `transport` with minted credentials; the
+    /// final response's error code (None: success).
+    fn allocate_as(
+        r: &mut Relay,
+        now: Instant,
+        transport: Transport,
+        client: SocketAddr,
+    ) -> Option<u16> {
+        let listener = a("10.0.0.1:3478");
+        let m = r.gate.secret().mint("tern", NOW_UNIX, 3600);
+        r.from_client(now, transport, listener, client, &allocate(None));
+        let challenge = replies(r, client).pop().expect("a 401 challenge");
+        assert_eq!(error_code(&challenge), Some(401));
+        let msg = Message::from_bytes(&challenge).unwrap();
+        let nonce = msg.attribute::<Nonce>().unwrap().nonce().to_owned();
+        r.from_client(
+            now,
+            transport,
+            listener,
+            client,
+            &allocate(Some((&m.username, &m.password, &nonce))),
+        );
+        let mut out = replies(r, client);
+        // The success comes once the relay socket is bound (replies() binds it).
+        out.extend(replies(r, client));
+        error_code(&out.pop().expect("an answer"))
+    }
+
+    #[test]
+    fn a_user_learnt_on_udp_allocates_on_tcp_too() {
+        let (mut r, now) = relay(Limits::default());
+        assert_eq!(
+            allocate_as(&mut r, now, Transport::Udp, a("192.0.2.1:5000")),
+            None
+        );
+        assert_eq!(
+            allocate_as(&mut r, now, Transport::Tcp, a("192.0.2.1:5001")),
+            None
+        );
+        assert_eq!(r.stats().allocations, 2);
+    }
+
+    #[test]
+    fn quotas_per_address_and_in_total() {
+        let (mut r, now) = relay(Limits {
+            max_allocations: 3,
+            allocations_per_ip: 2,
+            ..Limits::default()
+        });
+        assert_eq!(
+            allocate_as(&mut r, now, Transport::Udp, a("192.0.2.1:1")),
+            None
+        );
+        assert_eq!(
+            allocate_as(&mut r, now, Transport::Udp, a("192.0.2.1:2")),
+            None
+        );
+        assert_eq!(
+            allocate_as(&mut r, now, Transport::Udp, a("192.0.2.1:3")),
+            Some(486)
+        );
+        assert_eq!(
+            allocate_as(&mut r, now, Transport::Udp, a("192.0.2.2:1")),
+            None
+        );
+        assert_eq!(
+            allocate_as(&mut r, now, Transport::Udp, a("192.0.2.3:1")),
+            Some(486)
+        );
+        assert_eq!(r.stats().allocations, 3);
+    }
+
+    #[test]
+    fn tcp_channel_data_to_a_client_is_padded() {
+        let (mut r, _) = relay(Limits::default());
+        r.route(Transmit::new(
+            vec![0x40, 0x00, 0x00, 0x05, 1, 2, 3, 4, 5],
+            TransportType::Tcp,
+            a("10.0.0.1:3478"),
+            a("192.0.2.1:5000"),
+        ));
+        let Some(Output::Transmit { data, .. }) = r.poll_output() else {
+            panic!("nothing sent");
+        };
+        assert_eq!(data, [0x40, 0, 0, 5, 1, 2, 3, 4, 5, 0, 0, 0]);
     }
 }
