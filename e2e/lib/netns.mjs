@@ -152,6 +152,19 @@ export async function createNetns() {
       async unblockTcpPort(port) {
         await run(IP, ['-n', name, 'rule', 'del', 'ipproto', 'tcp', 'dport', String(port), 'table', '213', 'prio', '101']);
       },
+      /** Drops the namespace's TCP to every port but `port` (a network that opens only 443, say), beside blockUdp. */
+      async allowOnlyTcpPort(port) {
+        await must(IP, ['-n', name, 'route', 'replace', 'blackhole', 'default', 'table', '213'], 'cannot add the blackhole route');
+        // This iproute2 refuses port 65535 in a rule: that one port stays open.
+        const ranges = [`1-${port - 1}`, `${port + 1}-65534`];
+        for (const range of ranges) {
+          await must(IP, ['-n', name, 'rule', 'add', 'ipproto', 'tcp', 'dport', range, 'table', '213', 'prio', '102'],
+            `cannot route TCP to ports ${range} to the blackhole`);
+        }
+      },
+      async allowAllTcp() {
+        for (let i = 0; i < 2; i += 1) await run(IP, ['-n', name, 'rule', 'del', 'table', '213', 'prio', '102']);
+      },
       async qdiscStats() {
         const r = await run(TC, ['-s', '-j', 'qdisc', 'show', 'dev', hostIf]);
         if (r.code !== 0) return null;

@@ -4,6 +4,8 @@
 //   - Tern's SDK publishes and plays through it over TCP when the namespace drops all UDP;
 //   - Tern's SDK publishes and plays through it over TLS (turns:) when TCP to the TURN port is dropped too.
 // Each is shown by the local candidate of the selected pair (getStats: candidateType relay, relayProtocol).
+// One port: where the namespace reaches only the HTTPS port over TCP, Tern's play sample page, served by Tern,
+// loads, signals and plays through that port (ICE-TCP or TURN over TLS, both demultiplexed there).
 // Browsers run in a network namespace (lib/netns.mjs); needs root, as the ICE-TCP test.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +26,7 @@ let secure;
 let cert;
 let web;
 let nsBrowser;
+let hostBrowser;
 const pages = [];
 
 before(async () => {
@@ -41,11 +44,12 @@ before(async () => {
     executablePath: ns.chromium,
     extraArgs: ['--ignore-certificate-errors', `--unsafely-treat-insecure-origin-as-secure=http://${ns.hostAddr}:${web.port}`],
   });
+  hostBrowser = await launchChromium({ extraArgs: ['--ignore-certificate-errors'] });
 });
 
 after(async () => {
   for (const p of pages.splice(0)) await p.close();
-  if (nsBrowser) await withTimeout(nsBrowser.close(), 10_000, 'browser.close').catch(() => {});
+  for (const b of [nsBrowser, hostBrowser]) if (b) await withTimeout(b.close(), 10_000, 'browser.close').catch(() => {});
   await web?.close();
   await plain?.stop();
   await secure?.stop();
@@ -61,6 +65,7 @@ async function guard(name, server, fn) {
     throw e;
   } finally {
     await ns?.unblockUdp();
+    await ns?.allowAllTcp();
     for (const s of [plain, secure]) if (s?.turnPort) await ns?.unblockTcpPort(s.turnPort);
     for (const p of pages.splice(0)) await p.close();
   }
@@ -154,5 +159,28 @@ test('Tern\'s SDK publishes and plays through Tern\'s TURN over TLS (turns:) whe
     await assertMediaFlowing(b, { gapMs: 1500, audio: true });
     await relayedVia(b, 'tls', { adaptor: 'v', streamId: id });
     await relayedVia(pub, 'tls', { adaptor: 'p', streamId: id });
+  });
+});
+
+test('one port: with only TCP to the HTTPS port open, Tern\'s sample page loads, signals and plays through it', { timeout: 90_000 }, async () => {
+  await guard('one-port', secure, async () => {
+    const id = uniqueStreamId('one_port');
+    // The publisher is outside the namespace, on localhost.
+    const pub = await openTernPage(hostBrowser, web.pageUrl('tern-sdk.html', { ws: secure.wsUrl() }), 'publisher-host');
+    pages.push(pub);
+    await pub.make('p');
+    await pub.waitFor('p', 'initialized');
+    await pub.call('p', 'publish', id);
+    await pub.waitFor('p', 'publish_started', { timeoutMs: 15_000 });
+    await ns.blockUdp();
+    await ns.allowOnlyTcpPort(secure.httpPort);
+    const url = `https://${ns.hostAddr}:${secure.httpPort}/LiveApp/play.html?id=${id}&autoplay=1`;
+    const b = await openParticipant(nsBrowser, url, 'viewer-one-port');
+    pages.push(b);
+    const frames = () => b.page.evaluate(() => document.getElementById('remoteVideo')?.getVideoPlaybackQuality?.().totalVideoFrames ?? 0);
+    await waitUntil(async () => (await frames()) > 0, { timeoutMs: 30_000, what: 'viewer-one-port: a decoded frame' });
+    const first = await frames();
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.ok((await frames()) > first, 'frames keep coming through the one port');
   });
 });

@@ -56,6 +56,7 @@ mod worker;
 pub use local_addrs::LocalAddrs;
 pub use mirror::msg::Relay;
 pub use output::SfuOutput;
+pub use rtc_setup::worker_of_username;
 pub use rtp::packet::Ingress;
 pub use sink::frame_sink::{FrameSink, Offer};
 pub use worker::{Sfu, SfuError};

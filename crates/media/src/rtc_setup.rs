@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use str0m::bwe::Bitrate;
 use str0m::net::{Protocol, TcpType};
-use str0m::{Candidate, Rtc, RtcConfig};
+use str0m::{Candidate, IceCreds, Rtc, RtcConfig};
 use tern_core::{LocalCandidates, MediaProfile, PeerId};
 
 use crate::worker::Sfu;
@@ -15,7 +15,12 @@ impl Sfu {
     pub(crate) fn new_rtc(&self, profile: MediaProfile, now: Instant, bwe: bool) -> Rtc {
         // RTP mode: packets are forwarded as they come, never reassembled into
         // frames and cut up again, and a payload is shared by every player.
+        // The worker's tag leads the ufrag: a connection on the shared HTTPS
+        // port names it in its first STUN check, and so finds its worker.
+        let mut creds = IceCreds::new();
+        creds.ufrag = format!("{}{}", ufrag_tag(self.index), creds.ufrag);
         let mut cfg = RtcConfig::new()
+            .set_local_ice_credentials(creds)
             .set_rtp_mode(true)
             .set_ice_lite(true)
             .set_dtls_cert(self.cert.clone())
@@ -46,15 +51,21 @@ impl Sfu {
     /// on the same address and port (ICE prefers UDP where it works).
     fn local_candidates(&self) -> Vec<Candidate> {
         let mut out = Vec::new();
+        let passive = |addr: std::net::SocketAddr| {
+            Candidate::builder()
+                .tcp()
+                .host(addr)
+                .tcptype(TcpType::Passive)
+                .build()
+                .ok()
+        };
         for addr in self.local.all() {
             out.extend(Candidate::host(*addr, "udp").ok());
             if self.ice_tcp {
-                let tcp = Candidate::builder()
-                    .tcp()
-                    .host(*addr)
-                    .tcptype(TcpType::Passive)
-                    .build();
-                out.extend(tcp.ok());
+                out.extend(passive(*addr));
+            }
+            if let Some(port) = self.shared_tcp_port {
+                out.extend(passive(std::net::SocketAddr::new(addr.ip(), port)));
             }
         }
         out
@@ -87,6 +98,23 @@ impl Sfu {
     }
 }
 
+/// How worker `index`'s ufrags begin: `w{index}z` (ICE characters only).
+fn ufrag_tag(index: usize) -> String {
+    format!("w{index}z")
+}
+
+/// The worker whose ufrag leads `username` (a STUN check's USERNAME,
+/// `{ours}:{theirs}`), if it carries a worker tag.
+pub fn worker_of_username(username: &str) -> Option<usize> {
+    let ours = username.split(':').next()?;
+    let rest = ours.strip_prefix('w')?;
+    let (index, _) = rest.split_once('z')?;
+    if index.is_empty() || index.len() > 4 {
+        return None;
+    }
+    index.parse().ok()
+}
+
 /// Video packets kept per player for retransmission (NACK) and probing: about
 /// 2 s at 1.5 Mbit/s. str0m's default of 1,000 made its cache most of a
 /// player's memory (1.2 MB), for NACKs that come within a round trip.
@@ -95,3 +123,21 @@ const VIDEO_SEND_BUFFER: usize = 300;
 /// Where a player's bandwidth estimate starts: enough for a middle layer, so
 /// the first frames come quickly and probing finds out the rest.
 const INITIAL_ESTIMATE: u64 = 2_500_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_names_the_worker_of_its_ufrag() {
+        let ours = format!("{}AbCd1234", ufrag_tag(3));
+        assert_eq!(worker_of_username(&format!("{ours}:theirs")), Some(3));
+        assert_eq!(
+            worker_of_username(&format!("{}x:y", ufrag_tag(12))),
+            Some(12)
+        );
+        for bad in ["", ":", "abc:def", "wz:x", "w12345z:x", "wxz:y", "w1:y"] {
+            assert_eq!(worker_of_username(bad), None, "{bad}");
+        }
+    }
+}

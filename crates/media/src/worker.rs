@@ -50,6 +50,9 @@ pub struct Sfu {
     /// Passive TCP candidates beside the UDP ones: the driver listens on TCP
     /// at the media address.
     pub(crate) ice_tcp: bool,
+    /// Passive TCP candidates on this port too: the HTTPS port, which hands
+    /// ICE-TCP connections to their worker (one port for everything).
+    pub(crate) shared_tcp_port: Option<u16>,
 }
 
 static CRYPTO: Once = Once::new();
@@ -96,6 +99,7 @@ impl Sfu {
             timers: BTreeSet::new(),
             peer_stats: true,
             ice_tcp: false,
+            shared_tcp_port: None,
         })
     }
 
@@ -103,6 +107,13 @@ impl Sfu {
     /// driver must accept TCP there and feed [`Sfu::handle_tcp_packet`].
     pub fn with_ice_tcp(mut self) -> Self {
         self.ice_tcp = true;
+        self
+    }
+
+    /// Also offers passive TCP candidates on `port` (the HTTPS port); the
+    /// driver feeds what arrives there to [`Sfu::handle_tcp_packet_on`].
+    pub fn with_shared_tcp_port(mut self, port: u16) -> Self {
+        self.shared_tcp_port = Some(port);
         self
     }
 
@@ -210,25 +221,48 @@ impl Sfu {
 
     /// One datagram from the media socket. Garbage and strangers are dropped.
     pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
-        self.receive(now, Protocol::Udp, source, data);
+        self.receive(now, Protocol::Udp, source, None, data);
     }
 
     /// One packet of an ICE-TCP connection from `source` (already cut from
     /// the stream). Answers go out as transmits with `proto` TCP.
     pub fn handle_tcp_packet(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
-        self.receive(now, Protocol::Tcp, source, data);
+        self.receive(now, Protocol::Tcp, source, None, data);
     }
 
-    fn receive(&mut self, now: Instant, proto: Protocol, source: SocketAddr, data: &[u8]) {
+    /// A packet of an ICE-TCP connection that came in on `port` (the shared
+    /// HTTPS port) rather than the media port.
+    pub fn handle_tcp_packet_on(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        port: u16,
+        data: &[u8],
+    ) {
+        self.receive(now, Protocol::Tcp, source, Some(port), data);
+    }
+
+    fn receive(
+        &mut self,
+        now: Instant,
+        proto: Protocol,
+        source: SocketAddr,
+        port: Option<u16>,
+        data: &[u8],
+    ) {
         let Ok(contents) = DatagramRecv::try_from(data) else {
             return;
         };
+        let mut destination = self.local.local_for(source);
+        if let Some(port) = port {
+            destination.set_port(port);
+        }
         let input = Input::Receive(
             now,
             Receive {
                 proto,
                 source,
-                destination: self.local.local_for(source),
+                destination,
                 contents,
             },
         );

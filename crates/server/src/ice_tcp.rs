@@ -22,10 +22,15 @@ const WRITE_QUEUE: usize = 256;
 /// come every few seconds on a live one).
 const IDLE: Duration = Duration::from_secs(30);
 
-/// What the connections tell their worker.
+/// What the connections tell their worker. `port` is the shared HTTPS port
+/// for a connection that came in there (None: the media port).
 #[derive(Debug)]
 pub enum TcpEvent {
-    Packet(SocketAddr, Vec<u8>),
+    Packet {
+        from: SocketAddr,
+        port: Option<u16>,
+        data: Vec<u8>,
+    },
     Closed(SocketAddr),
 }
 
@@ -58,6 +63,18 @@ impl TcpConns {
 
     /// Takes a new connection: a task reads its frames, another writes.
     pub fn accept(&mut self, stream: TcpStream, peer: SocketAddr) {
+        self.adopt(stream, peer, None, Vec::new());
+    }
+
+    /// Takes a connection accepted elsewhere (the shared HTTPS port, `port`),
+    /// whose first bytes `first` were read there.
+    pub fn adopt(
+        &mut self,
+        stream: TcpStream,
+        peer: SocketAddr,
+        port: Option<u16>,
+        first: Vec<u8>,
+    ) {
         if self.writers.len() >= MAX_CONNECTIONS {
             tracing::debug!(%peer, "ICE-TCP connection refused: too many");
             return;
@@ -76,24 +93,26 @@ impl TcpConns {
         let events = self.events.clone();
         tokio::spawn(async move {
             let mut decoder = FrameDecoder::default();
+            decoder.push(&first);
             let mut buf = vec![0u8; 16 * 1024];
             loop {
+                while let Some(packet) = decoder.next_frame() {
+                    // Waits when the worker is behind: this connection slows,
+                    // the others and UDP do not.
+                    let ev = TcpEvent::Packet {
+                        from: peer,
+                        port,
+                        data: packet.to_vec(),
+                    };
+                    if events.send(ev).await.is_err() {
+                        return;
+                    }
+                }
                 let n = match tokio::time::timeout(IDLE, read.read(&mut buf)).await {
                     Ok(Ok(n)) if n > 0 => n,
                     _ => break,
                 };
                 decoder.push(&buf[..n]);
-                while let Some(packet) = decoder.next_frame() {
-                    // Waits when the worker is behind: this connection slows,
-                    // the others and UDP do not.
-                    if events
-                        .send(TcpEvent::Packet(peer, packet.to_vec()))
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
-                }
             }
             let _ = events.send(TcpEvent::Closed(peer)).await;
         });

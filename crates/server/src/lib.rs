@@ -19,6 +19,7 @@ mod jwks;
 mod local;
 mod media_worker;
 mod metrics;
+mod one_port;
 mod process;
 mod registry;
 pub mod rest;
@@ -114,12 +115,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         } else {
             None
         };
-        let sfu = tern_media::Sfu::new(local)?;
-        let sfu = if tcp.is_some() {
-            sfu.with_ice_tcp()
-        } else {
-            sfu
-        };
+        let mut sfu = tern_media::Sfu::new(local)?;
+        if tcp.is_some() {
+            sfu = sfu.with_ice_tcp();
+        }
+        if config.ice_tcp && config.tls.is_some() {
+            // The HTTPS port takes ICE-TCP too (one port for everything).
+            sfu = sfu.with_shared_tcp_port(http_addr.port());
+        }
         workers.push(media_worker::Worker::spawn(
             i,
             socket,
@@ -131,6 +134,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         )?);
     }
     let media_addr = workers[0].addr;
+    let inboxes: Vec<_> = workers.iter().map(|w| w.inbox()).collect();
     let store = open_store(&config)?;
     let apps = apps::Apps::load(&config.apps, &store)?;
     let hooks = webhooks::Webhooks::start(
@@ -153,6 +157,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         rustls.clone(),
         media_addrs,
         config.media_addr.ip(),
+        // With TLS, the HTTPS port takes TURN and ICE-TCP too.
+        config.tls.as_ref().map(|_| http_addr),
         shutdown_rx.clone(),
     )
     .await?;
@@ -181,17 +187,18 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         (metrics, "rest"),
         metrics::count_http,
     ));
-    let service = http::router(state)
+    let app = http::router(state)
         .merge(rest_counted)
-        .merge(console::router(console_state))
-        .into_make_service_with_connect_info::<SocketAddr>();
+        .merge(console::router(console_state));
     let mut http_shutdown = shutdown_rx;
     let mut tasks = vec![hub_task];
     let turn_addr = turn.as_ref().and_then(|t| t.udp_addr);
     let turn_tls_addr = turn.as_ref().and_then(|t| t.tls_addr);
+    let turn_adopt = turn.as_ref().and_then(|t| t.adopt.clone());
     tasks.extend(turn.map(|t| t.task));
     match (&config.tls, rustls) {
         (None, _) | (_, None) => tasks.push(tokio::spawn(async move {
+            let service = app.into_make_service_with_connect_info::<SocketAddr>();
             let serve = axum::serve(listener, service).with_graceful_shutdown(async move {
                 let _ = http_shutdown.wait_for(|stop| *stop).await;
             });
@@ -201,21 +208,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         })),
         (Some(files), Some(rustls)) => {
             let watcher = tokio::spawn(tls::watch(files.clone(), rustls.clone()));
-            let handle = axum_server::Handle::new();
-            let on_stop = handle.clone();
-            tokio::spawn(async move {
-                let _ = http_shutdown.wait_for(|stop| *stop).await;
-                watcher.abort();
-                on_stop.graceful_shutdown(Some(std::time::Duration::from_secs(1)));
-            });
-            let std_listener = listener.into_std()?;
+            let handoffs = one_port::Handoffs {
+                workers: inboxes,
+                turn: turn_adopt,
+                port: http_addr.port(),
+            };
             tasks.push(tokio::spawn(async move {
-                let serve = axum_server::from_tcp_rustls(std_listener, rustls)
-                    .handle(handle)
-                    .serve(service);
-                if let Err(e) = serve.await {
-                    tracing::error!("HTTPS server failed: {e}");
-                }
+                one_port::serve(listener, rustls, app, handoffs, http_shutdown).await;
+                watcher.abort();
             }));
         }
     }

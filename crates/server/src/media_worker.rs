@@ -39,6 +39,14 @@ pub enum WorkerMsg {
         to: usize,
         then: MediaCommand,
     },
+    /// An ICE-TCP connection the shared HTTPS port `port` took for this
+    /// worker, with the bytes it read to find the worker.
+    AdoptTcp {
+        stream: std::net::TcpStream,
+        peer: SocketAddr,
+        port: u16,
+        first: Vec<u8>,
+    },
 }
 
 /// Relayed packets a worker may have waiting before more for it are dropped:
@@ -140,6 +148,11 @@ impl Worker {
         })
     }
 
+    /// The worker's inbox, for others that hand it work.
+    pub fn inbox(&self) -> mpsc::UnboundedSender<WorkerMsg> {
+        self.inbox.clone()
+    }
+
     /// False when the worker has stopped.
     pub fn send(&self, msg: WorkerMsg) -> bool {
         self.inbox.send(msg).is_ok()
@@ -190,11 +203,11 @@ async fn run(
         tokio::select! {
             msg = inbox.recv() => match msg {
                 Some(msg) => {
-                    handle(&mut sfu, msg, &udp, &tcp, v6, &peers, &me, &events);
+                    handle(&mut sfu, msg, &udp, &mut tcp, v6, &peers, &me, &events);
                     // Relayed packets come in bursts: take what is there.
                     for _ in 1..RECV_BATCH {
                         match inbox.try_recv() {
-                            Ok(msg) => handle(&mut sfu, msg, &udp, &tcp, v6, &peers, &me, &events),
+                            Ok(msg) => handle(&mut sfu, msg, &udp, &mut tcp, v6, &peers, &me, &events),
                             Err(_) => break,
                         }
                     }
@@ -226,8 +239,11 @@ async fn run(
                 }
             }
             Some(event) = tcp_events.recv() => match event {
-                TcpEvent::Packet(from, data) => {
-                    sfu.handle_tcp_packet(Instant::now(), from, &data);
+                TcpEvent::Packet { from, port, data } => {
+                    match port {
+                        Some(port) => sfu.handle_tcp_packet_on(Instant::now(), from, port, &data),
+                        None => sfu.handle_tcp_packet(Instant::now(), from, &data),
+                    }
                     counters.datagrams_in.inc();
                     counters.bytes_in.inc_by(data.len() as u64);
                 }
@@ -244,7 +260,7 @@ fn handle(
     sfu: &mut Sfu,
     msg: WorkerMsg,
     udp: &UdpSocket,
-    tcp: &TcpConns,
+    tcp: &mut TcpConns,
     v6: bool,
     peers: &Peers,
     backlog: &AtomicUsize,
@@ -266,6 +282,15 @@ fn handle(
             pump(sfu, udp, tcp, v6, peers, events, None);
             peers.send(to, WorkerMsg::Command(then));
         }
+        WorkerMsg::AdoptTcp {
+            stream,
+            peer,
+            port,
+            first,
+        } => match tokio::net::TcpStream::from_std(stream) {
+            Ok(stream) => tcp.adopt(stream, canonical(peer), Some(port), first),
+            Err(e) => tracing::debug!(%peer, "ICE-TCP connection from the shared port lost: {e}"),
+        },
     }
 }
 

@@ -1,6 +1,6 @@
 //! The built-in TURN server against a real third-party client: coturn's
-//! `turnutils_uclient` allocates and relays over UDP, TCP and TLS with TURN
-//! REST API credentials to `turnutils_peer` (an echo peer the configuration
+//! `turnutils_uclient` allocates and relays over UDP, TCP and TLS (on the
+//! TURN ports and on the HTTPS port) with TURN REST API credentials to `turnutils_peer` (an echo peer the configuration
 //! allows); wrong or expired credentials get 401, a peer that is not Tern's
 //! gets 403, and Tern's own media socket is reachable with no configuration.
 
@@ -109,10 +109,14 @@ async fn a_third_party_client_relays_over_udp_tcp_and_tls_with_rest_credentials(
     let _peer = echo_peer(peer_port);
     tokio::time::sleep(Duration::from_millis(300)).await;
     let peer = ["-e", "127.0.0.1", "-r", &peer_port.to_string()];
+    // With TLS, the HTTPS port takes TURN too (one port for everything).
+    let https = server.http;
     for (name, addr, flags) in [
         ("UDP", plain, &[][..]),
         ("TCP", plain, &["-t"][..]),
         ("TLS", tls, &["-t", "-S"][..]),
+        ("TLS on the HTTPS port", https, &["-t", "-S"][..]),
+        ("TCP on the HTTPS port", https, &["-t"][..]),
     ] {
         let mut args = vec!["-W", SECRET, "-u", "alice"];
         args.extend_from_slice(flags);

@@ -6,10 +6,12 @@
 //! same state machine with fewer eyes on it. Around it Tern adds what the
 //! crate leaves to its user: REST API credentials ([`credentials`]), where
 //! the relay may send ([`policy`]), checks made before a request reaches the
-//! core ([`gate`]), stream cutting for TCP ([`framing`]), and quotas and
-//! bandwidth limits ([`relay`]).
+//! core ([`gate`]), stream cutting for TCP ([`framing`]), quotas and
+//! bandwidth limits ([`relay`]), and telling TURN from TLS and ICE-TCP on a
+//! shared port ([`demux`]).
 
 pub mod credentials;
+pub mod demux;
 pub mod framing;
 pub mod gate;
 pub mod policy;

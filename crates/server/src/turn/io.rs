@@ -53,12 +53,26 @@ enum Event {
     },
 }
 
+/// A byte stream a client speaks TURN on (TCP, or TLS over it).
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
+/// A connection the shared HTTPS port found to speak TURN, with the bytes
+/// it read to tell.
+pub struct Adopted {
+    pub stream: Box<dyn Stream>,
+    pub client: SocketAddr,
+    pub first: Vec<u8>,
+}
+
 /// The running TURN server.
 pub struct Started {
     pub service: Arc<TurnService>,
     pub task: JoinHandle<()>,
     pub udp_addr: Option<SocketAddr>,
     pub tls_addr: Option<SocketAddr>,
+    /// Where the shared HTTPS port hands TURN connections.
+    pub adopt: Option<mpsc::Sender<Adopted>>,
 }
 
 fn unix_now() -> u64 {
@@ -68,12 +82,14 @@ fn unix_now() -> u64 {
 }
 
 /// Binds the listeners and starts the relay; `media` are the addresses of
-/// Tern's media sockets as clients see them.
+/// Tern's media sockets as clients see them; `shared` is the HTTPS port when
+/// it also takes TURN connections (one port for everything).
 pub async fn start(
     config: &TurnConfig,
     tls: Option<axum_server::tls_rustls::RustlsConfig>,
     media: Vec<SocketAddr>,
     media_ip: IpAddr,
+    shared: Option<SocketAddr>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Option<Started>> {
     let bind = |what: &str, addr: SocketAddr, r: std::io::Result<()>| -> anyhow::Result<bool> {
@@ -122,7 +138,11 @@ pub async fn start(
             }
         }
     }
-    if udp.is_none() && tcp.is_none() && tls_listener.is_none() {
+    if config.addr.is_none() && config.tls_addr.is_none() {
+        return Ok(None);
+    }
+    let shared = shared.filter(|_| tls.is_some());
+    if udp.is_none() && tcp.is_none() && tls_listener.is_none() && shared.is_none() {
         return Ok(None);
     }
     let udp_addr = udp.as_ref().map(|u| u.local_addr()).transpose()?;
@@ -135,6 +155,7 @@ pub async fn start(
     listeners.extend(udp_addr.map(|a| (Transport::Udp, a)));
     listeners.extend(tcp_addr.map(|a| (Transport::Tcp, a)));
     listeners.extend(tls_addr.map(|a| (Transport::Tcp, a)));
+    listeners.extend(shared.map(|a| (Transport::Tcp, a)));
     let policy = Policy::new(media, config.allowed_peers.clone());
     let gate = Gate::new(Secret::new(config.secret.as_bytes()), REALM.into());
     let relay = Relay::new(
@@ -156,15 +177,28 @@ pub async fn start(
         udp: udp_addr.map(|a| a.port()),
         tcp: tcp_addr.map(|a| a.port()),
         tls: tls_addr.map(|a| a.port()),
+        shared: shared.map(|a| a.port()),
         host: config.host.clone(),
     });
-    tracing::info!(udp = ?udp_addr, tcp = ?tcp_addr, tls = ?tls_addr, %relay_ip, "TURN server listening");
-    let task = tokio::spawn(run(relay, udp, tcp, tls_listener, relay_ip, shutdown));
+    tracing::info!(udp = ?udp_addr, tcp = ?tcp_addr, tls = ?tls_addr, https = ?shared, %relay_ip, "TURN server listening");
+    let (adopt, adopted) = mpsc::channel(256);
+    let task = tokio::spawn(run(
+        relay,
+        Listeners {
+            udp,
+            tcp,
+            tls: tls_listener,
+            shared: shared.map(|a| (a, adopted)),
+        },
+        relay_ip,
+        shutdown,
+    ));
     Ok(Some(Started {
         service,
         task,
         udp_addr,
         tls_addr,
+        adopt: shared.map(|_| adopt),
     }))
 }
 
@@ -179,14 +213,30 @@ struct Io {
     relay_ip: IpAddr,
 }
 
-async fn run(
-    mut relay: Relay,
+struct Listeners {
     udp: Option<UdpSocket>,
     tcp: Option<TcpListener>,
     tls: Option<(TcpListener, axum_server::tls_rustls::RustlsConfig)>,
+    /// The HTTPS port's address and the connections it hands over.
+    shared: Option<(SocketAddr, mpsc::Receiver<Adopted>)>,
+}
+
+async fn run(
+    mut relay: Relay,
+    listeners: Listeners,
     relay_ip: IpAddr,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let Listeners {
+        udp,
+        tcp,
+        tls,
+        shared,
+    } = listeners;
+    let (shared_addr, mut adopted) = match shared {
+        Some((a, rx)) => (Some(a), Some(rx)),
+        None => (None, None),
+    };
     let (events, mut events_rx) = mpsc::channel(4096);
     let udp_addr = udp.as_ref().and_then(|u| u.local_addr().ok());
     // The relay knows listeners by their bound address (maybe 0.0.0.0), not
@@ -218,6 +268,11 @@ async fn run(
             a = accept(tls.as_ref().map(|t| &t.0)) => {
                 if let (Ok((stream, from)), Some((_, config)), Some(listener)) = (a, tls.as_ref(), tls_addr) {
                     io.serve_tls(stream, listener, canonical(from), config);
+                }
+            }
+            Some(a) = recv_adopted(adopted.as_mut()) => {
+                if let Some(listener) = shared_addr {
+                    io.serve_stream(a.stream, listener, a.client, a.first);
                 }
             }
             Some(ev) = events_rx.recv() => match ev {
@@ -337,18 +392,25 @@ impl Io {
     }
 
     fn serve(&mut self, stream: tokio::net::TcpStream, listener: SocketAddr, client: SocketAddr) {
+        let _ = stream.set_nodelay(true);
+        self.serve_stream(Box::new(stream), listener, client, Vec::new());
+    }
+
+    /// A client's stream (TCP, or TLS the caller terminated) whose first
+    /// bytes `first` were already read.
+    fn serve_stream(
+        &mut self,
+        stream: Box<dyn Stream>,
+        listener: SocketAddr,
+        client: SocketAddr,
+        first: Vec<u8>,
+    ) {
         if self.conns.len() >= MAX_CONNECTIONS {
             return;
         }
-        let _ = stream.set_nodelay(true);
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
-        let task = tokio::spawn(connection(
-            stream,
-            listener,
-            client,
-            rx,
-            self.events.clone(),
-        ));
+        let events = self.events.clone();
+        let task = tokio::spawn(connection(stream, listener, client, first, rx, events));
         self.conns.insert((listener, client), (tx, task));
     }
 
@@ -372,7 +434,7 @@ impl Io {
         let events = self.events.clone();
         let task = tokio::spawn(async move {
             match tokio::time::timeout(HANDSHAKE, acceptor.accept(stream)).await {
-                Ok(Ok(s)) => connection(s, listener, client, rx, events).await,
+                Ok(Ok(s)) => connection(s, listener, client, Vec::new(), rx, events).await,
                 _ => {
                     tracing::debug!(%client, "TURN over TLS: no handshake");
                     let _ = events.send(Event::Closed { listener, client }).await;
@@ -389,6 +451,7 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     stream: S,
     listener: SocketAddr,
     client: SocketAddr,
+    first: Vec<u8>,
     mut out: mpsc::Receiver<Vec<u8>>,
     events: mpsc::Sender<Event>,
 ) {
@@ -402,13 +465,9 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     };
     let reader = async {
         let mut framer = Framer::default();
+        framer.push(&first);
         let mut buf = vec![0u8; 16 * 1024];
         loop {
-            let n = match tokio::time::timeout(IDLE, read.read(&mut buf)).await {
-                Ok(Ok(n)) if n > 0 => n,
-                _ => break,
-            };
-            framer.push(&buf[..n]);
             loop {
                 match framer.next_message() {
                     Ok(Some(data)) => {
@@ -428,6 +487,11 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
                     }
                 }
             }
+            let n = match tokio::time::timeout(IDLE, read.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => n,
+                _ => break,
+            };
+            framer.push(&buf[..n]);
         }
     };
     tokio::select! {
@@ -435,6 +499,13 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
         _ = reader => {}
     }
     let _ = events.send(Event::Closed { listener, client }).await;
+}
+
+async fn recv_adopted(rx: Option<&mut mpsc::Receiver<Adopted>>) -> Option<Adopted> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn recv(socket: Option<&UdpSocket>, buf: &mut [u8]) -> std::io::Result<(usize, SocketAddr)> {

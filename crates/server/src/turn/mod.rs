@@ -6,7 +6,7 @@ mod config;
 mod io;
 
 pub use config::{TurnConfig, TurnFile};
-pub use io::start;
+pub use io::{start, Adopted, Stream};
 
 use tern_signal::{IceServer, IceServers};
 use tern_turn::credentials::Secret;
@@ -19,6 +19,8 @@ pub struct TurnService {
     udp: Option<u16>,
     tcp: Option<u16>,
     tls: Option<u16>,
+    /// The HTTPS port, which also takes TURN over TLS.
+    shared: Option<u16>,
     host: Option<String>,
 }
 
@@ -52,6 +54,7 @@ impl TurnService {
         servers.extend(self.udp.map(|p| ours("turn", p, "udp")));
         servers.extend(self.tcp.map(|p| ours("turn", p, "tcp")));
         servers.extend(self.tls.map(|p| ours("turns", p, "tcp")));
+        servers.extend(self.shared.map(|p| ours("turns", p, "tcp")));
         if app_turn {
             servers.push(IceServer {
                 urls: app_uri.to_owned(),
@@ -111,6 +114,7 @@ mod tests {
             udp: Some(3478),
             tcp: Some(3478),
             tls,
+            shared: None,
             host: None,
         }
     }
