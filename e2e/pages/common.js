@@ -111,11 +111,14 @@
 
   /**
    * The official SDK's peerconnection_config for query `p`: no ICE servers (host candidates only), unless
-   * ice=server (then the SDK takes the server's from getIceServerConfig); relay=1 allows relayed candidates only.
+   * ice=server (then the SDK takes the server's from getIceServerConfig) or servers=<JSON list>; relay=1 allows
+   * relayed candidates only.
    */
   function peerConfig(p) {
     const cfg = { sdpSemantics: 'unified-plan' };
-    if (p.ice !== 'server') cfg.iceServers = [];
+    // servers=<JSON list>: these ICE servers (a benchmark picks one TURN transport this way).
+    if (p.servers) cfg.iceServers = JSON.parse(p.servers);
+    else if (p.ice !== 'server') cfg.iceServers = [];
     if (p.relay === '1') cfg.iceTransportPolicy = 'relay';
     return cfg;
   }
