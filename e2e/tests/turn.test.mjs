@@ -132,6 +132,14 @@ test('the official SDK publishes and plays through Tern\'s TURN over UDP', { tim
     await relayedVia(b, 'udp');
     // The publisher's own connection is relayed too (its pc is the SDK's remotePeerConnection[id]).
     await relayedVia(pub, 'udp');
+    // Between the relay sockets and the media workers, datagrams are handed over in the process (counted
+    // there, once a second for the relay's own figures).
+    await waitUntil(async () => {
+      const text = await (await fetch(`http://127.0.0.1:${plain.httpPort}/metrics`)).text();
+      const value = (name) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+      return value('tern_turn_in_process_datagrams_total') > 100 && value('tern_turn_allocations') >= 2
+        && value('tern_turn_relayed_bytes_total') > 10_000;
+    }, { timeoutMs: 5000, what: '/metrics: datagrams relayed in the process, allocations, relayed bytes' });
   });
 });
 

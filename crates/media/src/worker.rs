@@ -239,7 +239,21 @@ impl Sfu {
         port: u16,
         data: &[u8],
     ) {
-        self.receive(now, Protocol::Tcp, source, Some(port), data);
+        let destination = SocketAddr::new(self.local.local_for(source).ip(), port);
+        self.receive(now, Protocol::Tcp, source, Some(destination), data);
+    }
+
+    /// A datagram handed over in the process by the built-in TURN server:
+    /// from its relay socket `source` to `destination`, one of this worker's
+    /// addresses.
+    pub fn handle_datagram_to(
+        &mut self,
+        now: Instant,
+        source: SocketAddr,
+        destination: SocketAddr,
+        data: &[u8],
+    ) {
+        self.receive(now, Protocol::Udp, source, Some(destination), data);
     }
 
     fn receive(
@@ -247,16 +261,13 @@ impl Sfu {
         now: Instant,
         proto: Protocol,
         source: SocketAddr,
-        port: Option<u16>,
+        destination: Option<SocketAddr>,
         data: &[u8],
     ) {
         let Ok(contents) = DatagramRecv::try_from(data) else {
             return;
         };
-        let mut destination = self.local.local_for(source);
-        if let Some(port) = port {
-            destination.set_port(port);
-        }
+        let destination = destination.unwrap_or_else(|| self.local.local_for(source));
         let input = Input::Receive(
             now,
             Receive {

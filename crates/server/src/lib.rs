@@ -109,7 +109,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         let socket = local::bind_udp(addr)
             .with_context(|| format!("cannot bind UDP {addr} (--media-addr, worker {i})"))?;
         let local = local::candidate_addrs(socket.local_addr()?, &config.public_ip, i)?;
-        media_addrs.extend_from_slice(local.all());
+        media_addrs.extend(local.all().iter().map(|a| (*a, i)));
         let tcp = if config.ice_tcp {
             ice_tcp::bind(socket.local_addr()?)
         } else {
@@ -155,7 +155,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let turn = turn::start(
         &config.turn,
         rustls.clone(),
-        media_addrs,
+        turn::MediaWorkers {
+            addrs: media_addrs,
+            inboxes: inboxes.clone(),
+            counters: metrics.turn.clone(),
+        },
         config.media_addr.ip(),
         // With TLS, the HTTPS port takes TURN and ICE-TCP too.
         config.tls.as_ref().map(|_| http_addr),

@@ -5,6 +5,7 @@
 //! the publisher's packets from its worker through a channel, shared, not copied.
 
 use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,6 +39,19 @@ pub enum WorkerMsg {
         source: PeerId,
         to: usize,
         then: MediaCommand,
+    },
+    /// A datagram from the built-in TURN server's relay socket `from` to
+    /// `to`, one of this worker's addresses, handed over in the process.
+    TurnIn {
+        from: SocketAddr,
+        to: SocketAddr,
+        data: Vec<u8>,
+    },
+    /// Relay socket `relay` of the built-in TURN server opened (with where
+    /// its datagrams go) or closed.
+    TurnRelay {
+        relay: SocketAddr,
+        link: Option<mpsc::Sender<ToRelay>>,
     },
     /// An ICE-TCP connection the shared HTTPS port `port` took for this
     /// worker, with the bytes it read to find the worker.
@@ -167,6 +181,26 @@ pub fn worker_for(app: &str, group: &str, workers: usize) -> usize {
     (h.finish() % workers.max(1) as u64) as usize
 }
 
+/// A datagram for a relay socket of the built-in TURN server, handed over in
+/// the process: from `from`, one of a worker's addresses.
+#[derive(Debug)]
+pub struct ToRelay {
+    pub relay: SocketAddr,
+    pub from: SocketAddr,
+    pub data: Vec<u8>,
+}
+
+/// Where a worker's packets go out.
+struct Exits {
+    udp: UdpSocket,
+    tcp: TcpConns,
+    /// The socket is dual-stack ([::]): IPv4 destinations go as mapped addresses.
+    v6: bool,
+    /// Relay sockets of the built-in TURN server: what goes there is handed
+    /// over in the process, not sent through the kernel twice.
+    turn: HashMap<SocketAddr, mpsc::Sender<ToRelay>>,
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn run(
     index: usize,
@@ -194,8 +228,14 @@ async fn run(
             None
         }
     });
-    let (mut tcp, mut tcp_events) = TcpConns::new();
+    let (tcp, mut tcp_events) = TcpConns::new();
     let v6 = udp.local_addr().is_ok_and(|a| a.is_ipv6());
+    let mut out = Exits {
+        udp,
+        tcp,
+        v6,
+        turn: HashMap::new(),
+    };
     let mut buf = vec![0u8; RECV_BUF];
     loop {
         let idle = Instant::now() + Duration::from_secs(1);
@@ -203,23 +243,23 @@ async fn run(
         tokio::select! {
             msg = inbox.recv() => match msg {
                 Some(msg) => {
-                    handle(&mut sfu, msg, &udp, &mut tcp, v6, &peers, &me, &events);
+                    handle(&mut sfu, msg, &mut out, &peers, &me, &events, &counters);
                     // Relayed packets come in bursts: take what is there.
                     for _ in 1..RECV_BATCH {
                         match inbox.try_recv() {
-                            Ok(msg) => handle(&mut sfu, msg, &udp, &mut tcp, v6, &peers, &me, &events),
+                            Ok(msg) => handle(&mut sfu, msg, &mut out, &peers, &me, &events, &counters),
                             Err(_) => break,
                         }
                     }
                 }
                 None => break,
             },
-            res = udp.recv_from(&mut buf) => {
+            res = out.udp.recv_from(&mut buf) => {
                 if let Ok((n, src)) = res {
                     sfu.handle_datagram(Instant::now(), canonical(src), &buf[..n]);
                     let (mut count, mut bytes) = (1, n as u64);
                     for _ in 1..RECV_BATCH {
-                        match udp.try_recv_from(&mut buf) {
+                        match out.udp.try_recv_from(&mut buf) {
                             Ok((n, src)) => {
                                 sfu.handle_datagram(Instant::now(), canonical(src), &buf[..n]);
                                 count += 1;
@@ -235,7 +275,7 @@ async fn run(
             }
             accepted = ice_tcp::accept(listener.as_ref()) => {
                 if let Ok((stream, from)) = accepted {
-                    tcp.accept(stream, canonical(from));
+                    out.tcp.accept(stream, canonical(from));
                 }
             }
             Some(event) = tcp_events.recv() => match event {
@@ -247,24 +287,22 @@ async fn run(
                     counters.datagrams_in.inc();
                     counters.bytes_in.inc_by(data.len() as u64);
                 }
-                TcpEvent::Closed(from) => tcp.closed(from),
+                TcpEvent::Closed(from) => out.tcp.closed(from),
             },
             _ = tokio::time::sleep_until(wake.into()) => sfu.handle_timeout(Instant::now()),
         }
-        pump(&mut sfu, &udp, &tcp, v6, &peers, &events, Some(&counters));
+        pump(&mut sfu, &out, &peers, &events, Some(&counters));
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn handle(
     sfu: &mut Sfu,
     msg: WorkerMsg,
-    udp: &UdpSocket,
-    tcp: &mut TcpConns,
-    v6: bool,
+    out: &mut Exits,
     peers: &Peers,
     backlog: &AtomicUsize,
     events: &mpsc::UnboundedSender<MediaEvent>,
+    counters: &WorkerCounters,
 ) {
     match msg {
         WorkerMsg::Command(cmd) => sfu.handle_command(Instant::now(), cmd),
@@ -279,7 +317,7 @@ fn handle(
                 tracing::debug!(%source, to, "no publisher here to mirror");
             }
             // The mirror's description goes out first, then the command.
-            pump(sfu, udp, tcp, v6, peers, events, None);
+            pump(sfu, out, peers, events, None);
             peers.send(to, WorkerMsg::Command(then));
         }
         WorkerMsg::AdoptTcp {
@@ -288,8 +326,21 @@ fn handle(
             port,
             first,
         } => match tokio::net::TcpStream::from_std(stream) {
-            Ok(stream) => tcp.adopt(stream, canonical(peer), Some(port), first),
+            Ok(stream) => out.tcp.adopt(stream, canonical(peer), Some(port), first),
             Err(e) => tracing::debug!(%peer, "ICE-TCP connection from the shared port lost: {e}"),
+        },
+        WorkerMsg::TurnIn { from, to, data } => {
+            sfu.handle_datagram_to(Instant::now(), from, to, &data);
+            counters.datagrams_in.inc();
+            counters.bytes_in.inc_by(data.len() as u64);
+        }
+        WorkerMsg::TurnRelay { relay, link } => match link {
+            Some(link) => {
+                out.turn.insert(relay, link);
+            }
+            None => {
+                out.turn.remove(&relay);
+            }
         },
     }
 }
@@ -298,17 +349,14 @@ fn handle(
 /// relays to the other workers.
 fn pump(
     sfu: &mut Sfu,
-    udp: &UdpSocket,
-    tcp: &TcpConns,
-    // The socket is dual-stack ([::]): IPv4 destinations go as mapped addresses.
-    v6: bool,
+    out: &Exits,
     peers: &Peers,
     events: &mpsc::UnboundedSender<MediaEvent>,
     counters: Option<&WorkerCounters>,
 ) {
     let mut outgoing = Vec::new();
-    while let Some(out) = sfu.poll_output() {
-        match out {
+    while let Some(o) = sfu.poll_output() {
+        match o {
             SfuOutput::Transmit(t) => outgoing.push(t),
             SfuOutput::Event(e) => {
                 let _ = events.send(e);
@@ -316,24 +364,43 @@ fn pump(
             SfuOutput::Relay { worker, relay } => peers.relay(worker, relay),
         }
     }
+    let mut dropped = 0;
+    // Peers behind the built-in TURN server get theirs in the process.
+    if !out.turn.is_empty() {
+        outgoing.retain(|t| {
+            let Some(link) = out.turn.get(&t.destination) else {
+                return true;
+            };
+            let to = ToRelay {
+                relay: t.destination,
+                from: t.source,
+                data: t.contents.to_vec(),
+            };
+            if link.try_send(to).is_err() {
+                dropped += 1;
+            }
+            false
+        });
+    }
     // A full send buffer drops datagrams, as the network would; RTP recovers
     // through NACK and keyframes.
     let batch: Vec<(SocketAddr, &[u8])> = outgoing
         .iter()
         .filter(|t| t.proto == Protocol::Udp)
-        .map(|t| (for_socket(t.destination, v6), &t.contents[..]))
+        .map(|t| (for_socket(t.destination, out.v6), &t.contents[..]))
         .collect();
-    let mut dropped = udp_batch::send_all(udp, &batch);
+    dropped += udp_batch::send_all(&out.udp, &batch);
     let mut batch = batch;
     for t in outgoing.iter().filter(|t| t.proto == Protocol::Tcp) {
-        if !tcp.send(t.destination, &t.contents) {
+        if !out.tcp.send(t.destination, &t.contents) {
             dropped += 1;
         }
         batch.push((t.destination, &t.contents[..]));
     }
     if let Some(c) = counters.filter(|_| !batch.is_empty()) {
         let bytes: usize = batch.iter().map(|(_, b)| b.len()).sum();
-        c.datagrams_out.inc_by((batch.len() - dropped) as u64);
+        c.datagrams_out
+            .inc_by((batch.len().saturating_sub(dropped)) as u64);
         c.bytes_out.inc_by(bytes as u64);
         c.dropped.inc_by(dropped as u64);
     }

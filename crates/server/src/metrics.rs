@@ -75,8 +75,22 @@ pub struct WorkerCounters {
     pub dropped: Counter,
 }
 
+/// What the built-in TURN server counts.
+#[derive(Clone, Default)]
+pub struct TurnCounters {
+    pub allocations: Gauge,
+    pub refused: Counter,
+    pub relayed_bytes: Counter,
+    /// Datagrams between a relay socket and a media worker, handed over in
+    /// the process (both ways).
+    pub in_process: Counter,
+    pub dropped_over_bitrate: Counter,
+    pub dropped_by_policy: Counter,
+}
+
 #[derive(Default)]
 pub struct Metrics {
+    pub turn: TurnCounters,
     pub messages: Family<CommandLabel, Counter>,
     pub errors: Family<DefinitionLabel, Counter>,
     pub http: Family<HttpLabel, Counter>,
@@ -151,6 +165,37 @@ impl Metrics {
             "tern_media_sent_bytes",
             "UDP payload bytes a media worker sent",
             self.bytes_out.clone(),
+        );
+        let t = &self.turn;
+        r.register(
+            "tern_turn_allocations",
+            "Allocations the built-in TURN server holds",
+            t.allocations.clone(),
+        );
+        r.register(
+            "tern_turn_refused",
+            "TURN requests refused by Tern's rules (credentials, quotas, peers)",
+            t.refused.clone(),
+        );
+        r.register(
+            "tern_turn_relayed_bytes",
+            "Bytes the TURN server relayed between clients and peers",
+            t.relayed_bytes.clone(),
+        );
+        r.register(
+            "tern_turn_in_process_datagrams",
+            "Datagrams between TURN relay sockets and media workers handed over in the process",
+            t.in_process.clone(),
+        );
+        r.register(
+            "tern_turn_dropped_over_bitrate",
+            "Datagrams dropped over an allocation's bandwidth limit",
+            t.dropped_over_bitrate.clone(),
+        );
+        r.register(
+            "tern_turn_dropped_by_policy",
+            "Datagrams a client sent toward a peer the relay may not reach",
+            t.dropped_by_policy.clone(),
         );
         r.register(
             "tern_media_datagrams_dropped",

@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 
 use super::{TurnConfig, TurnService};
 use crate::local::canonical;
+use crate::media_worker::{ToRelay, WorkerMsg};
 
 /// The realm in TURN answers.
 const REALM: &str = "tern";
@@ -81,13 +82,21 @@ fn unix_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Binds the listeners and starts the relay; `media` are the addresses of
-/// Tern's media sockets as clients see them; `shared` is the HTTPS port when
+/// Tern's media workers as the relay sees them: each address a client may
+/// be told of, with its worker, and the workers' inboxes. What the relay
+/// sends there is handed over in the process.
+pub struct MediaWorkers {
+    pub addrs: Vec<(SocketAddr, usize)>,
+    pub inboxes: Vec<mpsc::UnboundedSender<WorkerMsg>>,
+    pub counters: crate::metrics::TurnCounters,
+}
+
+/// Binds the listeners and starts the relay; `shared` is the HTTPS port when
 /// it also takes TURN connections (one port for everything).
 pub async fn start(
     config: &TurnConfig,
     tls: Option<axum_server::tls_rustls::RustlsConfig>,
-    media: Vec<SocketAddr>,
+    media: MediaWorkers,
     media_ip: IpAddr,
     shared: Option<SocketAddr>,
     shutdown: watch::Receiver<bool>,
@@ -156,7 +165,10 @@ pub async fn start(
     listeners.extend(tcp_addr.map(|a| (Transport::Tcp, a)));
     listeners.extend(tls_addr.map(|a| (Transport::Tcp, a)));
     listeners.extend(shared.map(|a| (Transport::Tcp, a)));
-    let policy = Policy::new(media, config.allowed_peers.clone());
+    let policy = Policy::new(
+        media.addrs.iter().map(|a| a.0),
+        config.allowed_peers.clone(),
+    );
     let gate = Gate::new(Secret::new(config.secret.as_bytes()), REALM.into());
     let relay = Relay::new(
         &listeners,
@@ -190,6 +202,7 @@ pub async fn start(
             tls: tls_listener,
             shared: shared.map(|a| (a, adopted)),
         },
+        media,
         relay_ip,
         shutdown,
     ));
@@ -207,6 +220,12 @@ type Conns = HashMap<(SocketAddr, SocketAddr), (mpsc::Sender<Vec<u8>>, JoinHandl
 
 struct Io {
     udp: Option<UdpSocket>,
+    /// Worker of each media address, and the workers' inboxes.
+    media: HashMap<SocketAddr, usize>,
+    workers: Vec<mpsc::UnboundedSender<WorkerMsg>>,
+    /// Where workers hand datagrams for relay sockets.
+    to_relay: mpsc::Sender<ToRelay>,
+    counters: crate::metrics::TurnCounters,
     relays: HashMap<SocketAddr, (Arc<UdpSocket>, JoinHandle<()>)>,
     conns: Conns,
     events: mpsc::Sender<Event>,
@@ -224,6 +243,7 @@ struct Listeners {
 async fn run(
     mut relay: Relay,
     listeners: Listeners,
+    media: MediaWorkers,
     relay_ip: IpAddr,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -243,14 +263,26 @@ async fn run(
     // by the local address of each connection.
     let tcp_addr = tcp.as_ref().and_then(|t| t.local_addr().ok());
     let tls_addr = tls.as_ref().and_then(|t| t.0.local_addr().ok());
+    let (to_relay, mut from_workers) = mpsc::channel(8192);
     let mut io = Io {
         udp,
+        media: media
+            .addrs
+            .into_iter()
+            .map(|(a, w)| (canonical(a), w))
+            .collect(),
+        workers: media.inboxes,
+        to_relay,
+        counters: media.counters,
         relays: HashMap::new(),
         conns: HashMap::new(),
         events,
         relay_ip,
     };
     let mut buf = vec![0u8; RECV_BUF];
+    // The relay's counts go to /metrics once a second, not per packet.
+    let mut stats = tokio::time::interval(Duration::from_secs(1));
+    let mut published = tern_turn::relay::Stats::default();
     loop {
         let wake = relay.poll_timeout();
         tokio::select! {
@@ -275,6 +307,22 @@ async fn run(
                     io.serve_stream(a.stream, listener, a.client, a.first);
                 }
             }
+            Some(r) = from_workers.recv() => {
+                relay.from_peer(Instant::now(), r.relay, r.from, &r.data);
+                let mut n = 1;
+                // Media comes in bursts: take what is there.
+                for _ in 1..64 {
+                    match from_workers.try_recv() {
+                        Ok(r) => {
+                            relay.from_peer(Instant::now(), r.relay, r.from, &r.data);
+                            n += 1;
+                        }
+                        Err(_) => break,
+                    }
+                }
+                io.counters.in_process.inc_by(n);
+            }
+            _ = stats.tick() => io.publish(relay.stats(), &mut published),
             Some(ev) = events_rx.recv() => match ev {
                 Event::Message { listener, client, data } => {
                     relay.from_client(Instant::now(), Transport::Tcp, listener, client, &data);
@@ -300,6 +348,24 @@ async fn run(
 }
 
 impl Io {
+    fn publish(&self, now: tern_turn::relay::Stats, before: &mut tern_turn::relay::Stats) {
+        let c = &self.counters;
+        c.allocations
+            .set(i64::try_from(now.allocations).unwrap_or(i64::MAX));
+        c.refused.inc_by(now.refused.saturating_sub(before.refused));
+        c.relayed_bytes
+            .inc_by(now.relayed_bytes.saturating_sub(before.relayed_bytes));
+        c.dropped_over_bitrate.inc_by(
+            now.dropped_over_bitrate
+                .saturating_sub(before.dropped_over_bitrate),
+        );
+        c.dropped_by_policy.inc_by(
+            now.dropped_by_policy
+                .saturating_sub(before.dropped_by_policy),
+        );
+        *before = now;
+    }
+
     fn carry_out(&mut self, relay: &mut Relay) {
         while let Some(out) = relay.poll_output() {
             match out {
@@ -309,6 +375,18 @@ impl Io {
                     to,
                     data,
                 } => {
+                    // From a relay socket to a media worker: handed over in
+                    // the process, not through the kernel twice.
+                    if let (Some(&w), true) = (
+                        self.media.get(&canonical(to)),
+                        self.relays.contains_key(&from),
+                    ) {
+                        if let Some(inbox) = self.workers.get(w) {
+                            let _ = inbox.send(WorkerMsg::TurnIn { from, to, data });
+                            self.counters.in_process.inc();
+                            continue;
+                        }
+                    }
                     let socket = match self.relays.get(&from) {
                         Some((s, _)) => Some(&**s),
                         None => self.udp.as_ref(),
@@ -351,6 +429,7 @@ impl Io {
                     if let Some((_, task)) = self.relays.remove(&addr) {
                         task.abort();
                     }
+                    self.tell_workers(addr, None);
                 }
                 Output::CloseTcp { local, remote } => {
                     if let Some((_, task)) = self.conns.remove(&(local, remote)) {
@@ -388,7 +467,17 @@ impl Io {
             }
         });
         self.relays.insert(addr, (socket, task));
+        self.tell_workers(addr, Some(self.to_relay.clone()));
         Ok(addr)
+    }
+
+    /// Every worker learns of a relay socket, so that what it sends there
+    /// comes here in the process.
+    fn tell_workers(&self, relay: SocketAddr, link: Option<mpsc::Sender<ToRelay>>) {
+        for inbox in &self.workers {
+            let link = link.clone();
+            let _ = inbox.send(WorkerMsg::TurnRelay { relay, link });
+        }
     }
 
     fn serve(&mut self, stream: tokio::net::TcpStream, listener: SocketAddr, client: SocketAddr) {

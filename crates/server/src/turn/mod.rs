@@ -6,7 +6,7 @@ mod config;
 mod io;
 
 pub use config::{TurnConfig, TurnFile};
-pub use io::{start, Adopted, Stream};
+pub use io::{start, Adopted, MediaWorkers, Stream};
 
 use tern_signal::{IceServer, IceServers};
 use tern_turn::credentials::Secret;
