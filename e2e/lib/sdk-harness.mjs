@@ -12,8 +12,23 @@ import { sleep } from './poll.mjs';
  */
 export async function openTernPage(browser, url, label) {
   const p = await openParticipant(browser, url, label);
-  await p.page.waitForFunction(() => window.ternReady === true, null, { timeout: 10_000 });
-  return withHarness(p);
+  // Module scripts run before 'load', so the harness is ready by now unless one of its modules failed to load.
+  // A CI run once saw that for a single page (a static-file fetch, not Tern): reload once, and say so on stderr
+  // with the page's own account; a second failure fails the test with it.
+  for (let attempt = 1; ; attempt++) {
+    const ready = await p.page
+      .waitForFunction(() => window.ternReady === true, null, { timeout: 10_000, polling: 100 })
+      .then(() => true, () => false);
+    if (ready) return withHarness(p);
+    const account = JSON.stringify({
+      readyState: await p.page.evaluate(() => document.readyState).catch((e) => String(e)),
+      pageErrors: p.pageErrors,
+      console: p.consoleLines.slice(-20),
+    });
+    if (attempt >= 2) throw new Error(`${label}: ${url} never set window.ternReady: ${account}`);
+    process.stderr.write(`# ${label}: ${url} not ready after 10 s, reloading once: ${account}\n`);
+    await p.page.reload({ waitUntil: 'load' });
+  }
 }
 
 /**
