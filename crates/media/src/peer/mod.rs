@@ -19,6 +19,7 @@ use tern_core::{MediaProfile, PeerId, PeerRole, SessionId, Source};
 use crate::keyframe_throttle::KeyframeThrottle;
 use crate::rtp::rewrite::RtpRewrite;
 use crate::simulcast::selector::LayerSelector;
+use crate::simulcast::stuck_estimate::StuckEstimate;
 use crate::simulcast::switch::LayerSwitch;
 use crate::source::stats::SourceStats;
 
@@ -150,6 +151,8 @@ pub struct Peer {
     pub pinned: Option<u32>,
     /// Player: the latest bandwidth estimate towards it, bits/s.
     pub estimate: Option<u64>,
+    /// Player: watches that estimate for a standstill.
+    pub stuck: StuckEstimate,
     /// Player with simulcast tracks: next layer check, and the bitrate report.
     pub next_tick: Option<Instant>,
     pub report: ForwardedBytes,
@@ -203,6 +206,7 @@ impl Peer {
             simulcast: false,
             pinned: None,
             estimate: None,
+            stuck: StuckEstimate::new(now),
             next_tick: None,
             report: ForwardedBytes {
                 since: now,

@@ -56,6 +56,11 @@ impl QualityTally {
         );
     }
 
+    /// Packets the peer has reported lost, over all the streams sent to it.
+    pub fn lost(&self) -> u64 {
+        self.streams.values().map(|f| f.lost).sum()
+    }
+
     /// Drops the figures of a track that is gone, so totals do not keep it.
     pub fn forget(&mut self, mid: Mid) {
         self.streams.retain(|(m, _), _| *m != mid);

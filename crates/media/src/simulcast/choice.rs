@@ -109,6 +109,7 @@ impl Sfu {
         let pinned = player.pinned;
         let mut wants = Vec::new();
         let (mut minimum, mut desired) = (0, 0);
+        let mut wants_more = false;
         for (i, source, source_mid) in tracks {
             let Some(layers) = self.source_layers(source, now) else {
                 continue;
@@ -136,6 +137,7 @@ impl Sfu {
                 let wanted = need(*next) * UP_PERCENT / 100;
                 let room = share.map_or(wanted, |e| e * PAD_PERCENT / 100);
                 minimum += wanted.min(room);
+                wants_more |= pinned.is_none();
             }
             desired += need(*top) * PROBE_PERCENT / 100;
         }
@@ -145,6 +147,12 @@ impl Sfu {
                     .rtc
                     .bwe()
                     .set_bitrate(Bitrate::bps(minimum), Bitrate::bps(desired));
+                self.dirty.push(id);
+            }
+            let lost = player.quality.lost();
+            if let Some(from) = player.stuck.check(now, player.estimate, lost, wants_more) {
+                tracing::debug!(peer = ?id, from, "bandwidth estimate stuck without loss: restarting it");
+                player.rtc.bwe().reset(Bitrate::bps(from));
                 self.dirty.push(id);
             }
         }
