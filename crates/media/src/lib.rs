@@ -45,6 +45,7 @@ mod output;
 mod peer;
 mod rtc_setup;
 mod rtp;
+pub use rtp::codec_info;
 mod sdp_text;
 mod simulcast;
 mod sink;
