@@ -145,6 +145,10 @@ settings_table! {
     webhook_retry_delay: u64 = 1000u64, "webhookRetryDelay";
     /// Signs each hook (`X-Tern-Signature: sha256=<HMAC of the body>`) when set.
     webhook_secret: String = "", "webhookSecret", secret;
+    /// Record every stream as MP4 (H.264 or VP8 video, Opus audio, not
+    /// transcoded) under `DATA_DIR/{App}/streams`; a broadcast's `mp4Enabled`
+    /// (1 on, -1 off) wins over it.
+    mp4_muxing_enabled: bool = false, "mp4MuxingEnabled";
 }
 
 /// Why a set of settings is refused; says which setting and why.

@@ -5,11 +5,14 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use tern_core::{AppSettings, Core, MediaCommand, MediaEvent, Output, PeerId, SessionId};
+use tern_core::{
+    AppSettings, Core, MediaCommand, MediaEvent, Output, PeerId, SessionId, StreamKey,
+};
 use tern_signal::{ClientMessage, NotificationDef, ParseError, ServerMessage};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::media_worker::{worker_for, Worker, WorkerMsg};
+use crate::media_worker::{worker_for, FrameSinkBox, Worker, WorkerMsg};
+use crate::record::Recordings;
 
 /// Media events handled per wakeup before the loop looks at the rest.
 const EVENT_BATCH: usize = 256;
@@ -37,6 +40,15 @@ pub enum HubMsg {
     Census(oneshot::Sender<Vec<tern_core::AppCensus>>),
     /// Every live stream with its players' figures, for the console.
     Live(oneshot::Sender<Vec<tern_core::LiveStream>>),
+    /// REST `recording/{true|false}`: start or stop recording a stream now.
+    /// Answers whether that changed anything (a live stream to record, a
+    /// recording to stop).
+    Record {
+        app: String,
+        id: String,
+        on: bool,
+        reply: oneshot::Sender<bool>,
+    },
 }
 
 /// What the hub tells a WebSocket task.
@@ -59,6 +71,9 @@ struct Hub {
     load: Vec<usize>,
     spread_after: usize,
     sessions: HashMap<SessionId, mpsc::Sender<Outbound>>,
+    recordings: Recordings,
+    /// The stream of each publisher peer, for its recording.
+    publishers: HashMap<PeerId, StreamKey>,
 }
 
 // One task owns all session state; these are what it is handed at start.
@@ -72,6 +87,7 @@ pub async fn run(
     drain: Duration,
     mut core: Core,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
+    recordings: Recordings,
 ) {
     core.seed(random_seed());
     let mut hub = Hub {
@@ -82,6 +98,8 @@ pub async fn run(
         placement: HashMap::new(),
         sessions: HashMap::new(),
         metrics,
+        recordings,
+        publishers: HashMap::new(),
     };
     // Set when shutdown starts: sessions were told `server_will_stop` and get
     // until then to leave.
@@ -167,7 +185,36 @@ impl Hub {
             HubMsg::Live(reply) => {
                 let _ = reply.send(self.core.live_streams());
             }
+            HubMsg::Record { app, id, on, reply } => {
+                let changed = if on {
+                    let peer = self
+                        .publishers
+                        .iter()
+                        .find(|(_, k)| k.app == app && k.id == id)
+                        .map(|(p, _)| *p);
+                    peer.is_some_and(|p| self.record(p))
+                } else {
+                    self.recordings.stop(&app, &id)
+                };
+                let _ = reply.send(changed);
+            }
         }
+    }
+
+    /// Starts recording publisher `peer`'s stream on its worker.
+    fn record(&mut self, peer: PeerId) -> bool {
+        let (Some(key), Some(&worker)) = (self.publishers.get(&peer), self.placement.get(&peer))
+        else {
+            return false;
+        };
+        let Some(sink) = self.recordings.start(&key.app, &key.id) else {
+            return false;
+        };
+        let msg = WorkerMsg::FrameSink {
+            source: peer,
+            sink: FrameSinkBox(sink),
+        };
+        self.workers[worker].send(msg)
     }
 
     fn close(&mut self, session: SessionId) {
@@ -200,9 +247,20 @@ impl Hub {
     }
 
     fn media_event(&mut self, event: MediaEvent) {
-        if let MediaEvent::Disconnected { peer, .. } = &event {
-            // Its worker has dropped it already.
-            self.unplace(*peer);
+        match &event {
+            MediaEvent::Disconnected { peer, .. } => {
+                // Its worker has dropped it already.
+                self.unplace(*peer);
+                self.publishers.remove(peer);
+            }
+            MediaEvent::Connected { peer } => {
+                if let Some(key) = self.publishers.get(peer) {
+                    if self.recordings.wanted(&key.app, &key.id) {
+                        self.record(*peer);
+                    }
+                }
+            }
+            _ => {}
         }
         self.core.handle_media_event(Instant::now(), event);
     }
@@ -249,10 +307,15 @@ impl Hub {
             },
         };
         match &cmd {
-            MediaCommand::OpenPublisher { .. } | MediaCommand::OpenPlayer { .. } => {
+            MediaCommand::OpenPublisher { stream, .. } => {
                 self.place(peer, worker);
+                self.publishers.insert(peer, stream.clone());
             }
-            MediaCommand::Close { .. } => self.unplace(peer),
+            MediaCommand::OpenPlayer { .. } => self.place(peer, worker),
+            MediaCommand::Close { .. } => {
+                self.unplace(peer);
+                self.publishers.remove(&peer);
+            }
             _ => {}
         }
         let (target, msg) = match mirror {

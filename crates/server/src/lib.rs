@@ -21,6 +21,7 @@ mod media_worker;
 mod metrics;
 mod one_port;
 mod process;
+mod record;
 mod registry;
 pub mod rest;
 mod socket_limits;
@@ -166,6 +167,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         shutdown_rx.clone(),
     )
     .await?;
+    let recordings = record::Recordings::new(config.data_dir.clone(), apps.clone(), store.clone());
     let (hub_tx, hub_rx) = mpsc::channel(4096);
     let hub_task = tokio::spawn(hub::run(
         hub_rx,
@@ -176,11 +178,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         config.limits.shutdown_drain,
         core,
         metrics.clone(),
+        recordings.clone(),
     ));
     let rest = rest::RestState {
         apps: apps.clone(),
         store: store.clone(),
         hub: hub_tx.clone(),
+        recordings: recordings.clone(),
     };
     let rest_router = rest::router(rest);
     let console_state =
@@ -193,7 +197,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     ));
     let app = http::router(state)
         .merge(rest_counted)
-        .merge(console::router(console_state));
+        .merge(console::router(console_state))
+        .merge(record::serve::router(recordings));
     let mut http_shutdown = shutdown_rx;
     let mut tasks = vec![hub_task];
     let turn_addr = turn.as_ref().and_then(|t| t.udp_addr);

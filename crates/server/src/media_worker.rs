@@ -53,6 +53,11 @@ pub enum WorkerMsg {
         relay: SocketAddr,
         link: Option<mpsc::Sender<ToRelay>>,
     },
+    /// Give the frames of publisher `source` to `sink` (a recording).
+    FrameSink {
+        source: PeerId,
+        sink: FrameSinkBox,
+    },
     /// An ICE-TCP connection the shared HTTPS port `port` took for this
     /// worker, with the bytes it read to find the worker.
     AdoptTcp {
@@ -61,6 +66,15 @@ pub enum WorkerMsg {
         port: u16,
         first: Vec<u8>,
     },
+}
+
+/// A frame sink on its way to a worker (sinks need not be `Debug`).
+pub struct FrameSinkBox(pub Box<dyn tern_media::FrameSink>);
+
+impl std::fmt::Debug for FrameSinkBox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FrameSink")
+    }
 }
 
 /// Relayed packets a worker may have waiting before more for it are dropped:
@@ -329,6 +343,11 @@ fn handle(
             Ok(stream) => out.tcp.adopt(stream, canonical(peer), Some(port), first),
             Err(e) => tracing::debug!(%peer, "ICE-TCP connection from the shared port lost: {e}"),
         },
+        WorkerMsg::FrameSink { source, sink } => {
+            if !sfu.add_frame_sink(Instant::now(), source, sink.0) {
+                tracing::warn!(%source, "the stream to record has no media on its worker");
+            }
+        }
         WorkerMsg::TurnIn { from, to, data } => {
             sfu.handle_datagram_to(Instant::now(), from, to, &data);
             counters.datagrams_in.inc();

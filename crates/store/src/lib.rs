@@ -1,5 +1,5 @@
-//! Tern's persistence: broadcasts, one-time tokens, TOTP subscribers and
-//! application settings, per application, behind the [`Store`] trait.
+//! Tern's persistence: broadcasts, one-time tokens, TOTP subscribers,
+//! recordings (VoDs) and application settings, per application, behind the [`Store`] trait.
 //!
 //! The embedded default is [`SqliteStore`]: one SQLite file in the data
 //! directory, WAL journal, migrations run on open. The store keeps records and
@@ -14,9 +14,10 @@ mod query;
 mod records;
 mod sqlite;
 mod store;
+mod vods;
 
 pub use error::{OpenError, StoreError};
 pub use query::{ListQuery, Order, SortBy};
-pub use records::{status, Broadcast, Subscriber, Token};
+pub use records::{status, Broadcast, Subscriber, Token, Vod};
 pub use sqlite::SqliteStore;
 pub use store::Store;

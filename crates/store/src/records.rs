@@ -226,3 +226,27 @@ impl Default for Subscriber {
         }
     }
 }
+
+/// A finished recording (Ant Media's `VoD`), with its file under the data
+/// directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", default)]
+pub struct Vod {
+    pub vod_id: String,
+    pub stream_id: String,
+    pub stream_name: Option<String>,
+    /// The file's name, e.g. `stream1.mp4`.
+    pub vod_name: String,
+    /// Where it is served from, relative to the server: `streams/{vodName}`.
+    pub file_path: String,
+    /// Milliseconds.
+    pub duration: i64,
+    /// Bytes.
+    pub file_size: i64,
+    /// Unix milliseconds.
+    pub creation_date: i64,
+    /// `streamVod` for a recording, `uploadedVod` for an upload.
+    #[serde(rename = "type")]
+    pub kind: String,
+}

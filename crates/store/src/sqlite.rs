@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::error::{OpenError, StoreError};
 use crate::query::{ListQuery, Order, SortBy};
-use crate::records::{status, Broadcast, Subscriber, Token};
+use crate::records::{status, Broadcast, Subscriber, Token, Vod};
 use crate::store::{Result, Store};
 
 /// File name inside the data directory.
@@ -55,6 +55,16 @@ const MIGRATIONS: &[&str] = &[
         doc TEXT NOT NULL,
         PRIMARY KEY (app, stream_id, subscriber_id)
     );",
+    // 2: finished recordings.
+    "CREATE TABLE vods (
+        app TEXT NOT NULL,
+        vod_id TEXT NOT NULL,
+        stream_id TEXT NOT NULL,
+        creation_date INTEGER NOT NULL,
+        doc TEXT NOT NULL,
+        PRIMARY KEY (app, vod_id)
+    );
+    CREATE INDEX vods_by_date ON vods (app, creation_date);",
 ];
 
 pub struct SqliteStore {
@@ -120,12 +130,12 @@ impl SqliteStore {
     }
 }
 
-fn encode<T: Serialize>(v: &T) -> String {
+pub(crate) fn encode<T: Serialize>(v: &T) -> String {
     // Records are plain structs of strings, numbers and lists: always encodable.
     serde_json::to_string(v).expect("records serialise to JSON")
 }
 
-fn decode<T: DeserializeOwned>(what: &'static str, doc: &str) -> Result<T> {
+pub(crate) fn decode<T: DeserializeOwned>(what: &'static str, doc: &str) -> Result<T> {
     serde_json::from_str(doc).map_err(|e| StoreError::Corrupt {
         what,
         detail: e.to_string(),
@@ -171,7 +181,7 @@ fn read_broadcast(conn: &Connection, app: &str, id: &str) -> Result<Option<Broad
     doc.map(|d| decode("broadcast", &d)).transpose()
 }
 
-fn docs<T: DeserializeOwned>(
+pub(crate) fn docs<T: DeserializeOwned>(
     conn: &Connection,
     what: &'static str,
     sql: &str,
@@ -435,6 +445,26 @@ impl Store for SqliteStore {
             "DELETE FROM subscribers WHERE app = ?1 AND stream_id = ?2",
             params![app, stream_id],
         )?)
+    }
+
+    fn insert_vod(&mut self, app: &str, v: &Vod) -> Result<()> {
+        crate::vods::insert(&self.conn, app, v)
+    }
+
+    fn vod(&self, app: &str, vod_id: &str) -> Result<Option<Vod>> {
+        crate::vods::get(&self.conn, app, vod_id)
+    }
+
+    fn list_vods(&self, app: &str, offset: u32, size: u32) -> Result<Vec<Vod>> {
+        crate::vods::list(&self.conn, app, offset, size)
+    }
+
+    fn count_vods(&self, app: &str) -> Result<u64> {
+        crate::vods::count(&self.conn, app)
+    }
+
+    fn delete_vod(&mut self, app: &str, vod_id: &str) -> Result<bool> {
+        crate::vods::delete(&self.conn, app, vod_id)
     }
 }
 

@@ -4,7 +4,7 @@
 
 use crate::error::StoreError;
 use crate::query::ListQuery;
-use crate::records::{Broadcast, Subscriber, Token};
+use crate::records::{Broadcast, Subscriber, Token, Vod};
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -67,4 +67,11 @@ pub trait Store: Send {
         subscriber_id: &str,
     ) -> Result<bool>;
     fn delete_subscribers(&mut self, app: &str, stream_id: &str) -> Result<usize>;
+
+    /// Finished recordings, newest first.
+    fn insert_vod(&mut self, app: &str, v: &Vod) -> Result<()>;
+    fn vod(&self, app: &str, vod_id: &str) -> Result<Option<Vod>>;
+    fn list_vods(&self, app: &str, offset: u32, size: u32) -> Result<Vec<Vod>>;
+    fn count_vods(&self, app: &str) -> Result<u64>;
+    fn delete_vod(&mut self, app: &str, vod_id: &str) -> Result<bool>;
 }

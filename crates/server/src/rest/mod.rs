@@ -15,6 +15,7 @@ mod settings;
 pub(crate) mod stats;
 mod subscribers;
 mod tokens;
+mod vods;
 
 use std::sync::Arc;
 
@@ -36,6 +37,7 @@ pub struct RestState {
     pub apps: Apps,
     pub store: SharedStore,
     pub hub: mpsc::Sender<HubMsg>,
+    pub recordings: crate::record::Recordings,
 }
 
 #[derive(OpenApi)]
@@ -52,6 +54,7 @@ pub struct RestState {
         (name = "tokens", description = "One-time tokens and JWT stream tokens"),
         (name = "subscribers", description = "TOTP subscribers"),
         (name = "settings", description = "Application settings"),
+        (name = "vods", description = "Recordings"),
         (name = "server", description = "Server information"),
     )
 )]
@@ -89,6 +92,10 @@ fn routes() -> (Router<RestState>, utoipa::openapi::OpenApi) {
         .routes(routes!(stats::broadcast_statistics))
         .routes(routes!(stats::webrtc_client_stats))
         .routes(routes!(stats::system_resources))
+        .routes(routes!(vods::list))
+        .routes(routes!(vods::count))
+        .routes(routes!(vods::get_one, vods::delete_one))
+        .routes(routes!(vods::recording))
         .split_for_parts()
 }
 

@@ -1,0 +1,188 @@
+//! One recording's thread: takes the stream's frames from a bounded queue,
+//! appends fragments to the `.part` file as they complete, and when the
+//! stream ends (the queue closes) or the recording is stopped, writes the
+//! fast-start file, removes the `.part` and files a VoD record.
+//!
+//! A write error (disk full, folder gone) ends the recording with an error in
+//! the log; the live stream does not notice.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tern_media::frames::Frame;
+use tern_media::{FrameSink, Offer};
+use tern_record::Recorder;
+use tern_store::Vod;
+
+use super::files::Target;
+use crate::db::{self, now_ms, SharedStore};
+
+/// Frames a recording may have waiting: a few seconds of audio and video.
+/// A thread that falls further behind loses frames until the next keyframe.
+const QUEUE: usize = 512;
+/// How often an idle recording looks at its stop switch.
+const STOP_CHECK: Duration = Duration::from_millis(250);
+
+pub struct Job {
+    pub app: String,
+    pub stream_id: String,
+    pub target: Target,
+    pub store: SharedStore,
+}
+
+/// The worker's end: refuses frames once the recording is stopped, so the
+/// tap drops it.
+struct Sink {
+    tx: SyncSender<Arc<Frame>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FrameSink for Sink {
+    fn offer(&mut self, frame: &Arc<Frame>) -> Offer {
+        if self.stop.load(Ordering::Relaxed) {
+            return Offer::Gone;
+        }
+        self.tx.offer(frame)
+    }
+}
+
+pub fn spawn(
+    job: Job,
+    stop: Arc<AtomicBool>,
+    done: impl FnOnce() + Send + 'static,
+) -> Box<dyn FrameSink> {
+    let (tx, rx) = sync_channel(QUEUE);
+    let thread_stop = stop.clone();
+    let name = format!("record {}", job.target.name);
+    let spawned = std::thread::Builder::new().name(name).spawn(move || {
+        run(&job, &rx, &thread_stop);
+        done();
+    });
+    if let Err(e) = spawned {
+        tracing::error!("cannot start a recording thread: {e}");
+        stop.store(true, Ordering::Relaxed);
+    }
+    Box::new(Sink { tx, stop })
+}
+
+fn run(job: &Job, rx: &Receiver<Arc<Frame>>, stop: &AtomicBool) {
+    let (app, id) = (&job.app, &job.stream_id);
+    let mut rec = Recorder::new();
+    let result = record(&job.target, rx, stop, &mut rec).and_then(|()| {
+        if rec.is_started() {
+            finish(&job.target, &mut rec).map(Some)
+        } else {
+            Ok(None)
+        }
+    });
+    match result {
+        Ok(Some(size)) => {
+            let _ = std::fs::remove_file(&job.target.part);
+            let vod = Vod {
+                vod_id: new_vod_id(),
+                stream_id: id.clone(),
+                stream_name: db::lock(&job.store)
+                    .broadcast(app, id)
+                    .ok()
+                    .flatten()
+                    .and_then(|b| b.name),
+                vod_name: job.target.name.clone(),
+                file_path: format!("streams/{}", job.target.name),
+                duration: rec.duration_ms() as i64,
+                file_size: size as i64,
+                creation_date: now_ms(),
+                kind: "streamVod".into(),
+            };
+            tracing::info!(app, stream = id, file = %job.target.path().display(), duration_ms = vod.duration, size, "recording finished");
+            if let Err(e) = db::lock(&job.store).insert_vod(app, &vod) {
+                tracing::error!(
+                    app,
+                    stream = id,
+                    "the recording's VoD record was not saved: {e}"
+                );
+            }
+        }
+        Ok(None) => {
+            tracing::info!(
+                app,
+                stream = id,
+                "recording ended before any keyframe: no file"
+            );
+            let _ = std::fs::remove_file(&job.target.part);
+        }
+        Err(e) => {
+            // The .part stays: it plays up to its last whole fragment.
+            tracing::error!(app, stream = id, file = %job.target.part.display(), "recording stopped: {e}");
+            stop.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Appends fragments until the stream ends or the recording is stopped.
+fn record(
+    target: &Target,
+    rx: &Receiver<Arc<Frame>>,
+    stop: &AtomicBool,
+    rec: &mut Recorder,
+) -> io::Result<()> {
+    let mut part = BufWriter::new(File::options().append(true).open(&target.part)?);
+    loop {
+        let frame = match rx.recv_timeout(STOP_CHECK) {
+            Ok(f) => f,
+            Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => break,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
+        match rec.push(&frame) {
+            Ok(Ok(bytes)) if !bytes.is_empty() => {
+                part.write_all(&bytes)?;
+                // Each fragment reaches the file at once: a crash loses at
+                // most the one being gathered.
+                part.flush()?;
+            }
+            Ok(_) => {}
+            Err(e) => return Err(io::Error::other(e.to_string())),
+        }
+    }
+    let last = rec.finish().map_err(|e| io::Error::other(e.to_string()))?;
+    part.write_all(&last)?;
+    part.flush()?;
+    part.get_ref().sync_all()
+}
+
+/// Writes the fast-start file from the `.part`; returns its size.
+fn finish(target: &Target, rec: &mut Recorder) -> io::Result<u64> {
+    let plan = rec
+        .fast_start()
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let path = target.path();
+    let tmp = target.dir.join(format!(".{}.tmp", target.name));
+    let mut out = BufWriter::new(File::create(&tmp)?);
+    out.write_all(&plan.head)?;
+    let mut src = File::open(&target.part)?;
+    for (at, len) in plan.ranges {
+        src.seek(SeekFrom::Start(at))?;
+        let copied = io::copy(&mut (&mut src).take(len), &mut out)?;
+        if copied != len {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the .part file is shorter than written",
+            ));
+        }
+    }
+    out.flush()?;
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    let size = file.metadata()?.len();
+    std::fs::rename(&tmp, &path)?;
+    Ok(size)
+}
+
+fn new_vod_id() -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), 16)
+}

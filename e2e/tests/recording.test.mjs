@@ -1,0 +1,126 @@
+// Recording (issue #17): an app with mp4MuxingEnabled records what the official SDK publishes (H.264 and Opus,
+// not transcoded). After the publisher stops, the recording is a VoD in REST, served at /{App}/streams/{file}
+// with range requests, and Debian's ffprobe/ffmpeg find both streams, the right duration, and decode every frame.
+// REST deletes it with its file; recording/true|false switches a live stream's recording.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startTestEnv, uniqueStreamId } from '../lib/test-env.mjs';
+import { waitUntil, sleep } from '../lib/poll.mjs';
+
+const run = promisify(execFile);
+let env;
+let scratch;
+
+before(async () => {
+  env = await startTestEnv({
+    configToml: '[apps.RecApp]\nvp8Enabled = false\nh264Enabled = true\nmp4MuxingEnabled = true\n'
+      + '[apps.OnDemand]\nvp8Enabled = false\nh264Enabled = true\n',
+  });
+  scratch = await mkdtemp(path.join(tmpdir(), 'tern-rec-'));
+});
+after(async () => {
+  await env?.close();
+  if (scratch) await rm(scratch, { recursive: true, force: true });
+});
+
+const rest = (app, p, init) => fetch(`${env.server.baseUrl()}/${app}/rest/v2/${p}`, init);
+
+async function vodOf(app, id) {
+  let vod = null;
+  await waitUntil(async () => {
+    const list = await (await rest(app, 'vods/list/0/50')).json();
+    vod = list.find((v) => v.streamId === id) ?? null;
+    return vod != null;
+  }, { timeoutMs: 20_000, what: `the VoD of ${id} in REST` });
+  return vod;
+}
+
+/** ffprobe's codec names and duration of a file, and ffmpeg's decode errors. */
+async function inspect(file) {
+  const probe = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', file]);
+  const j = JSON.parse(probe.stdout);
+  const decode = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
+  return { codecs: j.streams.map((s) => s.codec_name), duration: Number(j.format.duration), errors: decode.stderr.trim() };
+}
+
+async function download(app, name) {
+  const res = await fetch(`${env.server.baseUrl()}/${app}/streams/${name}`);
+  assert.equal(res.status, 200, `GET /${app}/streams/${name}`);
+  const file = path.join(scratch, name);
+  await writeFile(file, Buffer.from(await res.arrayBuffer()));
+  return file;
+}
+
+test('mp4MuxingEnabled: the published H.264 and Opus become a fast-start MP4 VoD that FFmpeg decodes whole', { timeout: 90_000 }, async (t) => {
+  await env.guard('recording-mp4', async () => {
+    const id = uniqueStreamId('rec');
+    const publisher = await env.publisher(id, { app: 'RecApp' });
+    await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
+    const started = Date.now();
+    await sleep(6000);
+    await publisher.page.evaluate(() => window.stopPublishing());
+    const published = (Date.now() - started) / 1000;
+    const vod = await vodOf('RecApp', id);
+    t.diagnostic(`VoD: ${JSON.stringify(vod)}; published ${published.toFixed(1)} s`);
+    assert.equal(vod.vodName, `${id}.mp4`);
+    assert.equal(vod.filePath, `streams/${id}.mp4`);
+    assert.equal(vod.type, 'streamVod');
+    assert.ok(vod.fileSize > 10_000, `fileSize ${vod.fileSize}`);
+    assert.ok(Math.abs(vod.duration / 1000 - published) <= 1.5, `duration ${vod.duration} ms for ${published} s published`);
+    assert.deepEqual(await (await rest('RecApp', `vods/${vod.vodId}`)).json(), vod);
+
+    const file = await download('RecApp', vod.vodName);
+    const seen = await inspect(file);
+    t.diagnostic(`ffprobe: ${JSON.stringify(seen)}`);
+    assert.deepEqual(seen.codecs.sort(), ['h264', 'opus']);
+    assert.ok(Math.abs(seen.duration - published) <= 1.5, `ffprobe duration ${seen.duration} for ${published} s published`);
+    assert.equal(seen.errors, '', 'ffmpeg decodes every frame without an error');
+
+    // Range requests, as players seek.
+    const part = await fetch(`${env.server.baseUrl()}/RecApp/streams/${vod.vodName}`, { headers: { range: 'bytes=0-99' } });
+    assert.equal(part.status, 206);
+    assert.equal((await part.arrayBuffer()).byteLength, 100);
+    const past = await fetch(`${env.server.baseUrl()}/RecApp/streams/${vod.vodName}`, { headers: { range: `bytes=${vod.fileSize + 10}-` } });
+    assert.equal(past.status, 416);
+    assert.equal((await fetch(`${env.server.baseUrl()}/RecApp/streams/..%2Ftern.db`)).status, 404);
+
+    const count = async () => (await (await rest('RecApp', 'vods/count')).json()).number;
+    const before = await count();
+    assert.equal((await rest('RecApp', `vods/${vod.vodId}`, { method: 'DELETE' })).status, 200);
+    assert.equal(await count(), before - 1);
+    assert.equal((await fetch(`${env.server.baseUrl()}/RecApp/streams/${vod.vodName}`)).status, 404, 'the file is gone');
+  });
+});
+
+test('recording/true starts a live stream\'s recording, recording/false ends it with a playable file', { timeout: 90_000 }, async (t) => {
+  await env.guard('recording-on-demand', async () => {
+    const id = uniqueStreamId('ondemand');
+    const publisher = await env.publisher(id, { app: 'OnDemand' });
+    await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
+    await sleep(1000);
+    assert.equal((await (await rest('OnDemand', 'vods/count')).json()).number, 0, 'nothing recorded without the setting');
+    const on = await (await rest('OnDemand', `broadcasts/${id}/recording/true?recordType=mp4`, { method: 'PUT' })).json();
+    assert.equal(on.success, true);
+    assert.equal(on.message, 'recording started');
+    const webm = await rest('OnDemand', `broadcasts/${id}/recording/true?recordType=webm`, { method: 'PUT' });
+    assert.equal(webm.status, 400);
+    await sleep(4000);
+    const off = await (await rest('OnDemand', `broadcasts/${id}/recording/false`, { method: 'PUT' })).json();
+    assert.equal(off.message, 'recording stopped');
+    const vod = await vodOf('OnDemand', id);
+    t.diagnostic(`VoD: ${JSON.stringify(vod)}`);
+    assert.ok(vod.duration >= 3000 && vod.duration <= 5500, `duration ${vod.duration} ms of a 4 s recording`);
+    const seen = await inspect(await download('OnDemand', vod.vodName));
+    assert.deepEqual(seen.codecs.sort(), ['h264', 'opus']);
+    assert.equal(seen.errors, '');
+    // The stream itself went on.
+    assert.deepEqual((await publisher.events()).filter((e) => e.name === 'publish_finished'), []);
+    const unknown = await rest('OnDemand', 'broadcasts/nope/recording/true', { method: 'PUT' });
+    assert.equal(unknown.status, 404);
+  });
+});
