@@ -38,6 +38,13 @@ if ! command -v turnutils_uclient >/dev/null; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y coturn
 fi
+# Debian's FFmpeg (ffmpeg, ffprobe, with libx264) makes H.264 for
+# crates/record's tests and reads every recording the tests make.
+if ! command -v ffprobe >/dev/null; then
+  step "installing ffmpeg (ffprobe)"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y ffmpeg
+fi
 # GStreamer's webrtcbin, driven from the system python3 through gi, is one of the
 # WHIP encoders of e2e/aiortc/test_whip_encoders.py.
 GST_PKGS=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0

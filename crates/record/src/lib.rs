@@ -8,6 +8,7 @@ pub mod fmp4;
 pub mod h264;
 pub mod progressive;
 pub mod recorder;
+pub mod recover;
 pub mod tracks;
 
 pub use fmp4::Mp4Error;

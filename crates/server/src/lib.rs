@@ -143,7 +143,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         metrics.webhook("delivered"),
         metrics.webhook("failed"),
     );
-    let registry = registry::StoreRegistry::new(apps.clone(), store.clone()).with_webhooks(hooks);
+    let registry =
+        registry::StoreRegistry::new(apps.clone(), store.clone()).with_webhooks(hooks.clone());
     let core = tern_core::Core::with_registry(Box::new(registry));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -167,7 +168,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         shutdown_rx.clone(),
     )
     .await?;
-    let recordings = record::Recordings::new(config.data_dir.clone(), apps.clone(), store.clone());
+    record::recover_leftovers(&config.data_dir, &apps, &store);
+    let recordings =
+        record::Recordings::new(config.data_dir.clone(), apps.clone(), store.clone(), hooks);
     let (hub_tx, hub_rx) = mpsc::channel(4096);
     let hub_task = tokio::spawn(hub::run(
         hub_rx,

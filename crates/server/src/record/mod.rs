@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::apps::Apps;
 use crate::db::{self, SharedStore};
+use crate::webhooks::Webhooks;
 
 /// Everything about recordings a node needs, shared by the hub (starts
 /// them) and REST (turns them on and off).
@@ -25,6 +26,8 @@ pub struct Recordings {
     data_dir: PathBuf,
     apps: Apps,
     store: SharedStore,
+    /// `vodReady` goes out through these when a recording lands.
+    webhooks: Webhooks,
     running: Arc<Mutex<StopSwitches>>,
 }
 
@@ -32,11 +35,12 @@ pub struct Recordings {
 type StopSwitches = HashMap<(String, String), Arc<AtomicBool>>;
 
 impl Recordings {
-    pub fn new(data_dir: PathBuf, apps: Apps, store: SharedStore) -> Self {
+    pub fn new(data_dir: PathBuf, apps: Apps, store: SharedStore, webhooks: Webhooks) -> Self {
         Recordings {
             data_dir,
             apps,
             store,
+            webhooks,
             running: Arc::default(),
         }
     }
@@ -95,6 +99,8 @@ impl Recordings {
             stream_id: id.to_owned(),
             target,
             store: self.store.clone(),
+            apps: self.apps.clone(),
+            webhooks: self.webhooks.clone(),
         };
         Some(writer::spawn(job, stop, done))
     }
@@ -112,4 +118,90 @@ impl Recordings {
     pub fn data_dir(&self) -> &std::path::Path {
         &self.data_dir
     }
+}
+
+/// At start: a `.part` left by a process that died becomes the recording it
+/// was, cut after its last whole fragment, with its VoD record. Returns how
+/// many were kept.
+pub fn recover_leftovers(data_dir: &std::path::Path, apps: &Apps, store: &SharedStore) -> usize {
+    let mut kept = 0;
+    for app in apps.names() {
+        let dir = files::streams_dir(data_dir, &app);
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let part = entry.path();
+            let Some(name) = part
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.strip_suffix(".part"))
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            match recover_one(&dir, &part, &name) {
+                Ok(Some(vod)) => {
+                    tracing::warn!(app, file = %dir.join(&name).display(), duration_ms = vod.duration,
+                        "kept a recording that an unclean stop left unfinished (as fragmented MP4)");
+                    if let Err(e) = db::lock(store).insert_vod(&app, &vod) {
+                        tracing::error!(
+                            app,
+                            file = name,
+                            "the recovered recording's VoD record was not saved: {e}"
+                        );
+                    }
+                    kept += 1;
+                }
+                Ok(None) => {
+                    tracing::info!(app, file = %part.display(), "removed an unfinished recording with no whole fragment");
+                }
+                Err(e) => {
+                    tracing::error!(app, file = %part.display(), "cannot recover the unfinished recording: {e}");
+                }
+            }
+        }
+    }
+    kept
+}
+
+fn recover_one(
+    dir: &std::path::Path,
+    part: &std::path::Path,
+    name: &str,
+) -> std::io::Result<Option<tern_store::Vod>> {
+    let target = dir.join(name);
+    if !files::is_safe_name(name) || target.exists() {
+        return Err(std::io::Error::other(format!(
+            "{name} exists or is no recording name"
+        )));
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(part)?;
+    let len = file.metadata()?.len();
+    let found = tern_record::recover::scan(&mut file, len)
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    if found.whole == 0 {
+        drop(file);
+        std::fs::remove_file(part)?;
+        return Ok(None);
+    }
+    file.set_len(found.whole)?;
+    file.sync_all()?;
+    drop(file);
+    std::fs::rename(part, &target)?;
+    let stream_id = name.rsplit_once('.').map_or(name, |(b, _)| b).to_owned();
+    Ok(Some(tern_store::Vod {
+        vod_id: writer::new_vod_id(),
+        stream_id,
+        stream_name: None,
+        vod_name: name.to_owned(),
+        file_path: format!("streams/{name}"),
+        duration: found.duration_ms as i64,
+        file_size: found.whole as i64,
+        creation_date: db::now_ms(),
+        kind: "streamVod".into(),
+    }))
 }

@@ -32,6 +32,8 @@ pub struct Job {
     pub stream_id: String,
     pub target: Target,
     pub store: SharedStore,
+    pub apps: crate::apps::Apps,
+    pub webhooks: crate::webhooks::Webhooks,
 }
 
 /// The worker's end: refuses frames once the recording is stopped, so the
@@ -105,6 +107,7 @@ fn run(job: &Job, rx: &Receiver<Arc<Frame>>, stop: &AtomicBool) {
                     "the recording's VoD record was not saved: {e}"
                 );
             }
+            vod_ready(job, &vod);
         }
         Ok(None) => {
             tracing::info!(
@@ -182,7 +185,47 @@ fn finish(target: &Target, rec: &mut Recorder) -> io::Result<u64> {
     Ok(size)
 }
 
-fn new_vod_id() -> String {
+/// The `vodReady` hook, as Ant Media sends it: `vodName` without its
+/// extension, to the broadcast's `listenerHookURL`, else the app's.
+fn vod_ready(job: &Job, vod: &Vod) {
+    let Some(settings) = job.apps.settings(&job.app) else {
+        return;
+    };
+    let b = db::lock(&job.store)
+        .broadcast(&job.app, &job.stream_id)
+        .ok()
+        .flatten();
+    let url = b
+        .as_ref()
+        .and_then(|b| b.listener_hook_url.clone())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| settings.listener_hook_url.clone());
+    if url.is_empty() {
+        return;
+    }
+    let base = vod
+        .vod_name
+        .rsplit_once('.')
+        .map_or(vod.vod_name.as_str(), |(b, _)| b);
+    job.webhooks.send(crate::webhooks::Hook {
+        url,
+        json: settings.webhook_content_type == "application/json",
+        retries: settings.webhook_retry_count,
+        retry_delay: Duration::from_millis(settings.webhook_retry_delay),
+        secret: settings.webhook_secret.clone(),
+        fields: vec![
+            ("id", job.stream_id.clone()),
+            ("action", "vodReady".into()),
+            ("vodName", base.to_owned()),
+            ("vodId", vod.vod_id.clone()),
+            ("duration", vod.duration.to_string()),
+            ("metadata", b.and_then(|b| b.meta_data).unwrap_or_default()),
+            ("timestamp", now_ms().to_string()),
+        ],
+    });
+}
+
+pub(super) fn new_vod_id() -> String {
     use rand::distr::{Alphanumeric, SampleString};
     Alphanumeric.sample_string(&mut rand::rng(), 16)
 }
