@@ -77,7 +77,7 @@ step "browser SDK: type check (tsc --checkJs) and unit tests"
 (cd sdk && npm test)
 
 step "fuzz: short runs of the signaling parser, the session state machine, WHIP/WHEP trickle fragments, frame assembly, ICE-TCP framing, the TURN relay and the shared HTTPS port's first bytes"
-bash scripts/fuzz.sh 20 signal_parse core_sequences trickle_sdpfrag frame_assembly tcp_framing turn_relay shared_port
+bash scripts/fuzz.sh 20 signal_parse core_sequences trickle_sdpfrag frame_assembly tcp_framing turn_relay shared_port recording
 
 step "release build for the browser tests"
 cargo build --release --bin tern

@@ -31,7 +31,8 @@ before(async () => {
   const hookUrl = `http://127.0.0.1:${hookServer.address().port}/hook`;
   env = await startTestEnv({
     configToml: `[apps.RecApp]\nvp8Enabled = false\nh264Enabled = true\nmp4MuxingEnabled = true\nlistenerHookURL = "${hookUrl}"\n`
-      + '[apps.OnDemand]\nvp8Enabled = false\nh264Enabled = true\n',
+      + '[apps.OnDemand]\nvp8Enabled = false\nh264Enabled = true\n'
+      + '[apps.RecVp8]\nmp4MuxingEnabled = true\n',
   });
   scratch = await mkdtemp(path.join(tmpdir(), 'tern-rec-'));
 });
@@ -116,6 +117,22 @@ test('mp4MuxingEnabled: the published H.264 and Opus become a fast-start MP4 VoD
     assert.equal((await rest('RecApp', `vods/${vod.vodId}`, { method: 'DELETE' })).status, 200);
     assert.equal(await count(), before - 1);
     assert.equal((await fetch(`${env.server.baseUrl()}/RecApp/streams/${vod.vodName}`)).status, 404, 'the file is gone');
+  });
+});
+
+test('a VP8 stream is recorded as VP8 and Opus in MP4, which FFmpeg decodes whole', { timeout: 90_000 }, async (t) => {
+  await env.guard('recording-vp8', async () => {
+    const id = uniqueStreamId('recvp8');
+    const publisher = await env.publisher(id, { app: 'RecVp8' });
+    await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
+    await sleep(4000);
+    await publisher.page.evaluate(() => window.stopPublishing());
+    const vod = await vodOf('RecVp8', id);
+    const seen = await inspect(await download('RecVp8', vod.vodName));
+    t.diagnostic(`ffprobe: ${JSON.stringify(seen)}`);
+    assert.deepEqual(seen.codecs.sort(), ['opus', 'vp8']);
+    assert.ok(seen.duration >= 3 && seen.duration <= 5.5, `duration ${seen.duration}`);
+    assert.equal(seen.errors, '');
   });
 });
 

@@ -1,7 +1,7 @@
 //! Webhooks with Ant Media's names: a POST to the broadcast's
 //! `listenerHookURL`, else the app's, for `liveStreamStarted`,
-//! `liveStreamEnded`, `publishTimeoutError`, `playStarted` and `playStopped`,
-//! with the fields `id`, `action`, `streamName`, `category`, `metadata` and
+//! `liveStreamEnded`, `publishTimeoutError`, `playStarted` and `playStopped`
+//! (and `vodReady` from `record::writer`), with the fields `id`, `action`, `streamName`, `category`, `metadata` and
 //! `timestamp`, as JSON or a form (`webhookContentType`), retried
 //! `webhookRetryCount` times `webhookRetryDelay` ms apart when the receiver
 //! does not answer 200. With `webhookSecret` set, `X-Tern-Signature` carries
