@@ -4,6 +4,7 @@
 //   /mediapipe/...        -> @mediapipe/selfie_segmentation package files
 //   /tern-sdk/...         -> Tern's own SDK modules (repository sdk/src)
 //   /whip-whep/...        -> the whip-whep package (Medooze's WHIP and WHEP clients, plain ES modules)
+//   /hlsjs/...            -> hls.js's dist folder (the HLS player of pages/hls.html)
 // Every response carries "Permissions-Policy: display-capture=()" (screen capture refused at once), unless
 // the URL has ?displayCapture=allow.
 import http from 'node:http';
@@ -17,6 +18,7 @@ const sdkBundle = path.join(e2eDir, 'node_modules', '@antmedia', 'webrtc_adaptor
 const mediapipeDir = path.join(e2eDir, 'node_modules', '@mediapipe', 'selfie_segmentation');
 const ternSdkDir = path.resolve(e2eDir, '..', 'sdk', 'src');
 const whipWhepDir = path.join(e2eDir, 'node_modules', 'whip-whep');
+const hlsJsDir = path.join(e2eDir, 'node_modules', 'hls.js', 'dist');
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -36,6 +38,7 @@ function resolveFile(urlPath) {
   else if (urlPath.startsWith('/mediapipe/')) { root = mediapipeDir; rel = urlPath.slice('/mediapipe/'.length); }
   else if (urlPath.startsWith('/tern-sdk/')) { root = ternSdkDir; rel = urlPath.slice('/tern-sdk/'.length); }
   else if (urlPath.startsWith('/whip-whep/')) { root = whipWhepDir; rel = urlPath.slice('/whip-whep/'.length); }
+  else if (urlPath.startsWith('/hlsjs/')) { root = hlsJsDir; rel = urlPath.slice('/hlsjs/'.length); }
   else return null;
   const file = path.resolve(root, decodeURIComponent(rel));
   if (!file.startsWith(root + path.sep)) return null; // no escaping the root

@@ -50,8 +50,17 @@ pub enum Skipped {
     NoTrack,
 }
 
-#[derive(Default)]
 pub struct Recorder {
+    /// Besides each keyframe, a fragment at least this often...
+    fragment_every: Duration,
+    /// ...unless these are HLS segments of a stream with video: they start
+    /// at keyframes only, and no index is kept (there is no fast-start file).
+    segments: bool,
+    /// The init segment, once the tracks are known.
+    init: Option<Vec<u8>>,
+    /// Where the media written so far ends, in ms (the end of each
+    /// fragment).
+    flushed_ms: u64,
     started: Option<Instant>,
     first_audio: Option<Instant>,
     video_seen: bool,
@@ -76,9 +85,57 @@ pub struct FastStart {
     pub ranges: Vec<(u64, u64)>,
 }
 
+impl Default for Recorder {
+    fn default() -> Self {
+        Recorder {
+            fragment_every: FRAGMENT_EVERY,
+            segments: false,
+            init: None,
+            flushed_ms: 0,
+            started: None,
+            first_audio: None,
+            video_seen: false,
+            waiting: Vec::new(),
+            video: None,
+            audio: None,
+            fragment_since: None,
+            sequence: 0,
+            written: 0,
+            index: Vec::new(),
+            payloads: Vec::new(),
+        }
+    }
+}
+
 impl Recorder {
+    /// A recording: a fragment at each keyframe and at least every second.
     pub fn new() -> Self {
         Recorder::default()
+    }
+
+    /// HLS segments: a fragment at each video keyframe only (audio alone:
+    /// every `every`).
+    pub fn for_segments(every: Duration) -> Self {
+        Recorder {
+            fragment_every: every,
+            segments: true,
+            ..Recorder::default()
+        }
+    }
+
+    /// The init segment (`ftyp` + `moov`), once the tracks are known.
+    pub fn init(&self) -> Option<&[u8]> {
+        self.init.as_deref()
+    }
+
+    /// Where the media of the fragments written so far ends, in ms.
+    pub fn flushed_ms(&self) -> u64 {
+        self.flushed_ms
+    }
+
+    /// The video codec of the recording, once started.
+    pub fn video_codec(&self) -> Option<&TrackCodec> {
+        self.video.as_ref().map(|t| &t.info.codec)
     }
 
     pub fn is_started(&self) -> bool {
@@ -150,8 +207,9 @@ impl Recorder {
         });
         track.last_dts = Some(dts);
         let since = *self.fragment_since.get_or_insert(frame.arrived);
+        let timed = !(self.segments && self.video.is_some());
         let cut = (video && frame.keyframe)
-            || frame.arrived.saturating_duration_since(since) >= FRAGMENT_EVERY;
+            || (timed && frame.arrived.saturating_duration_since(since) >= self.fragment_every);
         if !cut {
             return Ok(Ok(Vec::new()));
         }
@@ -232,7 +290,11 @@ impl Recorder {
             .flatten()
             .map(|t| t.info.clone())
             .collect();
-        Some(fmp4::init_segment(&infos))
+        let init = fmp4::init_segment(&infos);
+        if let Ok(bytes) = &init {
+            self.init = Some(bytes.clone());
+        }
+        Some(init)
     }
 
     /// Writes what each track has complete as one fragment.
@@ -264,10 +326,19 @@ impl Recorder {
         self.sequence += 1;
         let (bytes, data_start) = fmp4::fragment(self.sequence, &frag)?;
         let payload = (bytes.len() - data_start) as u64;
-        self.payloads
-            .push((self.written + data_start as u64, payload));
         for e in entries.iter().flatten() {
-            self.index.push(*e);
+            let clock = if e.track == 1 && self.video.is_some() {
+                crate::tracks::VIDEO_CLOCK
+            } else {
+                crate::tracks::AUDIO_CLOCK
+            };
+            let end = (e.dts + e.duration as u64) * 1000 / clock as u64;
+            self.flushed_ms = self.flushed_ms.max(end);
+        }
+        if !self.segments {
+            self.payloads
+                .push((self.written + data_start as u64, payload));
+            self.index.extend(entries.iter().flatten().copied());
         }
         Ok(bytes)
     }

@@ -149,6 +149,14 @@ settings_table! {
     /// transcoded) under `DATA_DIR/{App}/streams`; a broadcast's `mp4Enabled`
     /// (1 on, -1 off) wins over it.
     mp4_muxing_enabled: bool = false, "mp4MuxingEnabled";
+    /// Serve every H.264 stream as HLS (fMP4 segments) at
+    /// `/{App}/streams/{id}.m3u8`. Off by default in Tern (on in Ant Media):
+    /// it costs a thread and memory per stream.
+    hls_muxing_enabled: bool = false, "hlsMuxingEnabled";
+    /// HLS segment length in seconds: a keyframe is asked for this often.
+    hls_time: u32 = 2u32, "hlsTime";
+    /// Segments a playlist lists (older ones are dropped from memory).
+    hls_list_size: u32 = 5u32, "hlsListSize";
 }
 
 /// Why a set of settings is refused; says which setting and why.
@@ -180,6 +188,8 @@ pub enum SettingsError {
     /// `jwksURL` is not an http(s) URL, or `jwtPublicKey` is not a PEM RSA or
     /// EC P-256 public key.
     JwtKey(String),
+    /// `hlsTime` is not 1 to 60 s, or `hlsListSize` not 1 to 100.
+    Hls(String),
 }
 
 impl fmt::Display for SettingsError {
@@ -215,7 +225,9 @@ impl fmt::Display for SettingsError {
             SettingsError::MissingSecret { enabled, secret } => {
                 write!(f, "{enabled} needs {secret} to be set")
             }
-            SettingsError::Webhook(why) | SettingsError::JwtKey(why) => f.write_str(why),
+            SettingsError::Webhook(why) | SettingsError::JwtKey(why) | SettingsError::Hls(why) => {
+                f.write_str(why)
+            }
         }
     }
 }
@@ -252,6 +264,12 @@ impl Settings {
             return Err(SettingsError::Webhook(format!(
                 "webhookContentType must be application/json or application/x-www-form-urlencoded (got {:?})",
                 self.webhook_content_type
+            )));
+        }
+        if !(1..=60).contains(&self.hls_time) || !(1..=100).contains(&self.hls_list_size) {
+            return Err(SettingsError::Hls(format!(
+                "hlsTime must be 1 to 60 s and hlsListSize 1 to 100 (got {} and {})",
+                self.hls_time, self.hls_list_size
             )));
         }
         if self.webrtc_client_start_timeout_ms < 1000 {

@@ -203,11 +203,16 @@ impl Hub {
 
     /// Starts recording publisher `peer`'s stream on its worker.
     fn record(&mut self, peer: PeerId) -> bool {
-        let (Some(key), Some(&worker)) = (self.publishers.get(&peer), self.placement.get(&peer))
-        else {
+        let Some(key) = self.publishers.get(&peer) else {
             return false;
         };
-        let Some(sink) = self.recordings.start(&key.app, &key.id) else {
+        let sink = self.recordings.start(&key.app, &key.id);
+        self.attach(peer, sink)
+    }
+
+    /// Gives a frame sink of publisher `peer`'s stream to its worker.
+    fn attach(&mut self, peer: PeerId, sink: Option<Box<dyn tern_media::FrameSink>>) -> bool {
+        let (Some(sink), Some(&worker)) = (sink, self.placement.get(&peer)) else {
             return false;
         };
         let msg = WorkerMsg::FrameSink {
@@ -254,10 +259,12 @@ impl Hub {
                 self.publishers.remove(peer);
             }
             MediaEvent::Connected { peer } => {
-                if let Some(key) = self.publishers.get(peer) {
+                if let Some(key) = self.publishers.get(peer).cloned() {
                     if self.recordings.wanted(&key.app, &key.id) {
                         self.record(*peer);
                     }
+                    let hls = self.recordings.start_hls(&key.app, &key.id);
+                    self.attach(*peer, hls);
                 }
             }
             _ => {}

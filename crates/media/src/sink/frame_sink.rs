@@ -21,6 +21,12 @@ pub enum Offer {
 pub trait FrameSink: Send {
     /// Must return at once.
     fn offer(&mut self, frame: &Arc<Frame>) -> Offer;
+
+    /// True when the sink wants a keyframe soon (an HLS segmenter at each
+    /// segment's length); asked after each frame it took.
+    fn wants_keyframe(&mut self) -> bool {
+        false
+    }
 }
 
 /// A bounded queue to a thread or task of its own (the common sink).

@@ -108,7 +108,10 @@ impl FrameTap {
                 slot.needs_keyframe = false;
             }
             match slot.sink.offer(&frame) {
-                Offer::Taken => true,
+                Offer::Taken => {
+                    request |= slot.sink.wants_keyframe();
+                    true
+                }
                 Offer::Full => {
                     slot.dropped += 1;
                     if video {

@@ -7,6 +7,7 @@
 //! source goes away (the sink's queue closes) or on `recording/false`.
 
 pub mod files;
+pub mod hls;
 pub mod serve;
 mod writer;
 
@@ -28,6 +29,8 @@ pub struct Recordings {
     store: SharedStore,
     /// `vodReady` goes out through these when a recording lands.
     webhooks: Webhooks,
+    /// Live HLS playlists.
+    pub hls: hls::HlsStreams,
     running: Arc<Mutex<StopSwitches>>,
 }
 
@@ -41,6 +44,7 @@ impl Recordings {
             apps,
             store,
             webhooks,
+            hls: Arc::default(),
             running: Arc::default(),
         }
     }
@@ -103,6 +107,22 @@ impl Recordings {
             webhooks: self.webhooks.clone(),
         };
         Some(writer::spawn(job, stop, done))
+    }
+
+    /// The HLS of a stream whose app has `hlsMuxingEnabled`: the sink its
+    /// worker feeds, or none.
+    pub fn start_hls(&self, app: &str, id: &str) -> Option<Box<dyn tern_media::FrameSink>> {
+        let settings = self.apps.settings(app)?;
+        if !settings.hls_muxing_enabled {
+            return None;
+        }
+        hls::start(
+            &self.hls,
+            app,
+            id,
+            settings.hls_time,
+            settings.hls_list_size,
+        )
     }
 
     /// Stops the stream's recording, if one runs; its file is finished as

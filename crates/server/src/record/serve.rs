@@ -1,10 +1,11 @@
-//! `GET /{App}/streams/{file}`: an app's recordings, with range requests
-//! (players seek with them; a range past the end gets 416), as Ant Media
-//! serves them. Public like Ant Media's: the file names are not guessable
-//! lists, and REST (`vods`) is what is guarded.
+//! `GET /{App}/streams/{file}`: an app's live HLS from memory (`{id}.m3u8`,
+//! `{id}_init.mp4`, `{id}_{n}.m4s`) and its recordings from disk, with range
+//! requests (players seek with them; a range past the end gets 416), as Ant
+//! Media serves them: public, and readable from any origin (web players on
+//! other sites). REST (`vods`) is what is guarded.
 
 use axum::extract::{Path, Request, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -25,15 +26,68 @@ async fn file(
     Path((app, name)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    if !rec.apps.contains_key(&app) {
-        return (StatusCode::NOT_FOUND, "no such application").into_response();
-    }
-    if !is_safe_name(&name) {
-        return (StatusCode::NOT_FOUND, "no such file").into_response();
-    }
-    let path = streams_dir(rec.data_dir(), &app).join(&name);
-    match ServeFile::new(path).oneshot(req).await {
-        Ok(r) => r.into_response(),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
-    }
+    let mut res = if !rec.apps.contains_key(&app) {
+        (StatusCode::NOT_FOUND, "no such application").into_response()
+    } else if !is_safe_name(&name) {
+        (StatusCode::NOT_FOUND, "no such file").into_response()
+    } else if let Some(r) = live_hls(&rec, &app, &name) {
+        r
+    } else {
+        let path = streams_dir(rec.data_dir(), &app).join(&name);
+        match ServeFile::new(path).oneshot(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+        }
+    };
+    res.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    res
+}
+
+/// A file of a live HLS stream, if `name` is one.
+fn live_hls(rec: &Recordings, app: &str, name: &str) -> Option<Response> {
+    let (id, part) = if let Some(id) = name.strip_suffix(".m3u8") {
+        (id, None)
+    } else if let Some(id) = name.strip_suffix("_init.mp4") {
+        (id, Some(None))
+    } else {
+        let (id, seq) = name.strip_suffix(".m4s")?.rsplit_once('_')?;
+        (id, Some(Some(seq.parse::<u64>().ok()?)))
+    };
+    let playlist = rec
+        .hls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&(app.to_owned(), id.to_owned()))?
+        .clone();
+    let p = playlist.lock().unwrap_or_else(|e| e.into_inner());
+    let found = match part {
+        // A playlist changes with every segment: never cached.
+        None => p.text(id).map(|t| {
+            (
+                [
+                    (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
+                    (header::CACHE_CONTROL, "no-cache"),
+                ],
+                t,
+            )
+                .into_response()
+        }),
+        Some(seq) => seq.map_or(p.init.clone(), |n| p.segment(n)).map(|bytes| {
+            (
+                [
+                    (header::CONTENT_TYPE, "video/mp4"),
+                    (header::CACHE_CONTROL, "max-age=60"),
+                ],
+                bytes.to_vec(),
+            )
+                .into_response()
+        }),
+    };
+    Some(
+        found
+            .unwrap_or_else(|| (StatusCode::NOT_FOUND, "not in the live playlist").into_response()),
+    )
 }

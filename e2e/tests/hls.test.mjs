@@ -1,0 +1,64 @@
+// HLS (issue #17): an app with hlsMuxingEnabled serves each H.264 stream the official SDK publishes as fMP4 HLS at
+// /{App}/streams/{id}.m3u8; hls.js (npm) in Chromium plays it from another origin and keeps playing for 20 s. A VP8
+// stream gets no HLS (HLS carries H.264 without transcoding).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestEnv, uniqueStreamId } from '../lib/test-env.mjs';
+import { waitUntil, sleep } from '../lib/poll.mjs';
+
+let env;
+
+before(async () => {
+  env = await startTestEnv({
+    configToml: '[apps.HlsApp]\nvp8Enabled = false\nh264Enabled = true\nhlsMuxingEnabled = true\nhlsTime = 1\nhlsListSize = 4\n'
+      + '[apps.HlsVp8]\nhlsMuxingEnabled = true\n',
+  });
+});
+after(async () => { await env?.close(); });
+
+const playlistUrl = (app, id) => `${env.server.baseUrl()}/${app}/streams/${id}.m3u8`;
+
+test('hls.js plays a live H.264 stream\'s HLS and keeps playing for 20 s', { timeout: 120_000 }, async (t) => {
+  await env.guard('hls-live', async () => {
+    const id = uniqueStreamId('hls');
+    const publisher = await env.publisher(id, { app: 'HlsApp' });
+    await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
+    let text = '';
+    await waitUntil(async () => {
+      const res = await fetch(playlistUrl('HlsApp', id));
+      text = res.status === 200 ? await res.text() : '';
+      return (text.match(/#EXTINF/g) ?? []).length >= 2;
+    }, { timeoutMs: 20_000, what: `two segments in ${playlistUrl('HlsApp', id)}` });
+    t.diagnostic(`playlist:\n${text}`);
+    assert.match(text, /^#EXTM3U\n#EXT-X-VERSION:7\n/);
+    assert.match(text, new RegExp(`#EXT-X-MAP:URI="${id}_init.mp4"`));
+    const durations = [...text.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
+    assert.ok(durations.every((d) => d > 0 && d < 4), `segment durations ${durations} for hlsTime 1`);
+    const seg = await fetch(`${env.server.baseUrl()}/HlsApp/streams/${text.match(/\n(\S+\.m4s)\n/)[1]}`);
+    assert.equal(seg.status, 200);
+    assert.equal(seg.headers.get('content-type'), 'video/mp4');
+
+    // The page comes from another origin than Tern's, as a web player on another site would.
+    const viewer = await env.open('hls.html', { id, label: 'hls.js', src: playlistUrl('HlsApp', id) });
+    const read = () => viewer.page.evaluate(() => ({ ...window.playback(), state: window.hlsState }));
+    await waitUntil(async () => (await read()).currentTime > 0.5, { timeoutMs: 20_000, what: 'hls.js playing' });
+    const first = await read();
+    await sleep(20_000);
+    const last = await read();
+    t.diagnostic(`hls.js after 20 s: ${JSON.stringify(last)}`);
+    assert.equal(last.state.fatal, null, `no fatal hls.js error: ${JSON.stringify(last.state.errors)}`);
+    assert.ok(last.currentTime - first.currentTime >= 15, `played ${last.currentTime - first.currentTime} s of 20`);
+    assert.equal(last.width, 640);
+    assert.ok(last.decoded > first.decoded + 100, `frames decoded ${first.decoded} → ${last.decoded}`);
+  });
+});
+
+test('a VP8 stream gets no HLS (no transcoding), and the log says why', { timeout: 60_000 }, async () => {
+  await env.guard('hls-vp8', async () => {
+    const id = uniqueStreamId('hlsvp8');
+    const publisher = await env.publisher(id, { app: 'HlsVp8' });
+    await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
+    await waitUntil(() => env.server.stderr().includes(`no HLS for this stream: it is VP8`), { timeoutMs: 10_000, what: 'the VP8 warning' });
+    assert.equal((await fetch(playlistUrl('HlsVp8', id))).status, 404);
+  });
+});
