@@ -53,10 +53,10 @@ fn migrates_an_empty_directory_and_reopens() {
     let nested = dir.0.join("not").join("there");
     let store = SqliteStore::open(&nested).expect("creates the directory and the schema");
     assert!(store.path().exists());
-    assert_eq!(store.schema_version(), 1);
+    assert_eq!(store.schema_version(), 2);
     drop(store);
     let store = SqliteStore::open(&nested).expect("reopens");
-    assert_eq!(store.schema_version(), 1);
+    assert_eq!(store.schema_version(), 2);
     let mode: String = rusqlite::Connection::open(nested.join("tern.db"))
         .unwrap()
         .query_row("PRAGMA journal_mode", [], |r| r.get(0))
@@ -75,7 +75,7 @@ fn a_newer_schema_is_refused() {
     match SqliteStore::open(&dir.0) {
         Err(OpenError::TooNew {
             found: 99,
-            known: 1,
+            known: 2,
         }) => {}
         Err(e) => panic!("unexpected error {e}"),
         Ok(_) => panic!("a newer schema must be refused"),
@@ -388,4 +388,45 @@ fn records_use_ant_media_names_and_defaults() {
     }
     let t: Token = serde_json::from_str(r#"{"tokenId":"x","type":"play","expireDate":5}"#).unwrap();
     assert_eq!((t.kind.as_str(), t.expire_date), ("play", 5));
+}
+
+#[test]
+fn vods_are_listed_newest_first_counted_and_deleted() {
+    use tern_store::Vod;
+    let dir = Dir::new("vods");
+    let mut store = SqliteStore::open(&dir.0).unwrap();
+    for (id, date) in [("a", 10), ("b", 30), ("c", 20)] {
+        let v = Vod {
+            vod_id: id.into(),
+            stream_id: format!("s_{id}"),
+            vod_name: format!("s_{id}.mp4"),
+            file_path: format!("streams/s_{id}.mp4"),
+            duration: 1000,
+            file_size: 5,
+            creation_date: date,
+            kind: "streamVod".into(),
+            ..Vod::default()
+        };
+        store.insert_vod("LiveApp", &v).unwrap();
+    }
+    let ids: Vec<String> = store
+        .list_vods("LiveApp", 0, 10)
+        .unwrap()
+        .into_iter()
+        .map(|v| v.vod_id)
+        .collect();
+    assert_eq!(ids, ["b", "c", "a"]);
+    assert_eq!(store.list_vods("LiveApp", 1, 1).unwrap()[0].vod_id, "c");
+    assert_eq!(store.count_vods("LiveApp").unwrap(), 3);
+    assert_eq!(store.count_vods("Other").unwrap(), 0);
+    assert_eq!(store.vod("LiveApp", "c").unwrap().unwrap().stream_id, "s_c");
+    assert!(store.delete_vod("LiveApp", "c").unwrap());
+    assert!(!store.delete_vod("LiveApp", "c").unwrap());
+    drop(store);
+    let store = SqliteStore::open(&dir.0).unwrap();
+    assert_eq!(
+        store.count_vods("LiveApp").unwrap(),
+        2,
+        "kept across a restart"
+    );
 }

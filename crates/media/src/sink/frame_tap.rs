@@ -242,4 +242,33 @@ mod tests {
         let video = got.iter().filter(|f| f.codec.is_video()).count();
         assert_eq!((got.len() - video, video), (25, 15));
     }
+
+    /// A sink that asks for a keyframe after each frame it takes.
+    struct Eager(std::sync::mpsc::SyncSender<Arc<Frame>>);
+
+    impl FrameSink for Eager {
+        fn offer(&mut self, frame: &Arc<Frame>) -> Offer {
+            self.0.offer(frame)
+        }
+        fn wants_keyframe(&mut self) -> bool {
+            true
+        }
+    }
+
+    #[test]
+    fn a_sink_that_wants_a_keyframe_makes_the_tap_ask_for_one() {
+        let t0 = Instant::now();
+        let packets = source(t0);
+        let mut tap = FrameTap::default();
+        let (tx, rx) = sync_channel(10_000);
+        tap.add(Box::new(Eager(tx)));
+        let _ = tap.take_keyframe_request();
+        let mut asked = 0;
+        for p in &packets {
+            tap.handle_packet(p.arrived, p);
+            asked += usize::from(tap.take_keyframe_request());
+        }
+        assert!(!taken(&rx).is_empty());
+        assert!(asked > 10, "asked {asked} times");
+    }
 }

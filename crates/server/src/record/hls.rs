@@ -228,3 +228,29 @@ fn segment(
     }
     tracing::info!(app, stream = id, segments = seq, "HLS ended");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_playlist_lists_the_newest_segments_with_their_lengths() {
+        let mut p = Playlist::new(3, 2);
+        assert_eq!(p.text("s"), None, "nothing before the init segment");
+        p.init = Some(Arc::from(&b"init"[..]));
+        for (seq, ms) in [(0, 2000), (1, 2100), (2, 1950), (3, 3500), (4, 2000)] {
+            p.push(seq, ms, vec![seq as u8; 10]);
+        }
+        let text = p.text("s").unwrap();
+        assert_eq!(
+            text,
+            "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:2\n\
+             #EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"s_init.mp4\"\n\
+             #EXTINF:1.950,\ns_2.m4s\n#EXTINF:3.500,\ns_3.m4s\n#EXTINF:2.000,\ns_4.m4s\n"
+        );
+        // Two segments more than listed stay for late readers; older ones go.
+        assert!(p.segment(1).is_some() && p.segment(0).is_some());
+        p.push(5, 2000, vec![5; 10]);
+        assert!(p.segment(0).is_none() && p.segment(1).is_some());
+    }
+}
