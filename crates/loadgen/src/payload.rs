@@ -29,6 +29,16 @@ pub fn frame(seq: u32, sent_us: u64, len: usize) -> Vec<u8> {
     f
 }
 
+/// Like [`frame`], as a VP8 interframe (its first byte's P bit set) unless
+/// `key`: recorders and segmenters then see keyframes as encoders make them.
+pub fn video_frame(seq: u32, sent_us: u64, len: usize, key: bool) -> Vec<u8> {
+    let mut f = frame(seq, sent_us, len);
+    if !key {
+        f[0] |= 1;
+    }
+    f
+}
+
 /// Appends bytes `start..end` of frame `(seq, sent_us)` to `out`, a cell at a time.
 fn extend(out: &mut Vec<u8>, seq: u32, sent_us: u64, start: usize, end: usize) {
     let mut at = start;
@@ -80,7 +90,10 @@ fn cell_at(chunk: &[u8], at: usize) -> Option<(u16, Stamp)> {
 /// chunk needs one.
 pub fn read(chunk: &[u8]) -> Option<Stamp> {
     // Where the chunk sits in its frame, and the frame's stamp.
-    let (start, stamp) = if chunk.len() >= HEAD_LEN + CELL && chunk[..HEAD.len()] == HEAD {
+    let head = chunk.len() >= HEAD_LEN + CELL
+        && chunk[0] & !1 == HEAD[0]
+        && chunk[1..HEAD.len()] == HEAD[1..];
+    let (start, stamp) = if head {
         (0, cell_at(chunk, HEAD_LEN)?.1)
     } else {
         (0..CELL).find_map(|at| {
@@ -97,6 +110,10 @@ pub fn read(chunk: &[u8]) -> Option<Stamp> {
         start,
         start + chunk.len(),
     );
+    // A keyframe's first byte, or an interframe's (its P bit set).
+    if start == 0 && chunk[0] & !1 == HEAD[0] {
+        want[0] = chunk[0];
+    }
     (want == chunk).then_some(stamp)
 }
 
@@ -124,6 +141,27 @@ pub fn vp8_body(payload: &[u8]) -> Option<&[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interframes_read_back_like_keyframes() {
+        let f = video_frame(7, 1234, 400, false);
+        assert_eq!(f[0], 0x11);
+        assert_eq!(
+            read(&f),
+            Some(Stamp {
+                seq: 7,
+                sent_us: 1234
+            })
+        );
+        assert_eq!(
+            read(&f[100..250]),
+            Some(Stamp {
+                seq: 7,
+                sent_us: 1234
+            })
+        );
+        assert_eq!(read(&video_frame(7, 1234, 400, true)), read(&f));
+    }
 
     #[test]
     fn any_cut_of_a_frame_reads_back() {

@@ -111,6 +111,7 @@ impl Report {
                 "fps": s.fps,
                 "video_frame_bytes": s.video_frame_bytes(),
                 "audio_pps": s.audio_pps,
+                "keyframe_every": s.keyframe_every,
                 "join_rate": s.join_rate,
                 "sample": s.sample,
             },

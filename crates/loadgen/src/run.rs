@@ -281,7 +281,8 @@ async fn feed(s: Scenario, mut h: PeerHandle, phase: Duration, mut stop: watch::
         let cmd = tokio::select! {
             _ = video.tick() => {
                 vseq += 1;
-                PeerCmd::Frame { kind: MediaKind::Video, data: payload::frame(vseq, now_micros(), vbytes) }
+                let key = (vseq - 1) % s.keyframe_every == 0;
+                PeerCmd::Frame { kind: MediaKind::Video, data: payload::video_frame(vseq, now_micros(), vbytes, key) }
             }
             _ = audio.tick(), if s.audio_pps > 0 => {
                 aseq += 1;

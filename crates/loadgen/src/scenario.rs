@@ -41,6 +41,8 @@ pub struct Scenario {
     /// Opus packets per second (one frame each).
     pub audio_pps: u32,
     pub audio_bytes: usize,
+    /// One video frame in this many is a keyframe (1: every one).
+    pub keyframe_every: u32,
     /// Subscribers started per second (0: as fast as `join_concurrency` allows).
     pub join_rate: f64,
     /// Joins in flight at once.
@@ -76,6 +78,7 @@ impl Default for Scenario {
             fps: 30,
             audio_pps: 50,
             audio_bytes: 120,
+            keyframe_every: 1,
             join_rate: 100.0,
             join_concurrency: 16,
             join_timeout: 10.0,
@@ -133,6 +136,9 @@ pub struct Args {
     /// Bytes of one Opus packet's payload [default: 120]
     #[arg(long)]
     pub audio_bytes: Option<usize>,
+    /// One video frame in N is a keyframe, the others VP8 interframes [default: 1]
+    #[arg(long)]
+    pub keyframe_every: Option<u32>,
     /// Subscribers started per second, 0 = no pacing [default: 100]
     #[arg(long)]
     pub join_rate: Option<f64>,
@@ -189,6 +195,7 @@ impl Args {
             fps,
             audio_pps,
             audio_bytes,
+            keyframe_every,
             join_rate,
             join_concurrency,
             join_timeout,
@@ -210,8 +217,12 @@ impl Args {
 
 impl Scenario {
     fn validate(&self) -> anyhow::Result<()> {
-        if self.publishers == 0 || self.fps == 0 || self.join_concurrency == 0 {
-            bail!("publishers, fps and join_concurrency must be at least 1");
+        if self.publishers == 0
+            || self.fps == 0
+            || self.join_concurrency == 0
+            || self.keyframe_every == 0
+        {
+            bail!("publishers, fps, join_concurrency and keyframe_every must be at least 1");
         }
         if !(self.duration > 0.0 && self.duration <= 3600.0) {
             bail!("duration must be in (0, 3600] seconds");
