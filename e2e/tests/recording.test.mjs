@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startTestEnv, uniqueStreamId } from '../lib/test-env.mjs';
 import { startTern } from '../lib/tern-server.mjs';
+import { openParticipant } from '../lib/participant.mjs';
 import { waitUntil, sleep } from '../lib/poll.mjs';
 
 const run = promisify(execFile);
@@ -162,6 +163,33 @@ test('recording/true starts a live stream\'s recording, recording/false ends it 
     const unknown = await rest('OnDemand', 'broadcasts/nope/recording/true', { method: 'PUT' });
     assert.equal(unknown.status, 404);
   });
+});
+
+test('a server stopped with SIGTERM finishes the recordings it was making: fast-start files and VoDs', { timeout: 90_000 }, async (t) => {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'tern-rec-term-'));
+  const other = await startTern({ dataDir, configToml: '[apps.RecApp]\nvp8Enabled = false\nh264Enabled = true\nmp4MuxingEnabled = true\n' });
+  let pub = null;
+  try {
+    const id = uniqueStreamId('term');
+    pub = await openParticipant(env.browser, env.web.pageUrl('publish.html', { ws: other.wsUrl('RecApp'), id }), 'publisher (SIGTERM)');
+    await pub.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
+    await sleep(4000);
+    other.kill('SIGTERM');
+    const exit = await other.waitExit(30_000);
+    assert.equal(exit?.code, 0, `exit ${JSON.stringify(exit)}`);
+    const dir = path.join(dataDir, 'RecApp', 'streams');
+    const seen = await inspect(path.join(dir, `${id}.mp4`));
+    t.diagnostic(`after SIGTERM: ${JSON.stringify(seen)}`);
+    assert.deepEqual(seen.codecs.sort(), ['h264', 'opus']);
+    assert.ok(seen.duration >= 3, `duration ${seen.duration}`);
+    assert.equal(seen.errors, '');
+    await assert.rejects(() => run('ls', [path.join(dir, `${id}.mp4.part`)]), 'no .part left');
+    assert.match(other.stderr(), /recording finished/);
+  } finally {
+    await pub?.close();
+    await other.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
 });
 
 // Last in this file: it kills the server.

@@ -43,6 +43,9 @@ use tokio::task::JoinHandle;
 
 use config::Config;
 
+/// How long a stopping server waits for its recordings to be finished.
+const RECORDINGS_DRAIN: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// A started server.
 pub struct Running {
     pub http_addr: SocketAddr,
@@ -55,6 +58,7 @@ pub struct Running {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     store: db::SharedStore,
+    recordings: record::Recordings,
 }
 
 impl Running {
@@ -64,6 +68,10 @@ impl Running {
         for t in self.tasks {
             let _ = t.await;
         }
+        // Recordings end as their streams would: fast-start files and VoDs,
+        // not .part files for the next start to mend.
+        let recordings = self.recordings.clone();
+        let _ = tokio::task::spawn_blocking(move || recordings.finish_all(RECORDINGS_DRAIN)).await;
         // Nothing is published any more: say so in the store now rather than
         // at the next start.
         if let Err(e) = settle(&mut **db::lock(&self.store)) {
@@ -201,7 +209,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let app = http::router(state)
         .merge(rest_counted)
         .merge(console::router(console_state))
-        .merge(record::serve::router(recordings));
+        .merge(record::serve::router(recordings.clone()));
     let mut http_shutdown = shutdown_rx;
     let mut tasks = vec![hub_task];
     let turn_addr = turn.as_ref().and_then(|t| t.udp_addr);
@@ -240,6 +248,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         shutdown,
         tasks,
         store,
+        recordings,
     })
 }
 

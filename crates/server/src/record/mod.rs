@@ -135,6 +135,27 @@ impl Recordings {
         }
     }
 
+    /// Stops every recording and waits (at most `within`) until each has
+    /// written its file; says what was left.
+    pub fn finish_all(&self, within: std::time::Duration) {
+        let deadline = std::time::Instant::now() + within;
+        let running = || self.running.lock().unwrap_or_else(|e| e.into_inner()).len();
+        for stop in self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+        {
+            stop.store(true, Ordering::Relaxed);
+        }
+        while running() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        if running() > 0 {
+            tracing::warn!(left = running(), "recordings still being written at exit: their .part files are kept at the next start");
+        }
+    }
+
     pub fn data_dir(&self) -> &std::path::Path {
         &self.data_dir
     }
