@@ -7,7 +7,6 @@
 //! many sessions present it at the same moment.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use tern_auth::Action;
 use tern_core::{Refusal, Registry, StreamEvent};
@@ -92,39 +91,27 @@ impl StoreRegistry {
             return;
         };
         let b = db::lock(&self.store).broadcast(app, id).ok().flatten();
-        let url = b
-            .as_ref()
-            .and_then(|b| b.listener_hook_url.clone())
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| settings.listener_hook_url.clone());
-        if url.is_empty() {
-            return;
-        }
         let field = |f: Option<&String>| f.cloned().unwrap_or_default();
         for action in actions {
-            let hook = Hook {
-                url: url.clone(),
-                json: settings.webhook_content_type == "application/json",
-                retries: settings.webhook_retry_count,
-                retry_delay: Duration::from_millis(settings.webhook_retry_delay),
-                secret: settings.webhook_secret.clone(),
-                fields: vec![
-                    ("id", id.to_owned()),
-                    ("action", action.to_owned()),
-                    (
-                        "streamName",
-                        field(b.as_ref().and_then(|b| b.name.as_ref())),
-                    ),
-                    (
-                        "category",
-                        field(b.as_ref().and_then(|b| b.category.as_ref())),
-                    ),
-                    (
-                        "metadata",
-                        field(b.as_ref().and_then(|b| b.meta_data.as_ref())),
-                    ),
-                    ("timestamp", now_ms().to_string()),
-                ],
+            let fields = vec![
+                ("id", id.to_owned()),
+                ("action", action.to_owned()),
+                (
+                    "streamName",
+                    field(b.as_ref().and_then(|b| b.name.as_ref())),
+                ),
+                (
+                    "category",
+                    field(b.as_ref().and_then(|b| b.category.as_ref())),
+                ),
+                (
+                    "metadata",
+                    field(b.as_ref().and_then(|b| b.meta_data.as_ref())),
+                ),
+                ("timestamp", now_ms().to_string()),
+            ];
+            let Some(hook) = Hook::for_stream(&settings, b.as_ref(), fields) else {
+                return;
             };
             if let Some(w) = &self.webhooks {
                 w.send(hook);

@@ -38,6 +38,28 @@ pub struct Hook {
 }
 
 impl Hook {
+    /// A hook of a stream with these fields: to its broadcast's
+    /// `listenerHookURL`, else the app's, delivered as the app's settings
+    /// say. None when neither URL is set.
+    pub fn for_stream(
+        settings: &crate::app_settings::Settings,
+        broadcast: Option<&tern_store::Broadcast>,
+        fields: Vec<(&'static str, String)>,
+    ) -> Option<Hook> {
+        let url = broadcast
+            .and_then(|b| b.listener_hook_url.clone())
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| settings.listener_hook_url.clone());
+        (!url.is_empty()).then(|| Hook {
+            url,
+            json: settings.webhook_content_type == "application/json",
+            retries: settings.webhook_retry_count,
+            retry_delay: Duration::from_millis(settings.webhook_retry_delay),
+            secret: settings.webhook_secret.clone(),
+            fields,
+        })
+    }
+
     /// The body and its content type.
     fn body(&self) -> (String, &'static str) {
         if self.json {

@@ -9,13 +9,15 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tern_media::frames::{Frame, FrameCodec};
-use tern_media::{FrameSink, Offer};
+use tern_media::FrameSink;
 use tern_record::Recorder;
+
+use super::sink::ThreadSink;
 
 /// Frames waiting for the segmenter.
 const QUEUE: usize = 512;
@@ -95,26 +97,6 @@ impl Playlist {
     }
 }
 
-/// The worker's end: asks for a keyframe when the segment is long enough.
-struct Sink {
-    tx: SyncSender<Arc<Frame>>,
-    stop: Arc<AtomicBool>,
-    want_keyframe: Arc<AtomicBool>,
-}
-
-impl FrameSink for Sink {
-    fn offer(&mut self, frame: &Arc<Frame>) -> Offer {
-        if self.stop.load(Ordering::Relaxed) {
-            return Offer::Gone;
-        }
-        self.tx.offer(frame)
-    }
-
-    fn wants_keyframe(&mut self) -> bool {
-        self.want_keyframe.swap(false, Ordering::Relaxed)
-    }
-}
-
 /// Starts the HLS of a stream; its playlist is in `streams` until it ends.
 pub fn start(
     streams: &HlsStreams,
@@ -151,10 +133,10 @@ pub fn start(
         tracing::error!("cannot start an HLS thread: {e}");
         stop.store(true, Ordering::Relaxed);
     }
-    Some(Box::new(Sink {
+    Some(Box::new(ThreadSink {
         tx,
         stop,
-        want_keyframe,
+        want_keyframe: Some(want_keyframe),
     }))
 }
 

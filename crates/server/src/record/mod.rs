@@ -9,6 +9,7 @@
 pub mod files;
 pub mod hls;
 pub mod serve;
+mod sink;
 mod writer;
 
 use std::collections::HashMap;

@@ -9,16 +9,17 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tern_media::frames::Frame;
-use tern_media::{FrameSink, Offer};
+use tern_media::FrameSink;
 use tern_record::Recorder;
 use tern_store::Vod;
 
 use super::files::Target;
+use super::sink::ThreadSink;
 use crate::db::{self, now_ms, SharedStore};
 
 /// Frames a recording may have waiting: a few seconds of audio and video.
@@ -34,22 +35,6 @@ pub struct Job {
     pub store: SharedStore,
     pub apps: crate::apps::Apps,
     pub webhooks: crate::webhooks::Webhooks,
-}
-
-/// The worker's end: refuses frames once the recording is stopped, so the
-/// tap drops it.
-struct Sink {
-    tx: SyncSender<Arc<Frame>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl FrameSink for Sink {
-    fn offer(&mut self, frame: &Arc<Frame>) -> Offer {
-        if self.stop.load(Ordering::Relaxed) {
-            return Offer::Gone;
-        }
-        self.tx.offer(frame)
-    }
 }
 
 pub fn spawn(
@@ -68,7 +53,11 @@ pub fn spawn(
         tracing::error!("cannot start a recording thread: {e}");
         stop.store(true, Ordering::Relaxed);
     }
-    Box::new(Sink { tx, stop })
+    Box::new(ThreadSink {
+        tx,
+        stop,
+        want_keyframe: None,
+    })
 }
 
 fn run(job: &Job, rx: &Receiver<Arc<Frame>>, stop: &AtomicBool) {
@@ -186,7 +175,7 @@ fn finish(target: &Target, rec: &mut Recorder) -> io::Result<u64> {
 }
 
 /// The `vodReady` hook, as Ant Media sends it: `vodName` without its
-/// extension, to the broadcast's `listenerHookURL`, else the app's.
+/// extension.
 fn vod_ready(job: &Job, vod: &Vod) {
     let Some(settings) = job.apps.settings(&job.app) else {
         return;
@@ -195,34 +184,27 @@ fn vod_ready(job: &Job, vod: &Vod) {
         .broadcast(&job.app, &job.stream_id)
         .ok()
         .flatten();
-    let url = b
-        .as_ref()
-        .and_then(|b| b.listener_hook_url.clone())
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| settings.listener_hook_url.clone());
-    if url.is_empty() {
-        return;
-    }
     let base = vod
         .vod_name
         .rsplit_once('.')
         .map_or(vod.vod_name.as_str(), |(b, _)| b);
-    job.webhooks.send(crate::webhooks::Hook {
-        url,
-        json: settings.webhook_content_type == "application/json",
-        retries: settings.webhook_retry_count,
-        retry_delay: Duration::from_millis(settings.webhook_retry_delay),
-        secret: settings.webhook_secret.clone(),
-        fields: vec![
-            ("id", job.stream_id.clone()),
-            ("action", "vodReady".into()),
-            ("vodName", base.to_owned()),
-            ("vodId", vod.vod_id.clone()),
-            ("duration", vod.duration.to_string()),
-            ("metadata", b.and_then(|b| b.meta_data).unwrap_or_default()),
-            ("timestamp", now_ms().to_string()),
-        ],
-    });
+    let fields = vec![
+        ("id", job.stream_id.clone()),
+        ("action", "vodReady".into()),
+        ("vodName", base.to_owned()),
+        ("vodId", vod.vod_id.clone()),
+        ("duration", vod.duration.to_string()),
+        (
+            "metadata",
+            b.as_ref()
+                .and_then(|b| b.meta_data.clone())
+                .unwrap_or_default(),
+        ),
+        ("timestamp", now_ms().to_string()),
+    ];
+    if let Some(hook) = crate::webhooks::Hook::for_stream(&settings, b.as_ref(), fields) {
+        job.webhooks.send(hook);
+    }
 }
 
 pub(super) fn new_vod_id() -> String {
