@@ -210,6 +210,15 @@ impl Hub {
         self.attach(peer, sink)
     }
 
+    /// A publisher's stream ended on its worker: its recording and HLS
+    /// threads finish on their own, and a republish may start new ones at
+    /// once.
+    fn publisher_gone(&mut self, peer: PeerId) {
+        if let Some(key) = self.publishers.remove(&peer) {
+            self.recordings.forget(&key.app, &key.id);
+        }
+    }
+
     /// Gives a frame sink of publisher `peer`'s stream to its worker.
     fn attach(&mut self, peer: PeerId, sink: Option<Box<dyn tern_media::FrameSink>>) -> bool {
         let (Some(sink), Some(&worker)) = (sink, self.placement.get(&peer)) else {
@@ -256,7 +265,7 @@ impl Hub {
             MediaEvent::Disconnected { peer, .. } => {
                 // Its worker has dropped it already.
                 self.unplace(*peer);
-                self.publishers.remove(peer);
+                self.publisher_gone(*peer);
             }
             MediaEvent::Connected { peer } => {
                 if let Some(key) = self.publishers.get(peer).cloned() {
@@ -321,7 +330,7 @@ impl Hub {
             MediaCommand::OpenPlayer { .. } => self.place(peer, worker),
             MediaCommand::Close { .. } => {
                 self.unplace(peer);
-                self.publishers.remove(&peer);
+                self.publisher_gone(peer);
             }
             _ => {}
         }

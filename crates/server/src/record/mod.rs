@@ -33,6 +33,25 @@ pub struct Recordings {
     /// Live HLS playlists.
     pub hls: hls::HlsStreams,
     running: Arc<Mutex<StopSwitches>>,
+    /// Recording threads alive, finishing ones included.
+    active: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a recording thread as alive until dropped (also when the thread
+/// never started and its closure is dropped unrun).
+struct Alive(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Alive {
+    fn new(count: &Arc<std::sync::atomic::AtomicUsize>) -> Alive {
+        count.fetch_add(1, Ordering::Relaxed);
+        Alive(count.clone())
+    }
+}
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The stop switch of each running recording, by (app, stream id).
@@ -47,6 +66,7 @@ impl Recordings {
             webhooks,
             hls: Arc::default(),
             running: Arc::default(),
+            active: Arc::default(),
         }
     }
 
@@ -89,10 +109,12 @@ impl Recordings {
         };
         let stop = Arc::new(AtomicBool::new(false));
         running.insert(key.clone(), stop.clone());
+        let alive = Alive::new(&self.active);
         let done = {
             let running = self.running.clone();
             let stop = stop.clone();
             move || {
+                let _alive = alive;
                 let mut r = running.lock().unwrap_or_else(|e| e.into_inner());
                 if r.get(&key).is_some_and(|s| Arc::ptr_eq(s, &stop)) {
                     r.remove(&key);
@@ -136,11 +158,26 @@ impl Recordings {
         }
     }
 
+    /// The stream's source ended: its recording and HLS threads are
+    /// finishing (their queues closed) and no longer count as running, so a
+    /// republished stream gets new ones at once.
+    pub fn forget(&self, app: &str, id: &str) {
+        let key = (app.to_owned(), id.to_owned());
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        self.hls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+    }
+
     /// Stops every recording and waits (at most `within`) until each has
     /// written its file; says what was left.
     pub fn finish_all(&self, within: std::time::Duration) {
         let deadline = std::time::Instant::now() + within;
-        let running = || self.running.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let running = || self.active.load(Ordering::Relaxed);
         for stop in self
             .running
             .lock()
