@@ -43,6 +43,15 @@ test('hls.js plays a live H.264 stream\'s HLS and keeps playing for 20 s', { tim
     const read = () => viewer.page.evaluate(() => ({ ...window.playback(), state: window.hlsState }));
     await waitUntil(async () => (await read()).currentTime > 0.5, { timeoutMs: 20_000, what: 'hls.js playing' });
     const first = await read();
+    // The viewer counts in REST while it fetches segments.
+    let stats = null;
+    await waitUntil(async () => {
+      stats = await (await fetch(`${env.server.baseUrl()}/HlsApp/rest/v2/broadcasts/${id}/broadcast-statistics`)).json();
+      return stats.totalHLSWatchersCount === 1;
+    }, { timeoutMs: 10_000, what: 'totalHLSWatchersCount 1' }).catch(() => {});
+    assert.equal(stats?.totalHLSWatchersCount, 1, JSON.stringify(stats));
+    const b = await (await fetch(`${env.server.baseUrl()}/HlsApp/rest/v2/broadcasts/${id}`)).json();
+    assert.equal(b.hlsViewerCount, 1);
     await sleep(20_000);
     const last = await read();
     t.diagnostic(`hls.js after 20 s: ${JSON.stringify(last)}`);

@@ -38,6 +38,9 @@ pub struct Playlist {
     pub segments: VecDeque<Segment>,
     list_size: usize,
     target_s: u64,
+    /// When each viewer (a hash of its address and user agent) last fetched
+    /// a segment.
+    viewers: HashMap<u64, Instant>,
 }
 
 impl Playlist {
@@ -47,7 +50,31 @@ impl Playlist {
             segments: VecDeque::new(),
             list_size: list_size.max(1) as usize,
             target_s: hls_time.max(1) as u64,
+            viewers: HashMap::new(),
         }
+    }
+
+    /// A viewer counts while it fetched a segment within three segment
+    /// lengths (at least 6 s): players fetch one per segment length.
+    fn viewer_window(&self) -> Duration {
+        Duration::from_secs((self.target_s * 3).max(6))
+    }
+
+    /// Viewer `who` fetched a segment.
+    pub fn seen(&mut self, who: u64, now: Instant) {
+        let window = self.viewer_window();
+        self.viewers
+            .retain(|_, at| now.saturating_duration_since(*at) < window);
+        self.viewers.insert(who, now);
+    }
+
+    /// Viewers now (`hlsViewerCount`).
+    pub fn viewers(&self, now: Instant) -> usize {
+        let window = self.viewer_window();
+        self.viewers
+            .values()
+            .filter(|at| now.saturating_duration_since(**at) < window)
+            .count()
     }
 
     fn push(&mut self, seq: u64, duration_ms: u64, data: Vec<u8>) {
@@ -234,5 +261,18 @@ mod tests {
         assert!(p.segment(1).is_some() && p.segment(0).is_some());
         p.push(5, 2000, vec![5; 10]);
         assert!(p.segment(0).is_none() && p.segment(1).is_some());
+    }
+
+    #[test]
+    fn viewers_count_while_they_fetch_segments() {
+        let t0 = Instant::now();
+        let mut p = Playlist::new(5, 2);
+        p.seen(1, t0);
+        p.seen(2, t0);
+        p.seen(1, t0 + Duration::from_secs(4));
+        assert_eq!(p.viewers(t0 + Duration::from_secs(5)), 2);
+        // Viewer 2 stopped fetching 6 s ago (three 2 s segments).
+        assert_eq!(p.viewers(t0 + Duration::from_secs(7)), 1);
+        assert_eq!(p.viewers(t0 + Duration::from_secs(11)), 0);
     }
 }

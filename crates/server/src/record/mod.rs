@@ -158,6 +158,15 @@ impl Recordings {
         }
     }
 
+    /// HLS viewers of a live stream now (`hlsViewerCount`).
+    pub fn hls_viewers(&self, app: &str, id: &str) -> u64 {
+        let map = self.hls.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&(app.to_owned(), id.to_owned())).map_or(0, |p| {
+            let p = p.lock().unwrap_or_else(|e| e.into_inner());
+            p.viewers(std::time::Instant::now()) as u64
+        })
+    }
+
     /// The stream's source ended: its recording and HLS threads are
     /// finishing (their queues closed) and no longer count as running, so a
     /// republished stream gets new ones at once.

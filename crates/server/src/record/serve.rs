@@ -30,7 +30,7 @@ async fn file(
         (StatusCode::NOT_FOUND, "no such application").into_response()
     } else if !is_safe_name(&name) {
         (StatusCode::NOT_FOUND, "no such file").into_response()
-    } else if let Some(r) = live_hls(&rec, &app, &name) {
+    } else if let Some(r) = live_hls(&rec, &app, &name, viewer(&req)) {
         r
     } else {
         let path = streams_dir(rec.data_dir(), &app).join(&name);
@@ -46,8 +46,25 @@ async fn file(
     res
 }
 
+/// Who asks, for the HLS viewer count: a hash of the client's address and
+/// user agent (players behind one address count apart when their browsers
+/// differ).
+fn viewer(req: &Request) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    req.extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+        .hash(&mut h);
+    req.headers()
+        .get(header::USER_AGENT)
+        .map(|v| v.as_bytes())
+        .hash(&mut h);
+    h.finish()
+}
+
 /// A file of a live HLS stream, if `name` is one.
-fn live_hls(rec: &Recordings, app: &str, name: &str) -> Option<Response> {
+fn live_hls(rec: &Recordings, app: &str, name: &str, who: u64) -> Option<Response> {
     let (id, part) = if let Some(id) = name.strip_suffix(".m3u8") {
         (id, None)
     } else if let Some(id) = name.strip_suffix("_init.mp4") {
@@ -62,7 +79,10 @@ fn live_hls(rec: &Recordings, app: &str, name: &str) -> Option<Response> {
         .unwrap_or_else(|e| e.into_inner())
         .get(&(app.to_owned(), id.to_owned()))?
         .clone();
-    let p = playlist.lock().unwrap_or_else(|e| e.into_inner());
+    let mut p = playlist.lock().unwrap_or_else(|e| e.into_inner());
+    if matches!(part, Some(Some(_))) {
+        p.seen(who, std::time::Instant::now());
+    }
     let found = match part {
         // A playlist changes with every segment: never cached.
         None => p.text(id).map(|t| {

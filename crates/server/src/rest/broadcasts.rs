@@ -118,8 +118,12 @@ pub async fn get_one(
     State(st): State<RestState>,
     ApiPath(StreamPath { app, id }): ApiPath<StreamPath>,
 ) -> RestResult<Json<Broadcast>> {
-    let b = db::lock(&st.store).broadcast(&app, &id)?;
-    b.map(Json).ok_or_else(|| missing(&id))
+    let mut b = db::lock(&st.store)
+        .broadcast(&app, &id)?
+        .ok_or_else(|| missing(&id))?;
+    // Counted live from segment requests, not stored.
+    b.hls_viewer_count = st.recordings.hls_viewers(&app, &id) as i64;
+    Ok(Json(b))
 }
 
 fn missing(id: &str) -> RestError {

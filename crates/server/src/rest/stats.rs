@@ -56,7 +56,7 @@ pub async fn broadcast_statistics(
     Ok(Json(BroadcastStatistics {
         total_webrtc_watchers_count: players.len() as u64,
         total_whep_watchers_count: whep,
-        total_hls_watchers_count: 0,
+        total_hls_watchers_count: st.recordings.hls_viewers(&app, &id),
         total_rtmp_watchers_count: 0,
         total_dash_watchers_count: 0,
     }))
