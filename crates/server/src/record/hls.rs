@@ -9,7 +9,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,11 +17,10 @@ use tern_media::frames::{Frame, FrameCodec};
 use tern_media::FrameSink;
 use tern_record::Recorder;
 
-use super::sink::ThreadSink;
+use super::sink::{next_frame, ThreadSink};
 
 /// Frames waiting for the segmenter.
 const QUEUE: usize = 512;
-const STOP_CHECK: Duration = Duration::from_millis(250);
 
 /// The live HLS streams of the node, by (app, stream id).
 pub type HlsStreams = Arc<Mutex<HashMap<(String, String), Arc<Mutex<Playlist>>>>>;
@@ -182,13 +181,7 @@ fn segment(
     let mut init_sent = false;
     let mut cut_at: Option<Instant> = None;
     let mut asked_at: Option<Instant> = None;
-    loop {
-        let frame = match rx.recv_timeout(STOP_CHECK) {
-            Ok(f) => f,
-            Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => break,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => break,
-        };
+    while let Some(frame) = next_frame(rx, stop) {
         if frame.codec == FrameCodec::Vp8 {
             tracing::warn!(app, stream = id, "no HLS for this stream: it is VP8, and HLS carries H.264 (publish H.264, e.g. an app with h264Enabled only)");
             break;

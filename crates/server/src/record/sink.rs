@@ -3,11 +3,27 @@
 //! drops it), and that passes on the thread's wish for a keyframe.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::SyncSender;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tern_media::frames::Frame;
 use tern_media::{FrameSink, Offer};
+
+/// How often an idle thread looks at its stop switch.
+const STOP_CHECK: Duration = Duration::from_millis(250);
+
+/// The thread's end: the next frame, or none once the stream ended (the
+/// queue closed) or the thread was stopped.
+pub fn next_frame(rx: &Receiver<Arc<Frame>>, stop: &AtomicBool) -> Option<Arc<Frame>> {
+    loop {
+        match rx.recv_timeout(STOP_CHECK) {
+            Ok(f) => return Some(f),
+            Err(RecvTimeoutError::Timeout) if !stop.load(Ordering::Relaxed) => continue,
+            Err(_) => return None,
+        }
+    }
+}
 
 pub struct ThreadSink {
     pub tx: SyncSender<Arc<Frame>>,

@@ -9,9 +9,8 @@
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tern_media::frames::Frame;
 use tern_media::FrameSink;
@@ -19,14 +18,12 @@ use tern_record::Recorder;
 use tern_store::Vod;
 
 use super::files::Target;
-use super::sink::ThreadSink;
+use super::sink::{next_frame, ThreadSink};
 use crate::db::{self, now_ms, SharedStore};
 
 /// Frames a recording may have waiting: a few seconds of audio and video.
 /// A thread that falls further behind loses frames until the next keyframe.
 const QUEUE: usize = 512;
-/// How often an idle recording looks at its stop switch.
-const STOP_CHECK: Duration = Duration::from_millis(250);
 
 pub struct Job {
     pub app: String,
@@ -122,13 +119,7 @@ fn record(
     rec: &mut Recorder,
 ) -> io::Result<()> {
     let mut part = BufWriter::new(File::options().append(true).open(&target.part)?);
-    loop {
-        let frame = match rx.recv_timeout(STOP_CHECK) {
-            Ok(f) => f,
-            Err(RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => break,
-            Err(RecvTimeoutError::Timeout) => continue,
-            Err(RecvTimeoutError::Disconnected) => break,
-        };
+    while let Some(frame) = next_frame(rx, stop) {
         match rec.push(&frame) {
             Ok(Ok(bytes)) if !bytes.is_empty() => {
                 part.write_all(&bytes)?;
