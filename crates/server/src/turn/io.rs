@@ -114,15 +114,21 @@ pub async fn start(
     let mut udp = None;
     let mut tcp = None;
     if let Some(addr) = config.addr {
-        let u = crate::local::bind_udp(addr).and_then(|s| {
-            s.set_nonblocking(true)?;
-            UdpSocket::from_std(s)
-        });
-        let (ok, u) = match u {
-            Ok(u) => (true, Some(u)),
-            Err(e) => (bind("UDP", addr, Err(e))?, None),
-        };
-        if ok {
+        // Port 0 picks a UDP port, and TCP needs the same number free too:
+        // another process may hold it on TCP, so try a few picks.
+        let tries = if addr.port() == 0 { 20 } else { 1 };
+        for attempt in 1..=tries {
+            let u = crate::local::bind_udp(addr).and_then(|s| {
+                s.set_nonblocking(true)?;
+                UdpSocket::from_std(s)
+            });
+            let (ok, u) = match u {
+                Ok(u) => (true, Some(u)),
+                Err(e) => (bind("UDP", addr, Err(e))?, None),
+            };
+            if !ok {
+                break;
+            }
             // TCP on the port UDP got (it may have been 0).
             let port = u
                 .as_ref()
@@ -131,11 +137,13 @@ pub async fn start(
             let taddr = SocketAddr::new(addr.ip(), port);
             match TcpListener::bind(taddr).await {
                 Ok(t) => tcp = Some(t),
+                Err(e) if attempt < tries && e.kind() == std::io::ErrorKind::AddrInUse => continue,
                 Err(e) => {
                     bind("TCP", taddr, Err(e))?;
                 }
             }
             udp = u;
+            break;
         }
     }
     let mut tls_listener = None;
