@@ -27,6 +27,10 @@ impl Sfu {
             .clear_codecs()
             .enable_opus(true, false)
             .set_send_buffer_video(VIDEO_SEND_BUFFER)
+            // A player syncs audio with video from two sender reports of
+            // each: str0m's 5 s for audio left new players out of sync for
+            // their first ~12 s.
+            .set_rtcp_report_interval_audio(AUDIO_REPORT_INTERVAL)
             .set_stats_interval(
                 self.peer_stats
                     .then_some(crate::peer::quality::QUALITY_INTERVAL),
@@ -118,6 +122,9 @@ pub fn worker_of_username(username: &str) -> Option<usize> {
 /// Video packets kept per player for retransmission (NACK) and probing: about
 /// 2 s at 1.5 Mbit/s. str0m's default of 1,000 made its cache most of a
 /// player's memory (1.2 MB), for NACKs that come within a round trip.
+/// Between sender reports of an audio track, as for video (str0m: 5 s).
+const AUDIO_REPORT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 const VIDEO_SEND_BUFFER: usize = 300;
 
 /// Where a player's bandwidth estimate starts: enough for a middle layer, so
