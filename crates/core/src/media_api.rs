@@ -60,6 +60,16 @@ pub enum MediaCommand {
         profile: MediaProfile,
         offer: String,
     },
+    /// Open a publisher that gives frames instead of an offer (RTMP, SRT
+    /// ingest); `Connected` follows at once.
+    OpenFrameSource {
+        peer: PeerId,
+        session: SessionId,
+        stream: StreamKey,
+        group: String,
+        audio: bool,
+        video: bool,
+    },
     /// Build an offer that sends the media of `sources` to a new player (one
     /// source for a stream, one per participant for a room); answer with
     /// `Offer` or `SdpFailed`.
@@ -221,6 +231,7 @@ impl MediaCommand {
     pub fn peer(&self) -> PeerId {
         match self {
             MediaCommand::OpenPublisher { peer, .. }
+            | MediaCommand::OpenFrameSource { peer, .. }
             | MediaCommand::OpenPlayer { peer, .. }
             | MediaCommand::UpdateSources { peer, .. }
             | MediaCommand::SetForwarding { peer, .. }

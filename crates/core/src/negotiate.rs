@@ -61,6 +61,44 @@ impl Core {
         self.media(cmd);
     }
 
+    /// A publisher of `session` that gives frames (RTMP, SRT) instead of an
+    /// offer, after `start`: its media opens with these tracks. False when
+    /// the session has no publisher of `id` waiting for its media.
+    pub fn open_frame_source(
+        &mut self,
+        session: SessionId,
+        id: &str,
+        audio: bool,
+        video: bool,
+    ) -> bool {
+        let Some(peer) = self.state.session_peer(session, id, PeerRole::Publisher) else {
+            return false;
+        };
+        let Some(p) = self.state.peers.get_mut(&peer) else {
+            return false;
+        };
+        if p.phase != Phase::AwaitingOffer {
+            return false;
+        }
+        p.phase = Phase::Negotiated;
+        let stream = p.stream.clone();
+        let group = self
+            .state
+            .streams
+            .get(&stream)
+            .and_then(|s| s.meta.main_track.clone())
+            .unwrap_or_else(|| stream.id.clone());
+        self.media(MediaCommand::OpenFrameSource {
+            peer,
+            session,
+            stream,
+            group,
+            audio,
+            video,
+        });
+        true
+    }
+
     pub(crate) fn take_candidate(&mut self, session: SessionId, c: TakeCandidate) {
         let Some(candidate) = c.candidate else {
             return; // end-of-candidates marker

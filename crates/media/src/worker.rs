@@ -41,6 +41,8 @@ pub struct Sfu {
     pub(crate) epochs: u64,
     /// Publishers of other workers whose players are (partly) here.
     pub(crate) mirrors: HashMap<PeerId, Mirror>,
+    /// Sources here that give frames (RTMP, SRT).
+    pub(crate) frame_sources: HashMap<PeerId, crate::source::frames::state::FrameSource>,
     /// Each peer's earliest timer, so waking up costs no scan of every peer.
     /// An entry may be early (the peer then finds nothing due), never late.
     timers: BTreeSet<(Instant, PeerId)>,
@@ -96,6 +98,7 @@ impl Sfu {
             relays: HashMap::new(),
             epochs: 0,
             mirrors: HashMap::new(),
+            frame_sources: HashMap::new(),
             timers: BTreeSet::new(),
             peer_stats: true,
             ice_tcp: false,
@@ -176,6 +179,14 @@ impl Sfu {
                 offer,
                 ..
             } => self.open_publisher(now, peer, session, &stream, profile, &offer),
+            MediaCommand::OpenFrameSource {
+                peer,
+                session,
+                stream,
+                audio,
+                video,
+                ..
+            } => self.open_frame_source(peer, session, &stream, audio, video),
             MediaCommand::OpenPlayer {
                 peer,
                 session,
@@ -213,6 +224,8 @@ impl Sfu {
             MediaCommand::Close { peer } => {
                 if let Some(mut p) = self.remove_peer(peer) {
                     p.rtc.disconnect();
+                } else {
+                    self.close_frame_source(peer);
                 }
             }
         }

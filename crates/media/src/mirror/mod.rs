@@ -26,10 +26,10 @@ impl Sfu {
     /// handing `worker` anything that needs the mirror. False when `source`
     /// is not a publisher here.
     pub fn mirror_to(&mut self, source: PeerId, worker: usize) -> bool {
-        let Some(p) = self.peers.get(&source) else {
+        let Some((tracks, simulcast)) = self.own_source_tracks(source) else {
             return false;
         };
-        if p.role != PeerRole::Publisher || worker == self.index {
+        if worker == self.index {
             return false;
         }
         self.epochs += 1;
@@ -38,8 +38,8 @@ impl Sfu {
             source,
             home: self.index,
             epoch,
-            tracks: p.tracks_in.clone(),
-            simulcast: p.simulcast,
+            tracks,
+            simulcast,
         };
         self.out.push_back(SfuOutput::Relay { worker, relay });
         let list = self.relays.entry(source).or_default();
@@ -254,10 +254,22 @@ impl Sfu {
         }
     }
 
+    /// A source of this worker (a publisher or a frame source): its tracks
+    /// and whether it sends simulcast.
+    fn own_source_tracks(&self, id: PeerId) -> Option<(Vec<(Mid, MediaKind)>, bool)> {
+        if let Some(p) = self.peers.get(&id) {
+            return (p.role == PeerRole::Publisher).then(|| (p.tracks_in.clone(), p.simulcast));
+        }
+        self.frame_sources.get(&id).map(|f| (f.tracks(), false))
+    }
+
     /// A source's tracks and whether it sends simulcast, here or mirrored.
     pub(crate) fn source_tracks(&self, id: PeerId) -> Option<(Vec<(Mid, MediaKind)>, bool)> {
         if let Some(p) = self.peers.get(&id) {
             return Some((p.tracks_in.clone(), p.simulcast));
+        }
+        if let Some(f) = self.frame_sources.get(&id) {
+            return Some((f.tracks(), false));
         }
         self.mirrors
             .get(&id)

@@ -33,6 +33,9 @@ pub struct Ingress {
     /// rest are each sink's own.
     pub(crate) ext: ExtensionValues,
     pub(crate) payload: Arc<[u8]>,
+    /// From a source that gives frames: it cannot be asked for a keyframe,
+    /// so its stream keeps a whole group of pictures for new players.
+    pub(crate) from_frames: bool,
 }
 
 impl Ingress {
@@ -65,6 +68,40 @@ impl Ingress {
             arrived,
             ext: ExtensionValues::default(),
             payload: Arc::clone(&packet.payload),
+            from_frames: false,
+        }
+    }
+
+    /// Marks it as from a source that cannot be asked for keyframes.
+    pub(crate) fn made_from_frames(mut self) -> Ingress {
+        self.from_frames = true;
+        self
+    }
+
+    #[cfg(test)]
+    pub(crate) fn made_from_rtp(mut self) -> Ingress {
+        self.from_frames = false;
+        self
+    }
+
+    /// The same packet at another RTP time: a group of pictures replayed to a
+    /// new player is squeezed to just before the live edge.
+    pub(crate) fn at_ticks(&self, ticks: u64, arrived: Instant) -> Ingress {
+        Ingress {
+            mid: self.mid,
+            rid: self.rid,
+            kind: self.kind,
+            params: self.params,
+            info: self.info,
+            layers: self.layers.clone(),
+            seq: self.seq,
+            ticks,
+            hz: self.hz,
+            marker: self.marker,
+            arrived,
+            ext: self.ext.clone(),
+            payload: Arc::clone(&self.payload),
+            from_frames: self.from_frames,
         }
     }
 }

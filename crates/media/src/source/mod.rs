@@ -4,8 +4,9 @@
 //! - `stats`: what a source sends (codecs, sizes, rates, simulcast layers),
 //!   for `getStreamInfo` and layer choice, whatever the source's kind.
 //! - a source mirrored from another media worker is `crate::mirror`.
-//! - sources that give frames (RTMP, SRT) packetize them once with
+//! - `frames`: sources that give frames (RTMP, SRT) packetize them once with
 //!   [`crate::frames::Packetizer`] and hand the packets on like any other.
 
+pub mod frames;
 pub mod stats;
 pub mod webrtc;
