@@ -1,0 +1,8 @@
+//! Streams from encoders (issue #16), sans-IO: what an RTMP or SRT session
+//! carries, made into the frames a Tern stream takes. Video passes through
+//! (`flv`: H.264 from FLV tags into Annex B frames); audio is transcoded
+//! (`audio`: AAC into Opus at 48 kHz), since browsers play no AAC over WebRTC.
+
+pub mod audio;
+pub mod flv;
+pub mod frames;
