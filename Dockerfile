@@ -5,6 +5,10 @@
 # and compiled dependencies between builds (BuildKit, Docker's default builder).
 FROM rust:bookworm AS build
 WORKDIR /src
+# libopus: RTMP ingest transcodes AAC to Opus (crates/ingest).
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libopus-dev \
+    && rm -rf /var/lib/apt/lists/*
 COPY . .
 # The release profile keeps line tables (135 MB of the 160 MB binary): the
 # image keeps symbol names for backtraces and drops the rest.
@@ -17,7 +21,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # the binary, run as an unprivileged user.
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates libopus0 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --user-group --home-dir /var/lib/tern --shell /usr/sbin/nologin tern \
     && install -d -o tern -g tern -m 0750 /var/lib/tern
@@ -33,7 +37,7 @@ VOLUME ["/var/lib/tern"]
 # HTTP/WebSocket (HTTPS/WSS with TLS configured), and the first media worker's
 # UDP port: worker i uses 50000 + i, one worker per core unless
 # TERN_MEDIA_WORKERS says otherwise.
-EXPOSE 5080/tcp 50000/udp 50000/tcp 3478/udp 3478/tcp 5349/tcp
+EXPOSE 5080/tcp 50000/udp 50000/tcp 3478/udp 3478/tcp 5349/tcp 1935/tcp
 # Tern handles SIGTERM itself: server_will_stop to every session, then exit 0
 # after shutdown_drain_ms (3 s), well within the 10 s `docker stop` waits.
 ENTRYPOINT ["/usr/local/bin/tern"]

@@ -45,6 +45,13 @@ if ! command -v ffprobe >/dev/null; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y ffmpeg
 fi
+# libopus (headers and the library) for crates/ingest's Opus encoder: RTMP
+# ingest transcodes AAC to Opus.
+if ! dpkg -s libopus-dev >/dev/null 2>&1; then
+  step "installing libopus-dev"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y libopus-dev
+fi
 # GStreamer's webrtcbin, driven from the system python3 through gi, is one of the
 # WHIP encoders of e2e/aiortc/test_whip_encoders.py.
 GST_PKGS=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0
@@ -76,8 +83,8 @@ cargo test --workspace
 step "browser SDK: type check (tsc --checkJs) and unit tests"
 (cd sdk && npm test)
 
-step "fuzz: short runs of the signaling parser, the session state machine, WHIP/WHEP trickle fragments, frame assembly, ICE-TCP framing, the TURN relay and the shared HTTPS port's first bytes"
-bash scripts/fuzz.sh 20 signal_parse core_sequences trickle_sdpfrag frame_assembly tcp_framing turn_relay shared_port recording
+step "fuzz: short runs of the signaling parser, the session state machine, WHIP/WHEP trickle fragments, frame assembly, ICE-TCP framing, the TURN relay, the shared HTTPS port's first bytes and RTMP ingest"
+bash scripts/fuzz.sh 20 signal_parse core_sequences trickle_sdpfrag frame_assembly tcp_framing turn_relay shared_port recording rtmp_ingest
 
 step "release build for the browser tests"
 cargo build --release --bin tern

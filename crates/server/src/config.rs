@@ -67,6 +67,9 @@ pub struct Cli {
     /// The built-in TURN server's UDP and TCP address, "" for none [default: 0.0.0.0:3478].
     #[arg(long, env = "TERN_TURN_ADDR")]
     pub turn_addr: Option<String>,
+    /// TCP address of RTMP ingest, "" for none [default: 0.0.0.0:1935].
+    #[arg(long, env = "TERN_RTMP_ADDR")]
+    pub rtmp_addr: Option<String>,
     /// Shared secret of the TURN REST API credentials [default: random per start].
     #[arg(long, env = "TERN_TURN_SECRET", hide_env_values = true)]
     pub turn_secret: Option<String>,
@@ -99,6 +102,8 @@ pub struct Config {
     pub ice_tcp: bool,
     /// The built-in TURN server (`[turn]`).
     pub turn: crate::turn::TurnConfig,
+    /// RTMP ingest (`rtmp_addr`).
+    pub rtmp: crate::rtmp::RtmpConfig,
 }
 
 /// Bounds that protect the server from one client.
@@ -142,6 +147,7 @@ impl Default for Limits {
 struct FileConfig {
     http_addr: Option<SocketAddr>,
     media_addr: Option<SocketAddr>,
+    rtmp_addr: Option<String>,
     media_workers: Option<usize>,
     spread_players_after: Option<usize>,
     #[serde(default)]
@@ -269,6 +275,7 @@ impl Config {
             console_allowed,
             console_password,
             ice_tcp: file.ice_tcp.unwrap_or(true),
+            rtmp: crate::rtmp::RtmpConfig::build(cli.rtmp_addr.clone().or(file.rtmp_addr.clone()))?,
             turn: crate::turn::TurnConfig::build(
                 cli.turn_addr.clone(),
                 cli.turn_secret.clone(),

@@ -10,8 +10,8 @@ use tern_core::{AppSettings, SessionId};
 use tern_signal::ClientMessage;
 use tokio::sync::{mpsc, oneshot};
 
-use super::status::Refused;
 use crate::hub::{HubMsg, Outbound};
+use crate::whip::status::Refused;
 
 /// How long a request waits for the session logic and the media layer.
 const ANSWER_WITHIN: Duration = Duration::from_secs(15);

@@ -11,7 +11,7 @@ use tern_core::{
 use tern_signal::{ClientMessage, NotificationDef, ParseError, ServerMessage};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::media_worker::{worker_for, FrameSinkBox, Worker, WorkerMsg};
+use crate::media_worker::{worker_for, FrameFeed, FrameSinkBox, Worker, WorkerMsg};
 use crate::record::Recordings;
 
 /// Media events handled per wakeup before the loop looks at the rest.
@@ -40,6 +40,16 @@ pub enum HubMsg {
     Census(oneshot::Sender<Vec<tern_core::AppCensus>>),
     /// Every live stream with its players' figures, for the console.
     Live(oneshot::Sender<Vec<tern_core::LiveStream>>),
+    /// A publisher of `session` that gives frames (RTMP, SRT) opens its
+    /// media after `start`: the reply is where its frames go, or `None` when
+    /// the session has no publisher of `stream_id` waiting.
+    FrameSource {
+        session: SessionId,
+        stream_id: String,
+        audio: bool,
+        video: bool,
+        reply: oneshot::Sender<Option<FrameFeed>>,
+    },
     /// REST `recording/{true|false}`: start or stop recording a stream now.
     /// Answers whether that changed anything (a live stream to record, a
     /// recording to stop).
@@ -74,6 +84,8 @@ struct Hub {
     recordings: Recordings,
     /// The stream of each publisher peer, for its recording.
     publishers: HashMap<PeerId, StreamKey>,
+    /// Frame sources whose media is being opened, by session.
+    feeds: HashMap<SessionId, oneshot::Sender<Option<FrameFeed>>>,
 }
 
 // One task owns all session state; these are what it is handed at start.
@@ -100,6 +112,7 @@ pub async fn run(
         metrics,
         recordings,
         publishers: HashMap::new(),
+        feeds: HashMap::new(),
     };
     // Set when shutdown starts: sessions were told `server_will_stop` and get
     // until then to leave.
@@ -184,6 +197,23 @@ impl Hub {
             }
             HubMsg::Live(reply) => {
                 let _ = reply.send(self.core.live_streams());
+            }
+            HubMsg::FrameSource {
+                session,
+                stream_id,
+                audio,
+                video,
+                reply,
+            } => {
+                self.feeds.insert(session, reply);
+                if !self
+                    .core
+                    .open_frame_source(session, &stream_id, audio, video)
+                {
+                    if let Some(reply) = self.feeds.remove(&session) {
+                        let _ = reply.send(None);
+                    }
+                }
             }
             HubMsg::Record { app, id, on, reply } => {
                 let changed = if on {
@@ -291,7 +321,8 @@ impl Hub {
         let workers = self.workers.len();
         // (worker, the publisher to mirror there from its own worker)
         let (worker, mirror) = match &cmd {
-            MediaCommand::OpenPublisher { stream, group, .. } => {
+            MediaCommand::OpenPublisher { stream, group, .. }
+            | MediaCommand::OpenFrameSource { stream, group, .. } => {
                 (worker_for(&stream.app, group, workers), None)
             }
             MediaCommand::OpenPlayer {
@@ -323,7 +354,8 @@ impl Hub {
             },
         };
         match &cmd {
-            MediaCommand::OpenPublisher { stream, .. } => {
+            MediaCommand::OpenPublisher { stream, .. }
+            | MediaCommand::OpenFrameSource { stream, .. } => {
                 self.place(peer, worker);
                 self.publishers.insert(peer, stream.clone());
             }
@@ -345,8 +377,15 @@ impl Hub {
             ),
             None => (worker, WorkerMsg::Command(cmd)),
         };
+        let session = match &msg {
+            WorkerMsg::Command(MediaCommand::OpenFrameSource { session, .. }) => Some(*session),
+            _ => None,
+        };
         if !self.workers[target].send(msg) {
             tracing::error!(worker = target, "media worker has stopped");
+        }
+        if let Some(reply) = session.and_then(|s| self.feeds.remove(&s)) {
+            let _ = reply.send(Some(self.workers[target].feed(peer)));
         }
     }
 

@@ -12,6 +12,7 @@ pub mod config;
 mod console;
 mod credentials;
 mod db;
+mod headless;
 mod http;
 mod hub;
 mod ice_tcp;
@@ -24,6 +25,7 @@ mod process;
 mod record;
 mod registry;
 pub mod rest;
+mod rtmp;
 mod socket_limits;
 mod tls;
 mod turn;
@@ -53,6 +55,8 @@ pub struct Running {
     /// The TURN server's UDP (and TCP) address, when it runs.
     pub turn_addr: Option<SocketAddr>,
     pub turn_tls_addr: Option<SocketAddr>,
+    /// RTMP ingest's address, when it runs.
+    pub rtmp_addr: Option<SocketAddr>,
     /// HTTPS and WSS instead of HTTP and WS.
     pub tls: bool,
     shutdown: watch::Sender<bool>,
@@ -200,6 +204,20 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let rest_router = rest::router(rest);
     let console_state =
         console::ConsoleState::new(&config, hub_tx.clone(), apps.clone(), rest_router.clone());
+    let rtmp = rtmp::start(
+        &config.rtmp,
+        rtmp::RtmpState {
+            apps: apps.clone(),
+            hub: hub_tx.clone(),
+            sockets: socket_limits::SocketCounts::default(),
+            rules: socket_limits::Rules {
+                per_ip: config.limits.sockets_per_ip,
+                new_per_second: config.limits.new_sockets_per_second,
+            },
+        },
+        shutdown_rx.clone(),
+    )
+    .await?;
     let mut state = http::AppState::new(&config, hub_tx, apps, metrics.clone());
     state.turn = turn.as_ref().map(|t| Arc::clone(&t.service));
     let rest_counted = rest_router.layer(axum::middleware::from_fn_with_state(
@@ -212,6 +230,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .merge(record::serve::router(recordings.clone()));
     let mut http_shutdown = shutdown_rx;
     let mut tasks = vec![hub_task];
+    let rtmp_addr = rtmp.as_ref().map(|(a, _)| *a);
+    tasks.extend(rtmp.map(|(_, t)| t));
     let turn_addr = turn.as_ref().and_then(|t| t.udp_addr);
     let turn_tls_addr = turn.as_ref().and_then(|t| t.tls_addr);
     let turn_adopt = turn.as_ref().and_then(|t| t.adopt.clone());
@@ -244,6 +264,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         media_addr,
         turn_addr,
         turn_tls_addr,
+        rtmp_addr,
         tls: config.tls.is_some(),
         shutdown,
         tasks,
@@ -295,8 +316,12 @@ pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
         .turn_tls_addr
         .map(|a| format!(" turns={a}"))
         .unwrap_or_default();
+    let rtmp = running
+        .rtmp_addr
+        .map(|a| format!(" rtmp={a}"))
+        .unwrap_or_default();
     println!(
-        "tern listening http={} media={}{turn}{turns}{}",
+        "tern listening http={} media={}{turn}{turns}{rtmp}{}",
         running.http_addr,
         running.media_addr,
         if running.tls { " tls" } else { "" }

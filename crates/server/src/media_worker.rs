@@ -53,6 +53,11 @@ pub enum WorkerMsg {
         relay: SocketAddr,
         link: Option<mpsc::Sender<ToRelay>>,
     },
+    /// One frame of frame source `source` (RTMP, SRT ingest).
+    Frame {
+        source: PeerId,
+        frame: tern_media::frames::Frame,
+    },
     /// Give the frames of publisher `source` to `sink` (a recording).
     FrameSink {
         source: PeerId,
@@ -66,6 +71,25 @@ pub enum WorkerMsg {
         port: u16,
         first: Vec<u8>,
     },
+}
+
+/// Where a frame source's frames go: straight to its media worker, in order
+/// after the command that opened it.
+#[derive(Clone)]
+pub struct FrameFeed {
+    pub source: PeerId,
+    inbox: mpsc::UnboundedSender<WorkerMsg>,
+}
+
+impl FrameFeed {
+    /// False once the worker has stopped.
+    pub fn send(&self, frame: tern_media::frames::Frame) -> bool {
+        let msg = WorkerMsg::Frame {
+            source: self.source,
+            frame,
+        };
+        self.inbox.send(msg).is_ok()
+    }
 }
 
 /// A frame sink on its way to a worker (sinks need not be `Debug`).
@@ -144,6 +168,14 @@ pub struct Worker {
 }
 
 impl Worker {
+    /// The feed of frame source `source`, on this worker.
+    pub fn feed(&self, source: PeerId) -> FrameFeed {
+        FrameFeed {
+            source,
+            inbox: self.inbox.clone(),
+        }
+    }
+
     /// Starts worker `index` on `socket` (bound, not yet registered with any
     /// event loop). Its events go to `events`; it stops when the hub drops it.
     pub fn spawn(
@@ -343,6 +375,7 @@ fn handle(
             Ok(stream) => out.tcp.adopt(stream, canonical(peer), Some(port), first),
             Err(e) => tracing::debug!(%peer, "ICE-TCP connection from the shared port lost: {e}"),
         },
+        WorkerMsg::Frame { source, frame } => sfu.handle_frame(Instant::now(), source, &frame),
         WorkerMsg::FrameSink { source, sink } => {
             if !sfu.add_frame_sink(Instant::now(), source, sink.0) {
                 tracing::warn!(%source, "the stream to record has no media on its worker");

@@ -4,7 +4,6 @@
 //! (`/{App}/whip/{streamId}/{resourceId}`) that takes trickle `PATCH` and
 //! `DELETE`. Each resource is a headless signaling session (`headless.rs`).
 
-mod headless;
 mod resources;
 pub mod status;
 
@@ -20,8 +19,8 @@ use axum::Router;
 use tern_signal::sdpfrag::parse_sdpfrag;
 use tern_signal::{ClientMessage, IceServer, IceServers, Play, Publish, SdpKind, TakeCandidate};
 
+use crate::headless::Headless;
 use crate::http::AppState;
-use headless::Headless;
 pub use resources::Resources;
 use resources::{Kind, Resource};
 use status::Refused;

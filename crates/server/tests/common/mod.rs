@@ -50,8 +50,14 @@ pub async fn start_with(toml: &str) -> Server {
     } else {
         "\n[turn]\naddr = \"\"\n"
     };
+    // RTMP likewise, unless the test sets `rtmp_addr`.
+    let rtmp = if toml.contains("rtmp_addr") {
+        ""
+    } else {
+        "rtmp_addr = \"\"\n"
+    };
     let text = format!(
-        "http_addr = \"127.0.0.1:0\"\nmedia_addr = \"127.0.0.1:0\"\ndata_dir = {:?}\n{drain}{toml}{turn}",
+        "http_addr = \"127.0.0.1:0\"\nmedia_addr = \"127.0.0.1:0\"\n{rtmp}data_dir = {:?}\n{drain}{toml}{turn}",
         dir.display().to_string()
     );
     let config = Config::from_toml(&text).expect("test config");

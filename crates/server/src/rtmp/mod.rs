@@ -1,0 +1,104 @@
+//! RTMP ingest (issue #16): encoders (OBS, FFmpeg, vMix) publish to
+//! `rtmp://host/{App}/{streamId}`, the token in the stream key
+//! (`{streamId}?token=...`). Each connection is a headless publisher of the
+//! session logic (`conn.rs`); its tags become frames (`tern_ingest`) that go
+//! straight to the stream's media worker. H.264 passes through; AAC is
+//! transcoded to Opus for WebRTC players.
+
+mod conn;
+mod key;
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::apps::Apps;
+use crate::hub::HubMsg;
+use crate::socket_limits::{Rules, SocketCounts};
+
+/// Where RTMP listens (`rtmp_addr`).
+#[derive(Debug, Clone)]
+pub struct RtmpConfig {
+    /// `None` turns RTMP off.
+    pub addr: Option<SocketAddr>,
+    /// Not configured: a busy port is a warning, not a failed start.
+    pub defaulted: bool,
+}
+
+impl RtmpConfig {
+    pub const DEFAULT: &'static str = "0.0.0.0:1935";
+
+    /// From the flag or file value: an address, or "" / "off" for none.
+    pub fn build(value: Option<String>) -> anyhow::Result<RtmpConfig> {
+        let defaulted = value.is_none();
+        let value = value.unwrap_or_else(|| Self::DEFAULT.to_owned());
+        if value.trim().is_empty() || value == "off" {
+            return Ok(RtmpConfig {
+                addr: None,
+                defaulted,
+            });
+        }
+        let addr = value.trim().parse().with_context(|| {
+            format!("rtmp_addr {value:?} is not an address such as 0.0.0.0:1935")
+        })?;
+        Ok(RtmpConfig {
+            addr: Some(addr),
+            defaulted,
+        })
+    }
+}
+
+/// What every connection needs.
+#[derive(Clone)]
+pub struct RtmpState {
+    pub apps: Apps,
+    pub hub: mpsc::Sender<HubMsg>,
+    /// Shared with the WebSockets: one budget of connections per address.
+    pub sockets: SocketCounts,
+    pub rules: Rules,
+}
+
+/// Listens, when configured; the bound address and the accept task.
+pub async fn start(
+    config: &RtmpConfig,
+    state: RtmpState,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<Option<(SocketAddr, JoinHandle<()>)>> {
+    let Some(addr) = config.addr else {
+        return Ok(None);
+    };
+    let listener = match TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) if config.defaulted => {
+            tracing::warn!("RTMP is off: cannot listen on {addr}: {e} (set --rtmp-addr)");
+            return Ok(None);
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot listen for RTMP on {addr}")),
+    };
+    let bound = listener.local_addr()?;
+    let task = tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((tcp, peer)) = accepted else { continue };
+                    let slot = state.sockets.acquire(peer.ip(), state.rules, Instant::now());
+                    let Ok(slot) = slot else {
+                        tracing::info!(%peer, "RTMP connection refused: too many from this address");
+                        continue;
+                    };
+                    let state = state.clone();
+                    tokio::spawn(async move {
+                        conn::serve(tcp, peer, state).await;
+                        drop(slot);
+                    });
+                }
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            }
+        }
+    });
+    Ok(Some((bound, task)))
+}
