@@ -208,10 +208,14 @@ impl Conn<'_> {
         if data.is_empty() {
             return Ok(false);
         }
-        let results = self
-            .session()?
-            .handle_input(data)
-            .map_err(|e| ConnError::Protocol(e.to_string()))?;
+        let session = self.session()?;
+        // rml_rtmp panics on some malformed chunk streams (a message length
+        // that shrinks under data already read overflows); such a client
+        // loses its connection, never more.
+        let results =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.handle_input(data)))
+                .map_err(|_| ConnError::Protocol("malformed chunk stream".into()))?
+                .map_err(|e| ConnError::Protocol(e.to_string()))?;
         self.results(results).await
     }
 

@@ -1,0 +1,170 @@
+//! RTMP ingest against misbehaving clients, on a real server: a broken
+//! handshake, a chunk stream rml_rtmp chokes on, an unknown application. Each
+//! costs only its own connection; Debian's ffmpeg then still publishes.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
+use rml_rtmp::sessions::{
+    ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+async fn server() -> (common::Server, SocketAddr) {
+    let s = common::start_with("rtmp_addr = \"127.0.0.1:0\"\n").await;
+    let rtmp = s
+        .running
+        .as_ref()
+        .and_then(|r| r.rtmp_addr)
+        .expect("RTMP listens");
+    (s, rtmp)
+}
+
+/// The client side of the handshake; the bytes that came after it.
+async fn handshake(tcp: &mut TcpStream) -> Vec<u8> {
+    let mut hs = Handshake::new(PeerType::Client);
+    let c0c1 = hs.generate_outbound_p0_and_p1().expect("C0 and C1");
+    tcp.write_all(&c0c1).await.unwrap();
+    let mut buf = vec![0; 8192];
+    loop {
+        let n = tcp.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the server closed during the handshake");
+        match hs.process_bytes(&buf[..n]).expect("a valid handshake") {
+            HandshakeProcessResult::InProgress { response_bytes } => {
+                tcp.write_all(&response_bytes).await.unwrap();
+            }
+            HandshakeProcessResult::Completed {
+                response_bytes,
+                remaining_bytes,
+            } => {
+                tcp.write_all(&response_bytes).await.unwrap();
+                return remaining_bytes;
+            }
+        }
+    }
+}
+
+/// True if the server closes the connection within `within`.
+async fn closed_within(tcp: &mut TcpStream, within: Duration) -> bool {
+    let mut buf = vec![0; 8192];
+    let read_all = async {
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    };
+    tokio::time::timeout(within, read_all).await.is_ok()
+}
+
+/// A command message whose second chunk says the message is shorter than
+/// what its first chunk already carried.
+fn shrinking_message() -> Vec<u8> {
+    let mut b = vec![0x03, 0, 0, 0, 0, 0x01, 0x2c, 0x14, 0, 0, 0, 0];
+    b.extend([0x02; 128]);
+    b.extend([0x43, 0, 0, 0, 0, 0, 0x0a, 0x14]);
+    b.extend([0x05; 10]);
+    b
+}
+
+async fn ffmpeg_publishes(server: &common::Server, rtmp: SocketAddr, id: &str) {
+    let url = format!("rtmp://{rtmp}/LiveApp/{id}");
+    let mut ffmpeg = tokio::process::Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-re"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+        .args([
+            "-t", "8", "-c:v", "libx264", "-preset", "veryfast", "-bf", "0",
+        ])
+        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", &url])
+        .kill_on_drop(true)
+        .spawn()
+        .expect("Debian's ffmpeg runs");
+    let mut live = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let r = server
+            .rest("GET", "LiveApp", &format!("/broadcasts/{id}"), None)
+            .await;
+        if r.status == 200 && r.body["status"] == "broadcasting" {
+            assert_eq!(r.body["publishType"], "RTMP");
+            live = true;
+            break;
+        }
+    }
+    let _ = ffmpeg.kill().await;
+    assert!(live, "ffmpeg's RTMP stream never went live");
+}
+
+#[tokio::test]
+async fn broken_clients_cost_only_their_own_connection() {
+    let (server, rtmp) = server().await;
+
+    // Not RTMP at all.
+    let mut garbage = TcpStream::connect(rtmp).await.unwrap();
+    garbage.write_all(&[0x47; 3000]).await.unwrap();
+    assert!(
+        closed_within(&mut garbage, Duration::from_secs(5)).await,
+        "a client that is not RTMP is closed"
+    );
+
+    // A chunk stream that makes rml_rtmp panic: caught, that connection ends.
+    let mut broken = TcpStream::connect(rtmp).await.unwrap();
+    handshake(&mut broken).await;
+    broken.write_all(&shrinking_message()).await.unwrap();
+    assert!(
+        closed_within(&mut broken, Duration::from_secs(5)).await,
+        "a malformed chunk stream ends its connection"
+    );
+
+    // Another client connecting meanwhile is served.
+    ffmpeg_publishes(&server, rtmp, "after_garbage").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_unknown_application_is_rejected_at_connect() {
+    let (server, rtmp) = server().await;
+    let mut tcp = TcpStream::connect(rtmp).await.unwrap();
+    let left = handshake(&mut tcp).await;
+    let (mut session, first) = ClientSession::new(ClientSessionConfig::new()).unwrap();
+    let mut out: Vec<ClientSessionResult> = first;
+    out.push(session.request_connection("NoSuchApp".into()).unwrap());
+    for r in out {
+        if let ClientSessionResult::OutboundResponse(p) = r {
+            tcp.write_all(&p.bytes).await.unwrap();
+        }
+    }
+    let mut pending = left;
+    let mut buf = vec![0; 8192];
+    let mut rejected = None;
+    for _ in 0..20 {
+        for r in session.handle_input(&pending).unwrap() {
+            if let ClientSessionResult::RaisedEvent(
+                ClientSessionEvent::ConnectionRequestRejected { description },
+            ) = r
+            {
+                rejected = Some(description);
+            }
+        }
+        if rejected.is_some() {
+            break;
+        }
+        let n = tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf))
+            .await
+            .expect("the server answers connect")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        pending = buf[..n].to_vec();
+    }
+    let why = rejected.expect("connect to an unknown app is rejected");
+    assert!(why.contains("NoSuchApp"), "{why}");
+    server.stop().await;
+}
