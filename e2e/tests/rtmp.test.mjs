@@ -4,7 +4,11 @@
 // B-frames are reported; a publisher killed and restarted inside the restore window keeps its players playing.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { startTestEnv, uniqueStreamId } from '../lib/test-env.mjs';
 import { waitForFirstFrame, assertMediaFlowing } from '../lib/media-checks.mjs';
 import { waitUntil, sleep } from '../lib/poll.mjs';
@@ -15,7 +19,8 @@ const encoders = [];
 before(async () => {
   env = await startTestEnv({
     ternOpts: { rtmpAddr: '127.0.0.1:0' },
-    configToml: '[apps.Tokens]\npublishTokenControlEnabled = true\n',
+    configToml: '[apps.Tokens]\npublishTokenControlEnabled = true\n'
+      + '[apps.RtmpRec]\nmp4MuxingEnabled = true\nhlsMuxingEnabled = true\n',
   });
   assert.ok(env.server.rtmpPort, 'the ready line names the RTMP port');
 });
@@ -193,6 +198,47 @@ test('audio and video stay in sync: a beep and a flash made together play within
     for (const d of offsets) assert.ok(Math.abs(d) <= 80, `audio ${d.toFixed(0)} ms from video (offsets ${offsets.map((x) => x.toFixed(0))})`);
     ffmpeg.kill('SIGINT');
     await ffmpeg.exited;
+  });
+});
+
+test('an RTMP stream is recorded (H.264 and Opus in MP4, which FFmpeg decodes whole) and served as HLS', { timeout: 90_000 }, async (t) => {
+  await env.guard('rtmp-record-hls', async () => {
+    const id = uniqueStreamId('rtmprec');
+    const ffmpeg = push('RtmpRec', id, { gop: 30 });
+    const base = env.server.baseUrl();
+    let playlist = '';
+    await waitUntil(async () => {
+      const r = await fetch(`${base}/RtmpRec/streams/${id}.m3u8`);
+      playlist = r.status === 200 ? await r.text() : '';
+      return /#EXTINF/.test(playlist);
+    }, { timeoutMs: 20_000, what: 'an HLS playlist with a segment' });
+    const segment = playlist.split('\n').find((l) => l.endsWith('.m4s'));
+    const seg = await fetch(`${base}/RtmpRec/streams/${segment}`);
+    assert.equal(seg.status, 200, `GET ${segment}`);
+    assert.ok((await seg.arrayBuffer()).byteLength > 1000);
+    await sleep(3000);
+    ffmpeg.kill('SIGINT');
+    await ffmpeg.exited;
+    let vod = null;
+    await waitUntil(async () => {
+      const r = await env.server.rest('GET', '/vods/list/0/50', undefined, 'RtmpRec');
+      vod = (r.json ?? []).find((v) => v.streamId === id) ?? null;
+      return vod != null;
+    }, { timeoutMs: 20_000, what: 'the VoD of the RTMP stream' });
+    const dir = await mkdtemp(path.join(tmpdir(), 'tern-rtmp-rec-'));
+    try {
+      const file = path.join(dir, vod.vodName);
+      await writeFile(file, Buffer.from(await (await fetch(`${base}/RtmpRec/streams/${vod.vodName}`)).arrayBuffer()));
+      const run = promisify(execFile);
+      const probe = JSON.parse((await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', file])).stdout);
+      const decode = await run('ffmpeg', ['-v', 'error', '-i', file, '-enc_time_base', '-1', '-f', 'null', '-']);
+      t.diagnostic(`VoD ${vod.vodName}: ${JSON.stringify(probe)}`);
+      assert.deepEqual(probe.streams.map((x) => x.codec_name).sort(), ['h264', 'opus']);
+      assert.ok(Number(probe.format.duration) >= 3, `duration ${probe.format.duration}`);
+      assert.equal(decode.stderr.trim(), '', 'ffmpeg decodes every frame');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
