@@ -2,16 +2,13 @@
 //! stream: H.264 passed through, AAC transcoded to Opus, both timed from the
 //! FLV clock so they stay in sync at the player. Time is an input.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tern_media::frames::{Frame, FrameCodec};
 
 use crate::audio::{AacToOpus, AudioError};
+use crate::clock::MediaClock;
 use crate::flv::{parse_audio, AudioTag, AudioTagError, VideoTagError, VideoTrack, VideoUnit};
-
-/// A media clock this far behind the wall clock is re-anchored (the encoder
-/// paused, or its timestamps jumped).
-const MAX_BEHIND: Duration = Duration::from_secs(1);
 
 /// Why a tag gave no frames.
 #[derive(Debug)]
@@ -56,9 +53,8 @@ impl std::error::Error for TagError {}
 pub struct FlvToFrames {
     video: VideoTrack,
     audio: Option<AacToOpus>,
-    /// The instant of FLV time 0: frames carry `anchor + time` as their
-    /// arrival, one clock for both tracks.
-    anchor: Option<Instant>,
+    /// One clock for both tracks.
+    clock: MediaClock,
 }
 
 impl FlvToFrames {
@@ -70,24 +66,6 @@ impl FlvToFrames {
     /// The H.264 profile, constraint and level bytes, once configured.
     pub fn video_profile(&self) -> Option<[u8; 3]> {
         self.video.config().map(|c| c.profile)
-    }
-
-    /// When media of FLV time `ms` counts as arrived, received at `now`.
-    fn arrival(&mut self, now: Instant, ms: u64) -> Instant {
-        let ms = Duration::from_millis(ms);
-        let fits = self.anchor.and_then(|a| {
-            let t = a + ms;
-            (t <= now && now.saturating_duration_since(t) <= MAX_BEHIND).then_some(t)
-        });
-        match fits {
-            Some(t) => t,
-            None => {
-                // Anchored so that this tag arrives now; earlier-than-now only.
-                let anchor = now.checked_sub(ms).unwrap_or(now);
-                self.anchor = Some(anchor);
-                anchor + ms.min(now.saturating_duration_since(anchor))
-            }
-        }
     }
 
     /// One video tag's body at FLV time `ms`.
@@ -108,7 +86,7 @@ impl FlvToFrames {
             return Ok(None);
         };
         let pts = (i64::from(dts_ms) + i64::from(composition_ms)).max(0) as u64;
-        let arrived = self.arrival(now, u64::from(dts_ms));
+        let arrived = self.clock.arrival(now, u64::from(dts_ms));
         Ok(Some(Frame {
             codec: FrameCodec::H264,
             ticks: pts * 90,
@@ -137,7 +115,7 @@ impl FlvToFrames {
                     .map_err(TagError::Transcode)?;
                 let mut frames = Vec::with_capacity(packets.len());
                 for p in packets {
-                    let arrived = self.arrival(now, p.ticks / 48);
+                    let arrived = self.clock.arrival(now, p.ticks / 48);
                     frames.push(Frame {
                         codec: FrameCodec::Opus,
                         ticks: p.ticks,
