@@ -37,7 +37,7 @@ VOLUME ["/var/lib/tern"]
 # HTTP/WebSocket (HTTPS/WSS with TLS configured), and the first media worker's
 # UDP port: worker i uses 50000 + i, one worker per core unless
 # TERN_MEDIA_WORKERS says otherwise.
-EXPOSE 5080/tcp 50000/udp 50000/tcp 3478/udp 3478/tcp 5349/tcp 1935/tcp
+EXPOSE 5080/tcp 50000/udp 50000/tcp 3478/udp 3478/tcp 5349/tcp 1935/tcp 4200/udp
 # Tern handles SIGTERM itself: server_will_stop to every session, then exit 0
 # after shutdown_drain_ms (3 s), well within the 10 s `docker stop` waits.
 ENTRYPOINT ["/usr/local/bin/tern"]

@@ -20,7 +20,7 @@ export function ternBinary() {
 
 // The ready line names the TURN listeners when they run, and ends with " tls"
 // when tern serves HTTPS/WSS.
-const READY_RE = /^tern listening http=([^\s]+):(\d+) media=([^\s]+):(\d+)(?: turn=([^\s]+):(\d+))?(?: turns=([^\s]+):(\d+))?(?: rtmp=[^\s]+:(\d+))?( tls)?\s*$/;
+const READY_RE = /^tern listening http=([^\s]+):(\d+) media=([^\s]+):(\d+)(?: turn=([^\s]+):(\d+))?(?: turns=([^\s]+):(\d+))?(?: rtmp=[^\s]+:(\d+))?(?: srt=[^\s]+:(\d+))?( tls)?\s*$/;
 const KEEP_LOG_CHARS = 200_000;
 
 function appendBounded(buf, chunk) {
@@ -94,11 +94,11 @@ export async function startTern(opts = {}) {
   const ownDataDir = opts.dataDir == null;
   const dataDir = ownDataDir ? await mkdtemp(path.join(tmpdir(), 'tern-e2e-')) : opts.dataDir;
   if (!ownDataDir) await mkdir(dataDir, { recursive: true });
-  // TURN and RTMP are off unless a test asks for them (opts.turnAddr,
-  // opts.rtmpAddr): their default ports would be shared by the servers of
-  // tests that run side by side.
+  // TURN, RTMP and SRT are off unless a test asks for them (opts.turnAddr,
+  // opts.rtmpAddr, opts.srtAddr): their default ports would be shared by the
+  // servers of tests that run side by side.
   const args = ['--http-addr', opts.httpAddr ?? '127.0.0.1:0', '--media-addr', opts.mediaAddr ?? '127.0.0.1:0', '--data-dir', dataDir,
-    '--turn-addr', opts.turnAddr ?? '', '--rtmp-addr', opts.rtmpAddr ?? ''];
+    '--turn-addr', opts.turnAddr ?? '', '--rtmp-addr', opts.rtmpAddr ?? '', '--srt-addr', opts.srtAddr ?? ''];
   if (opts.configToml != null) {
     const cfg = path.join(dataDir, 'tern.toml');
     await writeFile(cfg, opts.configToml);
@@ -142,7 +142,7 @@ export async function startTern(opts = {}) {
         const m = READY_RE.exec(line);
         if (m) {
           clearTimeout(timer);
-          resolve({ httpHost: m[1], httpPort: Number(m[2]), mediaHost: m[3], mediaPort: Number(m[4]), turnPort: m[6] ? Number(m[6]) : null, turnsPort: m[8] ? Number(m[8]) : null, rtmpPort: m[9] ? Number(m[9]) : null, tls: m[10] != null });
+          resolve({ httpHost: m[1], httpPort: Number(m[2]), mediaHost: m[3], mediaPort: Number(m[4]), turnPort: m[6] ? Number(m[6]) : null, turnsPort: m[8] ? Number(m[8]) : null, rtmpPort: m[9] ? Number(m[9]) : null, srtPort: m[10] ? Number(m[10]) : null, tls: m[11] != null });
           return;
         }
       }
@@ -172,6 +172,8 @@ export async function startTern(opts = {}) {
     turnsPort: ready.turnsPort,
     /** RTMP ingest's port (null when it does not run) */
     rtmpPort: ready.rtmpPort,
+    /** SRT ingest's UDP port (null when it does not run) */
+    srtPort: ready.srtPort,
     dataDir,
     /** true when the ready line ended with " tls" (HTTPS and WSS) */
     tls: ready.tls,

@@ -18,11 +18,12 @@ const encoders = [];
 
 before(async () => {
   env = await startTestEnv({
-    ternOpts: { rtmpAddr: '127.0.0.1:0' },
+    ternOpts: { rtmpAddr: '127.0.0.1:0', srtAddr: '127.0.0.1:0' },
     configToml: '[apps.Tokens]\npublishTokenControlEnabled = true\n'
       + '[apps.RtmpRec]\nmp4MuxingEnabled = true\nhlsMuxingEnabled = true\n',
   });
   assert.ok(env.server.rtmpPort, 'the ready line names the RTMP port');
+  assert.ok(env.server.srtPort, 'the ready line names the SRT port');
 });
 after(async () => {
   for (const e of encoders) e.kill('SIGKILL');
@@ -239,6 +240,40 @@ test('an RTMP stream is recorded (H.264 and Opus in MP4, which FFmpeg decodes wh
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+test('SRT: ffmpeg sends MPEG-TS with Ant Media\'s stream id; a player decodes it; a wrong token is refused', { timeout: 90_000 }, async (t) => {
+  await env.guard('srt-publish', async () => {
+    const srt = (sid) => {
+      const url = `srt://127.0.0.1:${env.server.srtPort}?streamid=${sid}&mode=caller`;
+      const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'warning', '-re',
+        '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
+        '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30', '-bf', '0',
+        '-c:a', 'aac', '-b:a', '96k', '-f', 'mpegts', url], { stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d) => { stderr += d; });
+      child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+      child.log = () => stderr;
+      encoders.push(child);
+      return child;
+    };
+    const id = uniqueStreamId('srt');
+    const ffmpeg = srt(`LiveApp/${id}`);
+    await waitUntil(async () => (await broadcast('LiveApp', id))?.status === 'broadcasting',
+      { timeoutMs: 15_000, what: 'the SRT stream broadcasting in REST' });
+    assert.equal((await broadcast('LiveApp', id)).publishType, 'SRT');
+    const player = await env.player(id, 'srt-player');
+    await player.waitForEvent('play_started', { kind: 'callback', timeoutMs: 15_000 });
+    await waitForFirstFrame(player);
+    await assertMediaFlowing(player, { audio: true });
+    ffmpeg.kill('SIGINT');
+    await ffmpeg.exited;
+    const refused = srt(`Tokens/${uniqueStreamId('srttok')},wrong`);
+    const code = await Promise.race([refused.exited, sleep(15_000).then(() => 'still running')]);
+    assert.notEqual(code, 0, `ffmpeg with a wrong token: ${code} ${refused.log()}`);
+    assert.match(env.server.stderr(), /SRT publish refused/);
+    t.diagnostic('SRT stream decoded; wrong token refused');
   });
 });
 

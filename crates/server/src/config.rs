@@ -70,6 +70,9 @@ pub struct Cli {
     /// TCP address of RTMP ingest, "" for none [default: 0.0.0.0:1935].
     #[arg(long, env = "TERN_RTMP_ADDR")]
     pub rtmp_addr: Option<String>,
+    /// UDP address of SRT ingest, "" for none [default: 0.0.0.0:4200].
+    #[arg(long, env = "TERN_SRT_ADDR")]
+    pub srt_addr: Option<String>,
     /// Shared secret of the TURN REST API credentials [default: random per start].
     #[arg(long, env = "TERN_TURN_SECRET", hide_env_values = true)]
     pub turn_secret: Option<String>,
@@ -103,7 +106,9 @@ pub struct Config {
     /// The built-in TURN server (`[turn]`).
     pub turn: crate::turn::TurnConfig,
     /// RTMP ingest (`rtmp_addr`).
-    pub rtmp: crate::rtmp::RtmpConfig,
+    pub rtmp: crate::encoder::ListenConfig,
+    /// SRT ingest (`srt_addr`).
+    pub srt: crate::encoder::ListenConfig,
 }
 
 /// Bounds that protect the server from one client.
@@ -148,6 +153,7 @@ struct FileConfig {
     http_addr: Option<SocketAddr>,
     media_addr: Option<SocketAddr>,
     rtmp_addr: Option<String>,
+    srt_addr: Option<String>,
     media_workers: Option<usize>,
     spread_players_after: Option<usize>,
     #[serde(default)]
@@ -275,7 +281,16 @@ impl Config {
             console_allowed,
             console_password,
             ice_tcp: file.ice_tcp.unwrap_or(true),
-            rtmp: crate::rtmp::RtmpConfig::build(cli.rtmp_addr.clone().or(file.rtmp_addr.clone()))?,
+            rtmp: crate::encoder::ListenConfig::build(
+                cli.rtmp_addr.clone().or(file.rtmp_addr.clone()),
+                crate::rtmp::DEFAULT_ADDR,
+                "rtmp_addr",
+            )?,
+            srt: crate::encoder::ListenConfig::build(
+                cli.srt_addr.clone().or(file.srt_addr.clone()),
+                crate::srt::DEFAULT_ADDR,
+                "srt_addr",
+            )?,
             turn: crate::turn::TurnConfig::build(
                 cli.turn_addr.clone(),
                 cli.turn_secret.clone(),

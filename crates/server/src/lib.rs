@@ -12,6 +12,7 @@ pub mod config;
 mod console;
 mod credentials;
 mod db;
+mod encoder;
 mod headless;
 mod http;
 mod hub;
@@ -27,6 +28,7 @@ mod registry;
 pub mod rest;
 mod rtmp;
 mod socket_limits;
+mod srt;
 mod tls;
 mod turn;
 mod udp_batch;
@@ -57,6 +59,8 @@ pub struct Running {
     pub turn_tls_addr: Option<SocketAddr>,
     /// RTMP ingest's address, when it runs.
     pub rtmp_addr: Option<SocketAddr>,
+    /// SRT ingest's (UDP) address, when it runs.
+    pub srt_addr: Option<SocketAddr>,
     /// HTTPS and WSS instead of HTTP and WS.
     pub tls: bool,
     shutdown: watch::Sender<bool>,
@@ -204,16 +208,29 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let rest_router = rest::router(rest);
     let console_state =
         console::ConsoleState::new(&config, hub_tx.clone(), apps.clone(), rest_router.clone());
+    let encoder_rules = socket_limits::Rules {
+        per_ip: config.limits.sockets_per_ip,
+        new_per_second: config.limits.new_sockets_per_second,
+    };
+    let encoder_sockets = socket_limits::SocketCounts::default();
     let rtmp = rtmp::start(
         &config.rtmp,
         rtmp::RtmpState {
             apps: apps.clone(),
             hub: hub_tx.clone(),
-            sockets: socket_limits::SocketCounts::default(),
-            rules: socket_limits::Rules {
-                per_ip: config.limits.sockets_per_ip,
-                new_per_second: config.limits.new_sockets_per_second,
-            },
+            sockets: encoder_sockets.clone(),
+            rules: encoder_rules,
+        },
+        shutdown_rx.clone(),
+    )
+    .await?;
+    let srt = srt::start(
+        &config.srt,
+        srt::SrtState {
+            apps: apps.clone(),
+            hub: hub_tx.clone(),
+            sockets: encoder_sockets,
+            rules: encoder_rules,
         },
         shutdown_rx.clone(),
     )
@@ -232,6 +249,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let mut tasks = vec![hub_task];
     let rtmp_addr = rtmp.as_ref().map(|(a, _)| *a);
     tasks.extend(rtmp.map(|(_, t)| t));
+    let srt_addr = srt.as_ref().map(|(a, _)| *a);
+    tasks.extend(srt.map(|(_, t)| t));
     let turn_addr = turn.as_ref().and_then(|t| t.udp_addr);
     let turn_tls_addr = turn.as_ref().and_then(|t| t.tls_addr);
     let turn_adopt = turn.as_ref().and_then(|t| t.adopt.clone());
@@ -265,6 +284,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         turn_addr,
         turn_tls_addr,
         rtmp_addr,
+        srt_addr,
         tls: config.tls.is_some(),
         shutdown,
         tasks,
@@ -320,8 +340,12 @@ pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
         .rtmp_addr
         .map(|a| format!(" rtmp={a}"))
         .unwrap_or_default();
+    let srt = running
+        .srt_addr
+        .map(|a| format!(" srt={a}"))
+        .unwrap_or_default();
     println!(
-        "tern listening http={} media={}{turn}{turns}{rtmp}{}",
+        "tern listening http={} media={}{turn}{turns}{rtmp}{srt}{}",
         running.http_addr,
         running.media_addr,
         if running.tls { " tls" } else { "" }

@@ -12,16 +12,12 @@ use rml_rtmp::sessions::{
     ServerSession, ServerSessionConfig, ServerSessionEvent as Event, ServerSessionResult,
 };
 use tern_ingest::frames::FlvToFrames;
-use tern_signal::{ClientMessage, Publish};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::{oneshot, watch};
 
 use super::key;
 use super::RtmpState;
-use crate::headless::Headless;
-use crate::hub::HubMsg;
-use crate::media_worker::FrameFeed;
+use crate::encoder::{EncoderPublish, Refusal};
 
 /// How long a client gets from connecting to its `publish`.
 const PUBLISH_WITHIN: Duration = Duration::from_secs(15);
@@ -67,13 +63,8 @@ impl From<std::io::Error> for ConnError {
 
 /// A publish in progress.
 struct Publishing {
-    app: String,
-    stream_id: String,
-    session: tern_core::SessionId,
+    publish: EncoderPublish,
     frames: FlvToFrames,
-    feed: Option<FrameFeed>,
-    /// The session logic ended the session (REST stop, limits).
-    ended: watch::Receiver<bool>,
     told_b_frames: bool,
     /// Tracks announced in `onMetaData` (audio, video), when it came first.
     announced: Option<(bool, bool)>,
@@ -102,7 +93,10 @@ pub async fn serve(tcp: TcpStream, peer: SocketAddr, state: RtmpState) {
         buf: vec![0; READ_CHUNK],
     };
     let result = conn.run().await;
-    let stream = conn.publishing.as_ref().map(|p| p.stream_id.clone());
+    let stream = conn
+        .publishing
+        .as_ref()
+        .map(|p| p.publish.stream_id.clone());
     match &result {
         Ok(()) => tracing::info!(%peer, stream, "RTMP publish finished"),
         Err(ConnError::Closed) if stream.is_none() => {
@@ -113,17 +107,7 @@ pub async fn serve(tcp: TcpStream, peer: SocketAddr, state: RtmpState) {
     if let Some(p) = conn.publishing.take() {
         // A clean unpublish ends the stream; a dropped connection leaves it
         // to the restore window, as a dropped WebSocket does.
-        if result.is_ok() {
-            let stop = ClientMessage::Stop {
-                stream_id: p.stream_id.clone(),
-            };
-            let frame = HubMsg::Frame {
-                session: p.session,
-                parsed: Ok(stop),
-            };
-            let _ = state.hub.send(frame).await;
-        }
-        let _ = state.hub.send(HubMsg::Closed { session: p.session }).await;
+        p.publish.end(result.is_ok()).await;
     }
 }
 
@@ -156,7 +140,7 @@ impl Conn<'_> {
                 Some(_) => MEDIA_TIMEOUT,
                 None => deadline.saturating_duration_since(Instant::now()),
             };
-            let ended = self.publishing.as_ref().map(|p| p.ended.clone());
+            let ended = self.publishing.as_ref().map(|p| p.publish.ended.clone());
             let n = match ended {
                 Some(mut ended) => tokio::select! {
                     n = self.read(within, "media") => n?,
@@ -284,7 +268,7 @@ impl Conn<'_> {
             Event::PublishStreamFinished { .. } => return Ok(true),
             Event::StreamMetadataChanged { metadata, .. } => {
                 if let Some(p) = self.publishing.as_mut() {
-                    if p.feed.is_none() && p.announced.is_none() {
+                    if !p.publish.is_open() && p.announced.is_none() {
                         p.announced = Some((
                             metadata.audio_codec_id.is_some(),
                             metadata.video_codec_id.is_some(),
@@ -319,31 +303,47 @@ impl Conn<'_> {
                 .await?;
             return Err(ConnError::Refused(why.into()));
         }
-        let refuse = |code: &'static str, why: String| (code, why);
         let outcome = match self.state.apps.get(&app) {
-            None => Err(refuse(
-                "NetStream.Publish.BadName",
-                format!("no application named {app:?}"),
-            )),
-            Some(_) if !tern_signal::stream_id::is_valid(&k.stream_id) => Err(refuse(
-                "NetStream.Publish.BadName",
-                format!(
-                    "invalidStreamName: {:?}: ids are 1 to 256 of A-Z a-z 0-9 _ . -",
-                    k.stream_id
-                ),
-            )),
-            Some(mut settings) => {
-                settings.max_peers_per_session = 1;
-                self.open_publish(&app, &k, settings).await
+            None => Err(Refusal {
+                wire: "no_such_application".into(),
+                why: format!("no application named {app:?}"),
+            }),
+            Some(_) if !tern_signal::stream_id::is_valid(&k.stream_id) => Err(Refusal {
+                wire: "invalidStreamName".into(),
+                why: format!("{:?}: ids are 1 to 256 of A-Z a-z 0-9 _ . -", k.stream_id),
+            }),
+            Some(settings) => {
+                EncoderPublish::open(
+                    &self.state.hub,
+                    &app,
+                    settings,
+                    &k.stream_id,
+                    &k.query,
+                    "RTMP",
+                )
+                .await
             }
         };
         match outcome {
-            Ok(p) => {
-                tracing::info!(peer = %self.peer, app, stream = p.stream_id, session = %p.session, "RTMP publish");
-                self.publishing = Some(p);
+            Ok(publish) => {
+                tracing::info!(peer = %self.peer, app, stream = publish.stream_id, session = %publish.session, "RTMP publish");
+                self.publishing = Some(Publishing {
+                    publish,
+                    frames: FlvToFrames::default(),
+                    told_b_frames: false,
+                    announced: None,
+                });
                 self.answer(request, None).await
             }
-            Err((code, why)) => {
+            Err(refusal) => {
+                let code = match refusal.wire.as_str() {
+                    "streamIdInUse"
+                    | "alreadyPublishing"
+                    | "invalidStreamName"
+                    | "no_such_application" => "NetStream.Publish.BadName",
+                    _ => "NetStream.Publish.Denied",
+                };
+                let why = refusal.to_string();
                 tracing::info!(peer = %self.peer, app, stream = k.stream_id, code, why, "RTMP publish refused");
                 self.answer(request, Some((code, &why))).await?;
                 Err(ConnError::Refused(format!("publish refused: {why}")))
@@ -351,85 +351,17 @@ impl Conn<'_> {
         }
     }
 
-    /// The publish on a headless session of the session logic.
-    async fn open_publish(
-        &mut self,
-        app: &str,
-        k: &key::StreamKey,
-        settings: tern_core::AppSettings,
-    ) -> Result<Publishing, (&'static str, String)> {
-        let stopping = |_| ("NetStream.Publish.Failed", "the server is stopping".into());
-        let mut s = Headless::open(&self.state.hub, app, settings)
-            .await
-            .map_err(stopping)?;
-        let q = |name: &str| k.query.get(name).cloned();
-        let publish = Publish {
-            stream_id: k.stream_id.clone(),
-            token: k.token.clone(),
-            subscriber_id: q("subscriberId"),
-            subscriber_code: q("subscriberCode"),
-            stream_name: q("streamName"),
-            main_track: q("mainTrack"),
-            video: true,
-            audio: true,
-            meta_data: q("metaData"),
-            role: q("role"),
-            publish_type: Some("RTMP".into()),
-        };
-        let session = s.session;
-        let started = match s.send(ClientMessage::Publish(publish)).await {
-            Ok(()) => {
-                s.until(k.token.is_some(), |v| v["command"] == "start")
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        if let Err(e) = started {
-            s.close().await;
-            let code = match e.wire.as_str() {
-                "streamIdInUse" | "alreadyPublishing" | "invalidStreamName" => {
-                    "NetStream.Publish.BadName"
-                }
-                _ => "NetStream.Publish.Denied",
-            };
-            return Err((code, format!("{}: {}", e.wire, e.why)));
-        }
-        let (tx, ended) = watch::channel(false);
-        s.drain(move || {
-            let _ = tx.send(true);
-        });
-        Ok(Publishing {
-            app: app.to_owned(),
-            stream_id: k.stream_id.clone(),
-            session,
-            frames: FlvToFrames::default(),
-            feed: None,
-            ended,
-            told_b_frames: false,
-            announced: None,
-        })
-    }
-
     /// One audio or video tag of the publish.
     async fn media(&mut self, video: bool, tag: &[u8], ms: u32) -> Result<(), ConnError> {
         let Some(p) = self.publishing.as_mut() else {
             return Ok(()); // media before publish: nothing to feed
         };
-        if p.feed.is_none() {
+        if !p.publish.is_open() {
             let (audio, video) = p.announced.unwrap_or((true, true));
-            let (reply, feed) = oneshot::channel();
-            let open = HubMsg::FrameSource {
-                session: p.session,
-                stream_id: p.stream_id.clone(),
-                audio,
-                video,
-                reply,
-            };
-            let stopping = || ConnError::Refused("the server is stopping".into());
-            self.state.hub.send(open).await.map_err(|_| stopping())?;
-            let feed = feed.await.map_err(|_| stopping())?;
-            let feed = feed.ok_or_else(|| ConnError::Refused("the publish ended".into()))?;
-            p.feed = Some(feed);
+            p.publish
+                .open_media(audio, video)
+                .await
+                .map_err(|e| ConnError::Refused(e.to_string()))?;
         }
         let now = Instant::now();
         let frames = if video {
@@ -442,26 +374,22 @@ impl Conn<'_> {
         let frames: Vec<_> = match frames {
             Ok(f) => f,
             Err(e) if e.is_fatal() => {
-                tracing::warn!(peer = %self.peer, app = p.app, stream = p.stream_id, "RTMP publish refused: {e}");
+                tracing::warn!(peer = %self.peer, app = p.publish.app, stream = p.publish.stream_id, "RTMP publish refused: {e}");
                 return Err(ConnError::Refused(e.to_string()));
             }
             Err(e) => {
-                tracing::debug!(peer = %self.peer, stream = p.stream_id, "tag skipped: {e}");
+                tracing::debug!(peer = %self.peer, stream = p.publish.stream_id, "tag skipped: {e}");
                 Vec::new()
             }
         };
         if p.frames.b_frames() && !p.told_b_frames {
             p.told_b_frames = true;
-            tracing::warn!(peer = %self.peer, app = p.app, stream = p.stream_id,
+            tracing::warn!(peer = %self.peer, app = p.publish.app, stream = p.publish.stream_id,
                 "the encoder sends B-frames: WebRTC players show them out of order; set the encoder to no B-frames (x264: bframes=0, OBS: profile baseline)");
         }
-        if let Some(feed) = &p.feed {
-            for f in frames {
-                if !feed.send(f) {
-                    return Err(ConnError::Refused("the media worker has stopped".into()));
-                }
-            }
-        }
+        p.publish
+            .send(frames)
+            .map_err(|e| ConnError::Refused(e.to_string()))?;
         Ok(())
     }
 }

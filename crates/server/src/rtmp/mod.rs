@@ -17,40 +17,12 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::apps::Apps;
+use crate::encoder::ListenConfig;
 use crate::hub::HubMsg;
 use crate::socket_limits::{Rules, SocketCounts};
 
-/// Where RTMP listens (`rtmp_addr`).
-#[derive(Debug, Clone)]
-pub struct RtmpConfig {
-    /// `None` turns RTMP off.
-    pub addr: Option<SocketAddr>,
-    /// Not configured: a busy port is a warning, not a failed start.
-    pub defaulted: bool,
-}
-
-impl RtmpConfig {
-    pub const DEFAULT: &'static str = "0.0.0.0:1935";
-
-    /// From the flag or file value: an address, or "" / "off" for none.
-    pub fn build(value: Option<String>) -> anyhow::Result<RtmpConfig> {
-        let defaulted = value.is_none();
-        let value = value.unwrap_or_else(|| Self::DEFAULT.to_owned());
-        if value.trim().is_empty() || value == "off" {
-            return Ok(RtmpConfig {
-                addr: None,
-                defaulted,
-            });
-        }
-        let addr = value.trim().parse().with_context(|| {
-            format!("rtmp_addr {value:?} is not an address such as 0.0.0.0:1935")
-        })?;
-        Ok(RtmpConfig {
-            addr: Some(addr),
-            defaulted,
-        })
-    }
-}
+/// Ant Media's (and every encoder's) RTMP port.
+pub const DEFAULT_ADDR: &str = "0.0.0.0:1935";
 
 /// What every connection needs.
 #[derive(Clone)]
@@ -64,7 +36,7 @@ pub struct RtmpState {
 
 /// Listens, when configured; the bound address and the accept task.
 pub async fn start(
-    config: &RtmpConfig,
+    config: &ListenConfig,
     state: RtmpState,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Option<(SocketAddr, JoinHandle<()>)>> {

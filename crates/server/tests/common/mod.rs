@@ -50,12 +50,13 @@ pub async fn start_with(toml: &str) -> Server {
     } else {
         "\n[turn]\naddr = \"\"\n"
     };
-    // RTMP likewise, unless the test sets `rtmp_addr`.
-    let rtmp = if toml.contains("rtmp_addr") {
-        ""
-    } else {
-        "rtmp_addr = \"\"\n"
-    };
+    // RTMP and SRT likewise, unless the test sets their address.
+    let mut rtmp = String::new();
+    for key in ["rtmp_addr", "srt_addr"] {
+        if !toml.contains(key) {
+            rtmp.push_str(&format!("{key} = \"\"\n"));
+        }
+    }
     let text = format!(
         "http_addr = \"127.0.0.1:0\"\nmedia_addr = \"127.0.0.1:0\"\n{rtmp}data_dir = {:?}\n{drain}{toml}{turn}",
         dir.display().to_string()
