@@ -1,9 +1,9 @@
-//! What an RTMP client can send, on each layer Tern parses it: the handshake,
-//! the chunk stream with its AMF commands (rml_rtmp's server session, as
-//! `rtmp/conn.rs` drives it), and the FLV audio and video tags inside
-//! (`tern_ingest`: AVC configuration, NAL units, AAC into Opus). Results or
-//! errors, never a panic (rml_rtmp's panics are caught, as the server
-//! catches them).
+//! What an RTMP or SRT client can send, on each layer Tern parses it: the
+//! RTMP handshake, the chunk stream with its AMF commands (rml_rtmp's server
+//! session, as `rtmp/conn.rs` drives it), the FLV audio and video tags inside
+//! (`tern_ingest`: AVC configuration, NAL units, AAC into Opus), and SRT's
+//! MPEG-TS (`tern_ingest::ts`: PAT, PMT, PES, ADTS). Results or errors,
+//! never a panic (rml_rtmp's panics are caught, as the server catches them).
 #![no_main]
 
 use std::time::{Duration, Instant};
@@ -14,6 +14,7 @@ use rml_rtmp::sessions::{
     ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult,
 };
 use tern_ingest::frames::FlvToFrames;
+use tern_ingest::ts::TsToFrames;
 
 /// Tags as (kind, time step, length, bytes) records.
 fn tags(data: &[u8]) {
@@ -84,9 +85,17 @@ fuzz_target!(|data: &[u8]| {
     let Some((mode, rest)) = data.split_first() else {
         return;
     };
-    match mode % 3 {
+    match mode % 4 {
         0 => tags(rest),
         1 => session(rest),
+        3 => {
+            // SRT's payloads: MPEG-TS in any cut.
+            let mut ts = TsToFrames::default();
+            let t0 = Instant::now();
+            for piece in rest.chunks(1316) {
+                let _ = ts.push(t0, piece);
+            }
+        }
         _ => {
             let mut hs = Handshake::new(PeerType::Server);
             for piece in rest.chunks(513) {
