@@ -31,14 +31,17 @@ after(async () => {
 });
 
 /** ffmpeg pushing a test pattern and a tone to `app`/`key`; resolves to the child (its exit is `exited`). */
-function push(app, key, { gop = 300, bframes = 0 } = {}) {
+function push(app, key, { gop = 300, bframes = 0, video = true, audio = true } = {}) {
   const url = `rtmp://127.0.0.1:${env.server.rtmpPort}/${app}/${key}`;
-  const args = ['-hide_banner', '-loglevel', 'warning', '-re',
-    '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-    '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-bf', String(bframes),
-    '-b:v', '600k', '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', url];
+  const args = ['-hide_banner', '-loglevel', 'warning', '-re'];
+  if (video) args.push('-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30');
+  if (audio) args.push('-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100');
+  if (video) {
+    args.push('-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+      '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0', '-bf', String(bframes), '-b:v', '600k');
+  }
+  if (audio) args.push('-c:a', 'aac', '-b:a', '64k');
+  args.push('-f', 'flv', url);
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d) => { stderr += d; });
@@ -274,6 +277,32 @@ test('SRT: ffmpeg sends MPEG-TS with Ant Media\'s stream id; a player decodes it
     assert.notEqual(code, 0, `ffmpeg with a wrong token: ${code} ${refused.log()}`);
     assert.match(env.server.stderr(), /SRT publish refused/);
     t.diagnostic('SRT stream decoded; wrong token refused');
+  });
+});
+
+test('a stream without audio, and one without video, each play', { timeout: 90_000 }, async (t) => {
+  await env.guard('rtmp-one-track', async () => {
+    const videoOnly = uniqueStreamId('rtmpv');
+    const v = push('LiveApp', videoOnly, { gop: 30, audio: false });
+    const pv = await env.player(videoOnly, 'video-only');
+    await pv.waitForEvent('play_started', { kind: 'callback', timeoutMs: 20_000 });
+    await assertMediaFlowing(pv, { audio: false });
+    v.kill('SIGINT');
+    const audioOnly = uniqueStreamId('rtmpa');
+    const a = push('LiveApp', audioOnly, { video: false });
+    const pa = await env.player(audioOnly, 'audio-only');
+    await pa.waitForEvent('play_started', { kind: 'callback', timeoutMs: 20_000 });
+    const first = await waitUntil(async () => {
+      const s = await pa.stats();
+      return s?.audio?.packetsReceived > 0 ? s : null;
+    }, { timeoutMs: 10_000, what: 'audio packets at the audio-only player' });
+    await sleep(1500);
+    const later = await pa.stats();
+    t.diagnostic(`audio-only: ${first.audio.packetsReceived} → ${later.audio.packetsReceived} packets, video ${JSON.stringify(later.video)}`);
+    assert.ok(later.audio.packetsReceived > first.audio.packetsReceived + 40, 'audio keeps arriving');
+    assert.ok(later.audio.totalSamplesReceived > first.audio.totalSamplesReceived, 'and is decoded');
+    a.kill('SIGINT');
+    await Promise.all([v.exited, a.exited]);
   });
 });
 
