@@ -105,9 +105,11 @@ pub async fn serve(tcp: TcpStream, peer: SocketAddr, state: RtmpState) {
         Err(e) => tracing::info!(%peer, stream, "RTMP connection ended: {e}"),
     }
     if let Some(p) = conn.publishing.take() {
-        // A clean unpublish ends the stream; a dropped connection leaves it
-        // to the restore window, as a dropped WebSocket does.
-        p.publish.end(result.is_ok()).await;
+        // A clean unpublish, or a stream Tern cannot take, ends the stream;
+        // a dropped connection leaves it to the restore window, as a dropped
+        // WebSocket does.
+        let clean = matches!(result, Ok(()) | Err(ConnError::Refused(_)));
+        p.publish.end(clean).await;
     }
 }
 
