@@ -328,11 +328,16 @@ test('tokens: an RTMP push without or with a wrong token is refused, a REST-mint
   });
 });
 
-test('B-frames are reported in the log and the server goes on', { timeout: 60_000 }, async () => {
+test('B-frames are reported in the log and in REST stream-info, and the server goes on', { timeout: 60_000 }, async () => {
   await env.guard('rtmp-bframes', async () => {
     const id = uniqueStreamId('rtmpb');
     const ffmpeg = push('LiveApp', id, { gop: 60, bframes: 2 });
     await waitUntil(() => /sends B-frames/.test(env.server.stderr()), { timeoutMs: 15_000, what: 'the B-frame warning' });
+    // REST's stream-info says so too (and getStreamInfo's streamInformation, as bFrames).
+    await waitUntil(async () => {
+      const r = await env.server.rest('GET', `/broadcasts/${id}/stream-info`);
+      return r.status === 200 && r.json?.[0]?.bFrames === true;
+    }, { timeoutMs: 10_000, what: 'bFrames in REST stream-info' });
     ffmpeg.kill('SIGINT');
     await ffmpeg.exited;
     const health = await fetch(`${env.server.baseUrl()}/healthz`);

@@ -37,6 +37,9 @@ pub struct StreamInfo {
     /// Frames per second of this rendition (0 before it is measured). Not
     /// part of `streamInformation`: REST and the console show it.
     pub fps: u32,
+    /// The source sends B-frames (an encoder over RTMP or SRT), which WebRTC
+    /// players show out of order. Sent as `bFrames` only when true.
+    pub b_frames: bool,
 }
 
 /// One frame the server sends.
@@ -222,13 +225,17 @@ impl ServerMessage {
                 let infos: Vec<Value> = infos
                     .iter()
                     .map(|i| {
-                        json!({
+                        let mut v = json!({
                             "streamWidth": i.width,
                             "streamHeight": i.height,
                             "videoBitrate": i.video_bitrate,
                             "audioBitrate": i.audio_bitrate,
                             "videoCodec": i.video_codec,
-                        })
+                        });
+                        if i.b_frames {
+                            v["bFrames"] = Value::Bool(true);
+                        }
+                        v
                     })
                     .collect();
                 json!({"command": "streamInformation", "streamId": stream_id, "streamInfo": infos})
@@ -340,6 +347,7 @@ mod tests {
                 audio_bitrate: 32_000,
                 video_codec: "VP8".into(),
                 fps: 30,
+                b_frames: false,
             }],
         }
         .to_json();

@@ -593,6 +593,7 @@ fn stream_info_live_and_not() {
             audio_bitrate: 40_000,
             video_codec: "VP8".into(),
             fps: 0,
+            b_frames: false,
         }],
     });
     w.frame(s, r#"{"command":"getStreamInfo","streamId":"s"}"#);
@@ -785,6 +786,7 @@ fn forcing_a_quality_on_a_single_rendition_is_no_encoder_settings() {
             audio_bitrate: 1,
             video_codec: "VP8".into(),
             fps: 0,
+            b_frames: false,
         }],
     });
     w.frame(
@@ -813,6 +815,7 @@ fn layer(height: u32, video_bitrate: u64) -> tern_signal::StreamInfo {
         audio_bitrate: 32_000,
         video_codec: "VP8".into(),
         fps: 0,
+        b_frames: false,
     }
 }
 

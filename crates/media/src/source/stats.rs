@@ -39,6 +39,9 @@ pub struct SourceStats {
     audio_bps: u64,
     changed: bool,
     early_reported: bool,
+    /// Video frames came out of presentation order (a frame source's
+    /// B-frames).
+    b_frames: bool,
 }
 
 pub(crate) fn codec_name(c: Codec) -> &'static str {
@@ -99,6 +102,13 @@ impl SourceStats {
         layer.last_packet = now;
         if size.is_some() && size != layer.size {
             layer.size = size;
+            self.changed = true;
+        }
+    }
+
+    /// The source sends B-frames: said in its stream info from now on.
+    pub fn on_b_frames(&mut self) {
+        if !std::mem::replace(&mut self.b_frames, true) {
             self.changed = true;
         }
     }
@@ -178,6 +188,7 @@ impl SourceStats {
                     audio_bitrate: self.audio_bps,
                     video_codec: codec.to_owned(),
                     fps: l.fps,
+                    b_frames: self.b_frames,
                 }
             })
             .collect();
@@ -190,6 +201,7 @@ impl SourceStats {
                 audio_bitrate: self.audio_bps,
                 video_codec: codec.to_owned(),
                 fps: 0,
+                b_frames: self.b_frames,
             });
         }
         infos.sort_by_key(|i| std::cmp::Reverse((i.height, i.video_bitrate)));

@@ -45,6 +45,9 @@ pub struct StreamInfoJson {
     pub video_codec: String,
     /// Frames per second (Tern's addition; 0 before it is measured).
     pub fps: u32,
+    /// The source sends B-frames, which WebRTC players show out of order
+    /// (Tern's addition: an RTMP or SRT encoder to set to no B-frames).
+    pub b_frames: bool,
 }
 
 #[utoipa::path(
@@ -74,6 +77,7 @@ pub async fn stream_info(
                 audio_bitrate: i.audio_bitrate,
                 video_codec: i.video_codec,
                 fps: i.fps,
+                b_frames: i.b_frames,
             })
             .collect(),
     ))

@@ -39,6 +39,7 @@ impl Sfu {
             audio: audio.then(|| track("0", FrameCodec::Opus)).flatten(),
             video: video.then(|| track("1", FrameCodec::H264)).flatten(),
             stats: SourceStats::default(),
+            last_video_ticks: None,
         };
         self.frame_sources.insert(peer, source);
         self.event(MediaEvent::Connected { peer });
@@ -81,6 +82,11 @@ impl Sfu {
         }
         if kind == MediaKind::Video {
             s.stats.on_frame_end(None);
+            // Decode order with presentation times going back: B-frames.
+            if s.last_video_ticks.is_some_and(|t| frame.ticks < t) {
+                s.stats.on_b_frames();
+            }
+            s.last_video_ticks = Some(frame.ticks);
         }
         if let Some(info) = s.stats.poll(now) {
             self.event(MediaEvent::SourceInfo { peer: source, info });

@@ -22,6 +22,9 @@ pub(crate) struct FrameSource {
     pub audio: Option<Track>,
     pub video: Option<Track>,
     pub stats: SourceStats,
+    /// The last video frame's media time: one earlier than it means
+    /// B-frames.
+    pub last_video_ticks: Option<u64>,
 }
 
 impl FrameSource {
