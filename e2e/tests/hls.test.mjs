@@ -1,6 +1,7 @@
 // HLS (issue #17): an app with hlsMuxingEnabled serves each H.264 stream the official SDK publishes as fMP4 HLS at
 // /{App}/streams/{id}.m3u8; hls.js (npm) in Chromium plays it from another origin and keeps playing for 20 s. A VP8
-// stream gets no HLS (HLS carries H.264 without transcoding).
+// stream gets no HLS (HLS carries H.264 without transcoding); an app that allows both codecs answers publishers
+// with H.264 first, so their streams get HLS.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestEnv, uniqueStreamId } from '../lib/test-env.mjs';
@@ -11,7 +12,8 @@ let env;
 before(async () => {
   env = await startTestEnv({
     configToml: '[apps.HlsApp]\nvp8Enabled = false\nh264Enabled = true\nhlsMuxingEnabled = true\nhlsTime = 1\nhlsListSize = 4\n'
-      + '[apps.HlsVp8]\nhlsMuxingEnabled = true\n',
+      + '[apps.HlsVp8]\nh264Enabled = false\nhlsMuxingEnabled = true\n'
+      + '[apps.HlsBoth]\nhlsMuxingEnabled = true\n',
   });
 });
 after(async () => { await env?.close(); });
@@ -69,5 +71,21 @@ test('a VP8 stream gets no HLS (no transcoding), and the log says why', { timeou
     await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
     await waitUntil(() => env.server.stderr().includes(`no HLS for this stream: it is VP8`), { timeoutMs: 10_000, what: 'the VP8 warning' });
     assert.equal((await fetch(playlistUrl('HlsVp8', id))).status, 404);
+  });
+});
+
+test('an app with HLS and both codecs answers the publisher with H.264 first, so its stream gets HLS', { timeout: 60_000 }, async () => {
+  await env.guard('hls-prefers-h264', async () => {
+    const id = uniqueStreamId('hlsboth');
+    const publisher = await env.publisher(id, { app: 'HlsBoth' });
+    await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
+    await waitUntil(async () => {
+      const r = await env.server.rest('GET', `/broadcasts/${id}/stream-info`, undefined, 'HlsBoth');
+      return r.status === 200 && r.json?.[0]?.videoCodec === 'H264';
+    }, { timeoutMs: 10_000, what: 'the publisher sending H.264' });
+    await waitUntil(async () => {
+      const res = await fetch(playlistUrl('HlsBoth', id));
+      return res.status === 200 && /#EXTINF/.test(await res.text());
+    }, { timeoutMs: 20_000, what: 'an HLS playlist with a segment' });
   });
 });

@@ -11,6 +11,8 @@ use crate::ids::{PeerId, SessionId, StreamKey};
 pub struct MediaProfile {
     pub vp8: bool,
     pub h264: bool,
+    /// H.264 before VP8 in the codecs a publisher's answer keeps.
+    pub prefer_h264: bool,
     pub data_channel: bool,
     /// Where a player's data-channel messages go.
     pub player_data: PlayerData,

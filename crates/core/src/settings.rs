@@ -15,6 +15,9 @@ pub struct AppSettings {
     pub vp8_enabled: bool,
     /// Offer/accept H.264 (`h264Enabled`).
     pub h264_enabled: bool,
+    /// Prefer H.264 over VP8 when answering a publisher: HLS carries only
+    /// H.264 without transcoding (set with `hlsMuxingEnabled`).
+    pub prefer_h264: bool,
     /// Accept `m=application` and relay data channels (`dataChannelEnabled`).
     pub data_channel_enabled: bool,
     /// `webRTCClientStartTimeoutMs`: how long a publish may take to reach media,
@@ -39,6 +42,7 @@ impl Default for AppSettings {
         AppSettings {
             vp8_enabled: true,
             h264_enabled: true,
+            prefer_h264: false,
             data_channel_enabled: true,
             client_start_timeout: Duration::from_secs(10),
             drop_if_no_packets: false,
@@ -60,6 +64,7 @@ impl AppSettings {
         MediaProfile {
             vp8: self.vp8_enabled,
             h264: self.h264_enabled,
+            prefer_h264: self.prefer_h264,
             data_channel: self.data_channel_enabled,
             player_data: self.player_data,
             no_media_timeout: self.drop_if_no_packets.then_some(self.client_start_timeout),

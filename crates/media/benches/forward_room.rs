@@ -91,6 +91,7 @@ fn profile() -> MediaProfile {
     MediaProfile {
         vp8: true,
         h264: false,
+        prefer_h264: false,
         data_channel: false,
         player_data: PlayerData::None,
         no_media_timeout: None,

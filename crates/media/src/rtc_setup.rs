@@ -38,10 +38,15 @@ impl Sfu {
         if bwe {
             cfg = cfg.enable_bwe(Some(Bitrate::bps(INITIAL_ESTIMATE)));
         }
+        // The answer lists codecs in this order, and the publisher sends the
+        // first it can.
+        if profile.h264 && profile.prefer_h264 {
+            cfg = cfg.enable_h264(true);
+        }
         if profile.vp8 {
             cfg = cfg.enable_vp8(true);
         }
-        if profile.h264 {
+        if profile.h264 && !profile.prefer_h264 {
             cfg = cfg.enable_h264(true);
         }
         let mut rtc = cfg.build(now);

@@ -13,6 +13,7 @@ fn profile(vp8: bool, h264: bool, data_channel: bool) -> MediaProfile {
     MediaProfile {
         vp8,
         h264,
+        prefer_h264: false,
         data_channel,
         player_data: PlayerData::All,
         no_media_timeout: None,
@@ -115,4 +116,41 @@ fn garbage_is_a_remote_failure() {
             other => panic!("{bad:?}: {other:?}"),
         }
     }
+}
+
+/// The payload types of the answer's video m-line, in its order.
+fn video_codecs(sdp: &str) -> Vec<String> {
+    let line = sdp
+        .lines()
+        .find(|l| l.starts_with("m=video"))
+        .expect("a video m-line");
+    let pts: Vec<&str> = line.split_whitespace().skip(3).collect();
+    pts.iter()
+        .filter_map(|pt| {
+            let prefix = format!("a=rtpmap:{pt} ");
+            sdp.lines()
+                .find_map(|l| l.strip_prefix(prefix.as_str()))
+                .map(|c| c.split('/').next().unwrap_or("").to_owned())
+        })
+        .filter(|c| c != "rtx")
+        .collect()
+}
+
+#[test]
+fn an_app_that_makes_hls_prefers_h264_in_the_answer() {
+    let plain = answer(open(OFFER, profile(true, true, true)));
+    assert_eq!(
+        video_codecs(&plain).first().map(String::as_str),
+        Some("VP8")
+    );
+    let mut hls = profile(true, true, true);
+    hls.prefer_h264 = true;
+    let sdp = answer(open(OFFER, hls));
+    let codecs = video_codecs(&sdp);
+    assert_eq!(
+        codecs.first().map(String::as_str),
+        Some("H264"),
+        "{codecs:?}"
+    );
+    assert!(codecs.iter().any(|c| c == "VP8"), "VP8 stays as a fallback");
 }

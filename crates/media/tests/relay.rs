@@ -17,6 +17,7 @@ fn profile() -> MediaProfile {
     MediaProfile {
         vp8: true,
         h264: false,
+        prefer_h264: false,
         data_channel: true,
         player_data: PlayerData::All,
         no_media_timeout: None,

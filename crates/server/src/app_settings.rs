@@ -381,6 +381,7 @@ impl Settings {
         AppSettings {
             vp8_enabled: self.vp8_enabled,
             h264_enabled: self.h264_enabled,
+            prefer_h264: self.hls_muxing_enabled,
             data_channel_enabled: self.data_channel_enabled,
             client_start_timeout: Duration::from_millis(self.webrtc_client_start_timeout_ms),
             drop_if_no_packets: self.drop_if_no_packets,
