@@ -30,6 +30,17 @@ after(async () => {
   await env?.close();
 });
 
+/** Debian's ffmpeg with `args`, killed after the file's tests; `exited` resolves to its exit code, `log()` is its stderr. */
+function spawnEncoder(args) {
+  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => { stderr += d; });
+  child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+  child.log = () => stderr;
+  encoders.push(child);
+  return child;
+}
+
 /** ffmpeg pushing a test pattern and a tone to `app`/`key`; resolves to the child (its exit is `exited`). */
 function push(app, key, { gop = 300, bframes = 0, video = true, audio = true } = {}) {
   const url = `rtmp://127.0.0.1:${env.server.rtmpPort}/${app}/${key}`;
@@ -42,13 +53,7 @@ function push(app, key, { gop = 300, bframes = 0, video = true, audio = true } =
   }
   if (audio) args.push('-c:a', 'aac', '-b:a', '64k');
   args.push('-f', 'flv', url);
-  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-  child.log = () => stderr;
-  encoders.push(child);
-  return child;
+  return spawnEncoder(args);
 }
 
 /** ffmpeg pushing a white flash and a 1 kHz beep, both 100 ms long at the start of every second. */
@@ -59,13 +64,7 @@ function pushFlashBeep(app, key) {
     '-f', 'lavfi', '-i', "aevalsrc='if(lt(mod(t\\,1)\\,0.1)\\,0.8*sin(2*PI*1000*t)\\,0)':s=44100",
     '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30', '-bf', '0',
     '-c:a', 'aac', '-b:a', '96k', '-f', 'flv', url];
-  const child = spawn('ffmpeg', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; });
-  child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-  child.log = () => stderr;
-  encoders.push(child);
-  return child;
+  return spawnEncoder(args);
 }
 
 /**
@@ -250,19 +249,13 @@ test('SRT: ffmpeg sends MPEG-TS with Ant Media\'s stream id; a player decodes it
   await env.guard('srt-publish', async () => {
     const srt = (sid) => {
       const url = `srt://127.0.0.1:${env.server.srtPort}?streamid=${sid}&mode=caller`;
-      const child = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'warning', '-re',
+      return spawnEncoder(['-hide_banner', '-loglevel', 'warning', '-re',
         '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
         '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', '30', '-bf', '0',
-        '-c:a', 'aac', '-b:a', '96k', '-f', 'mpegts', url], { stdio: ['ignore', 'ignore', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (d) => { stderr += d; });
-      child.exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-      child.log = () => stderr;
-      encoders.push(child);
-      return child;
+        '-c:a', 'aac', '-b:a', '96k', '-f', 'mpegts', url]);
     };
     const id = uniqueStreamId('srt');
-    const ffmpeg = srt(`LiveApp/${id}`);
+    const enc = srt(`LiveApp/${id}`);
     await waitUntil(async () => (await broadcast('LiveApp', id))?.status === 'broadcasting',
       { timeoutMs: 15_000, what: 'the SRT stream broadcasting in REST' });
     assert.equal((await broadcast('LiveApp', id)).publishType, 'SRT');
@@ -270,8 +263,8 @@ test('SRT: ffmpeg sends MPEG-TS with Ant Media\'s stream id; a player decodes it
     await player.waitForEvent('play_started', { kind: 'callback', timeoutMs: 15_000 });
     await waitForFirstFrame(player);
     await assertMediaFlowing(player, { audio: true });
-    ffmpeg.kill('SIGINT');
-    await ffmpeg.exited;
+    enc.kill('SIGINT');
+    await enc.exited;
     const refused = srt(`Tokens/${uniqueStreamId('srttok')},wrong`);
     const code = await Promise.race([refused.exited, sleep(15_000).then(() => 'still running')]);
     assert.notEqual(code, 0, `ffmpeg with a wrong token: ${code} ${refused.log()}`);

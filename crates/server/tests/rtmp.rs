@@ -72,35 +72,6 @@ fn shrinking_message() -> Vec<u8> {
     b
 }
 
-async fn ffmpeg_publishes(server: &common::Server, rtmp: SocketAddr, id: &str) {
-    let url = format!("rtmp://{rtmp}/LiveApp/{id}");
-    let mut ffmpeg = tokio::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-        .args([
-            "-t", "8", "-c:v", "libx264", "-preset", "veryfast", "-bf", "0",
-        ])
-        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", &url])
-        .kill_on_drop(true)
-        .spawn()
-        .expect("Debian's ffmpeg runs");
-    let mut live = false;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let r = server
-            .rest("GET", "LiveApp", &format!("/broadcasts/{id}"), None)
-            .await;
-        if r.status == 200 && r.body["status"] == "broadcasting" {
-            assert_eq!(r.body["publishType"], "RTMP");
-            live = true;
-            break;
-        }
-    }
-    let _ = ffmpeg.kill().await;
-    assert!(live, "ffmpeg's RTMP stream never went live");
-}
-
 #[tokio::test]
 async fn broken_clients_cost_only_their_own_connection() {
     let (server, rtmp) = server().await;
@@ -123,7 +94,8 @@ async fn broken_clients_cost_only_their_own_connection() {
     );
 
     // Another client connecting meanwhile is served.
-    ffmpeg_publishes(&server, rtmp, "after_garbage").await;
+    let url = format!("rtmp://{rtmp}/LiveApp/after_garbage");
+    common::encoder::ffmpeg_publishes(&server, &url, "flv", "after_garbage", "RTMP").await;
     server.stop().await;
 }
 

@@ -36,30 +36,6 @@ async fn garbage_and_refused_callers_cost_nothing_else() {
 
     let id = "srt_after_garbage";
     let url = format!("srt://{srt}?streamid=LiveApp/{id}&mode=caller");
-    let mut ffmpeg = tokio::process::Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-        .args([
-            "-t", "8", "-c:v", "libx264", "-preset", "veryfast", "-bf", "0",
-        ])
-        .args(["-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "mpegts", &url])
-        .kill_on_drop(true)
-        .spawn()
-        .expect("Debian's ffmpeg runs");
-    let mut live = false;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let r = server
-            .rest("GET", "LiveApp", &format!("/broadcasts/{id}"), None)
-            .await;
-        if r.status == 200 && r.body["status"] == "broadcasting" {
-            assert_eq!(r.body["publishType"], "SRT");
-            live = true;
-            break;
-        }
-    }
-    let _ = ffmpeg.kill().await;
-    assert!(live, "ffmpeg's SRT stream never went live");
+    common::encoder::ffmpeg_publishes(&server, &url, "mpegts", id, "SRT").await;
     server.stop().await;
 }

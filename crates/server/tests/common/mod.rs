@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod encoder;
 pub mod peers;
 
 use std::time::Duration;
