@@ -24,6 +24,7 @@ fuzz_target!(|data: &[u8]| {
     let profile = MediaProfile {
         vp8: true,
         h264: true,
+        prefer_h264: false,
         data_channel: true,
         player_data: PlayerData::All,
         no_media_timeout: None,

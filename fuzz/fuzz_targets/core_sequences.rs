@@ -87,6 +87,7 @@ fuzz_target!(|data: &[u8]| {
                             audio_bitrate: 1,
                             video_codec: "VP8".into(),
                             fps: 30,
+                            b_frames: i == 3,
                         }).collect(),
                     },
                     _ => MediaEvent::SdpFailed { peer, failure: tern_core::SdpFailure::Local(String::new()) },
