@@ -29,6 +29,8 @@ struct Track {
     first_ticks: Option<u64>,
     offset: u64,
     last_dts: Option<u64>,
+    /// When the frame of `last_dts` arrived.
+    last_arrived: Option<Instant>,
     last_duration: u32,
     /// The newest sample: its duration is known when the next one comes.
     held: Option<Held>,
@@ -48,6 +50,10 @@ pub enum Skipped {
     Waiting,
     /// A kind or codec the file has no track for.
     NoTrack,
+    /// A track's frame from before the recording's first frame (audio that
+    /// came out of its encoder a little behind the first keyframe): placing
+    /// it at the start would put the whole track late.
+    BeforeStart,
 }
 
 pub struct Recorder {
@@ -176,6 +182,21 @@ impl Recorder {
 
     fn push_running(&mut self, frame: &Frame) -> Result<Result<Vec<u8>, Skipped>, Mp4Error> {
         let video = frame.codec.is_video();
+        let started = self.started.unwrap_or(frame.arrived);
+        // Where a new track begins is measured from the other track's newest
+        // frame, whose arrival was stamped on the same clock moments ago: an
+        // encoder's clock settles in its first frames, so the start is a
+        // worse reference.
+        let other = if video { &self.audio } else { &self.video };
+        let reference = other
+            .as_ref()
+            .and_then(|t| {
+                Some((
+                    t.last_arrived?,
+                    t.last_dts? * 1_000_000 / t.info.clock() as u64,
+                ))
+            })
+            .unwrap_or((started, 0));
         let Some(track) = (if video {
             self.video.as_mut()
         } else {
@@ -193,8 +214,9 @@ impl Recorder {
         if data.is_empty() {
             return Ok(Err(Skipped::NoTrack));
         }
-        let started = self.started.unwrap_or(frame.arrived);
-        let dts = track_dts(track, frame, started);
+        let Some(dts) = track_dts(track, frame, reference) else {
+            return Ok(Err(Skipped::BeforeStart));
+        };
         if let Some(h) = track.held.take() {
             let duration = (dts - h.dts).min(u32::MAX as u64) as u32;
             track.last_duration = duration;
@@ -206,6 +228,7 @@ impl Recorder {
             data,
         });
         track.last_dts = Some(dts);
+        track.last_arrived = Some(frame.arrived);
         let since = *self.fragment_since.get_or_insert(frame.arrived);
         let timed = !(self.segments && self.video.is_some());
         let cut = (video && frame.keyframe)
@@ -370,6 +393,7 @@ fn new_track(id: u32, codec: TrackCodec, size: (u32, u32)) -> Track {
         first_ticks: None,
         offset: 0,
         last_dts: None,
+        last_arrived: None,
         last_duration: 0,
         held: None,
         done: Vec::new(),
@@ -377,22 +401,29 @@ fn new_track(id: u32, codec: TrackCodec, size: (u32, u32)) -> Track {
 }
 
 /// A frame's decode time: its ticks from the track's first frame, never
-/// going back (a reordered or repeated time gets the next tick).
-fn track_dts(track: &mut Track, frame: &Frame, started: Instant) -> u64 {
+/// going back (a reordered or repeated time gets the next tick). A track's
+/// first frame is placed by its arrival against `reference` (an arrival and
+/// its time in the file, µs); none when that falls before the file's start.
+fn track_dts(track: &mut Track, frame: &Frame, reference: (Instant, u64)) -> Option<u64> {
     let first = match track.first_ticks {
         Some(t) => t,
         None => {
-            let late = frame.arrived.saturating_duration_since(started);
-            track.offset = (late.as_micros() as u64) * track.info.clock() as u64 / 1_000_000;
+            let (at, us) = reference;
+            let us = if frame.arrived >= at {
+                us + frame.arrived.duration_since(at).as_micros() as u64
+            } else {
+                us.checked_sub(at.duration_since(frame.arrived).as_micros() as u64)?
+            };
+            track.offset = us * track.info.clock() as u64 / 1_000_000;
             track.first_ticks = Some(frame.ticks);
             frame.ticks
         }
     };
     let dts = track.offset + frame.ticks.saturating_sub(first);
-    match track.last_dts {
+    Some(match track.last_dts {
         Some(last) if dts <= last => last + 1,
         _ => dts,
-    }
+    })
 }
 
 fn complete(track: &mut Track, h: Held, duration: u32) {
@@ -406,4 +437,74 @@ fn complete(track: &mut Track, h: Held, duration: u32) {
         },
         h.data,
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn frame(codec: FrameCodec, ticks: u64, arrived: Instant, data: &[u8]) -> Frame {
+        Frame {
+            codec,
+            ticks,
+            keyframe: codec.is_video(),
+            arrived,
+            data: Arc::from(data),
+        }
+    }
+
+    /// RTMP audio leaves its transcoder ~40 ms after the video of the same
+    /// instant: the first Opus frames pushed after the first keyframe are
+    /// older than it. They are dropped rather than placed at 0, which would
+    /// make the whole audio track play late.
+    #[test]
+    fn audio_from_before_the_first_keyframe_is_dropped_not_moved_late() {
+        let t0 = Instant::now();
+        let idr: &[u8] = &[
+            0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e, 0xd9, 0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80, 0, 0, 0,
+            1, 0x65, 0x88, 0x84, 0x00,
+        ];
+        let opus: &[u8] = &[0xfc, 0xff, 0xfe];
+        let ms = Duration::from_millis;
+        let mut rec = Recorder::new();
+        // Video at media time 23 ms; audio at 0, 20, 40 ms, each on the
+        // same clock (arrival = anchor + media time).
+        let key = frame(FrameCodec::H264, 23 * 90, t0 + ms(23), idr);
+        assert!(matches!(rec.push(&key), Ok(Err(Skipped::Waiting))));
+        let a0 = frame(FrameCodec::Opus, 0, t0, opus);
+        assert!(rec.push(&a0).unwrap().is_ok(), "the recording starts");
+        let a1 = frame(FrameCodec::Opus, 960, t0 + ms(20), opus);
+        assert!(matches!(rec.push(&a1), Ok(Err(Skipped::BeforeStart))));
+        let a2 = frame(FrameCodec::Opus, 1920, t0 + ms(40), opus);
+        assert!(rec.push(&a2).unwrap().is_ok());
+        let audio = rec.audio.as_ref().unwrap();
+        // 40 ms of audio is 17 ms after the video's 23 ms.
+        assert_eq!(audio.last_dts, Some(17 * 48));
+        assert_eq!(rec.video.as_ref().unwrap().last_dts, Some(0));
+    }
+
+    /// The encoder's clock moved back 40 ms after the first keyframe was
+    /// stamped (its first frames came in a burst): the audio is placed by the
+    /// video frame stamped just before it, on the settled clock.
+    #[test]
+    fn a_new_track_is_placed_by_the_other_tracks_newest_frame() {
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        let mut rec = Recorder::new();
+        let idr: &[u8] = &[
+            0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e, 0xd9, 0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80, 0, 0, 0,
+            1, 0x65, 0x88, 0x84, 0x00,
+        ];
+        let p: &[u8] = &[0, 0, 0, 1, 0x41, 0x9a, 0x02];
+        // Keyframe at 0 ms stamped t0 + 40; the next frames on the settled
+        // clock (t0 + media time).
+        let _ = rec.push(&frame(FrameCodec::H264, 0, t0 + ms(40), idr));
+        let mut f = frame(FrameCodec::H264, 33 * 90, t0 + ms(33), p);
+        f.keyframe = false;
+        let _ = rec.push(&f);
+        let a = frame(FrameCodec::Opus, 50 * 48, t0 + ms(50), &[0xfc, 0xff, 0xfe]);
+        assert!(rec.push(&a).unwrap().is_ok());
+        assert_eq!(rec.audio.as_ref().unwrap().last_dts, Some(50 * 48));
+    }
 }

@@ -82,8 +82,12 @@ impl FrameTap {
             track.assembler = Assembler::new(codec);
         }
         track.assembler.handle_timeout(now);
+        // Stamped with its arrival, not with when it is handled: a frame
+        // source's audio is handled tens of ms after its media clock says it
+        // arrived (the AAC → Opus chain holds it), and the recorder lines the
+        // tracks up by arrival.
         track.assembler.handle_packet(
-            now,
+            ingress.arrived,
             ingress.seq,
             ingress.ticks,
             ingress.marker,
@@ -270,5 +274,27 @@ mod tests {
         }
         assert!(!taken(&rx).is_empty());
         assert!(asked > 10, "asked {asked} times");
+    }
+
+    #[test]
+    fn frames_keep_their_packets_arrival_however_late_they_are_handled() {
+        let t0 = Instant::now();
+        let packets = source(t0);
+        let mut tap = FrameTap::default();
+        let (tx, rx) = sync_channel(10_000);
+        tap.add(Box::new(tx));
+        for p in &packets {
+            tap.handle_packet(p.arrived + Duration::from_millis(40), p);
+        }
+        // Opus: one packet a frame, every 20 ms from t0.
+        let audio: Vec<Instant> = taken(&rx)
+            .iter()
+            .filter(|f| !f.codec.is_video())
+            .map(|f| f.arrived)
+            .collect();
+        let sent: Vec<Instant> = (0..50)
+            .map(|i| t0 + Duration::from_millis(i * 20))
+            .collect();
+        assert_eq!(audio, sent);
     }
 }
