@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::key;
+use super::status;
 use super::RtmpState;
 use crate::encoder::{EncoderPublish, Refusal};
 
@@ -24,6 +25,8 @@ const PUBLISH_WITHIN: Duration = Duration::from_secs(15);
 /// A publisher that sends nothing for this long is gone (its stream waits
 /// in the restore window).
 const MEDIA_TIMEOUT: Duration = Duration::from_secs(10);
+/// What a publisher that sends B-frames is told (log and status).
+const B_FRAMES_ADVICE: &str = "WebRTC players show them out of order; set the encoder to no B-frames (x264: bframes=0, OBS: profile baseline)";
 /// Largest read at once.
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -384,14 +387,23 @@ impl Conn<'_> {
                 Vec::new()
             }
         };
-        if p.frames.b_frames() && !p.told_b_frames {
-            p.told_b_frames = true;
+        let tell = p.frames.b_frames() && !std::mem::replace(&mut p.told_b_frames, true);
+        if tell {
             tracing::warn!(peer = %self.peer, app = p.publish.app, stream = p.publish.stream_id,
-                "the encoder sends B-frames: WebRTC players show them out of order; set the encoder to no B-frames (x264: bframes=0, OBS: profile baseline)");
+                "the encoder sends B-frames: {B_FRAMES_ADVICE}");
         }
         p.publish
             .send(frames)
             .map_err(|e| ConnError::Refused(e.to_string()))?;
+        if tell {
+            // Once, to the publisher's status too (OBS and FFmpeg log it).
+            let chunk = ServerSessionConfig::new().chunk_size;
+            let why = format!("B-frames: {B_FRAMES_ADVICE}");
+            match status::warning(status::B_FRAMES, &why, chunk) {
+                Ok(bytes) => self.tcp.write_all(&bytes).await?,
+                Err(e) => tracing::debug!(peer = %self.peer, "no B-frames status: {e}"),
+            }
+        }
         Ok(())
     }
 }

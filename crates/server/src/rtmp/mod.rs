@@ -7,6 +7,7 @@
 
 mod conn;
 mod key;
+mod status;
 
 use std::net::SocketAddr;
 use std::time::Instant;
