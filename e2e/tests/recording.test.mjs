@@ -1,5 +1,5 @@
 // Recording (issue #17): an app with mp4MuxingEnabled records what the official SDK publishes (H.264 and Opus,
-// not transcoded). After the publisher stops, the recording is a VoD in REST, served at /{App}/streams/{file}
+// not transcoded); one with webMMuxingEnabled records VP8 streams as WebM too. After the publisher stops, the recording is a VoD in REST, served at /{App}/streams/{file}
 // with range requests, and Debian's ffprobe/ffmpeg find both streams, the right duration, and decode every frame.
 // REST deletes it with its file; recording/true|false switches a live stream's recording.
 import { test, before, after } from 'node:test';
@@ -33,7 +33,7 @@ before(async () => {
   env = await startTestEnv({
     configToml: `[apps.RecApp]\nvp8Enabled = false\nh264Enabled = true\nmp4MuxingEnabled = true\nlistenerHookURL = "${hookUrl}"\n`
       + '[apps.OnDemand]\nvp8Enabled = false\nh264Enabled = true\n'
-      + '[apps.RecVp8]\nmp4MuxingEnabled = true\n',
+      + '[apps.RecVp8]\nmp4MuxingEnabled = true\nwebMMuxingEnabled = true\n',
   });
   scratch = await mkdtemp(path.join(tmpdir(), 'tern-rec-'));
 });
@@ -121,19 +121,27 @@ test('mp4MuxingEnabled: the published H.264 and Opus become a fast-start MP4 VoD
   });
 });
 
-test('a VP8 stream is recorded as VP8 and Opus in MP4, which FFmpeg decodes whole', { timeout: 90_000 }, async (t) => {
+test('a VP8 stream is recorded as VP8 and Opus in MP4 and in WebM (webMMuxingEnabled), which FFmpeg decodes whole', { timeout: 90_000 }, async (t) => {
   await env.guard('recording-vp8', async () => {
     const id = uniqueStreamId('recvp8');
     const publisher = await env.publisher(id, { app: 'RecVp8' });
     await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
     await sleep(4000);
     await publisher.page.evaluate(() => window.stopPublishing());
-    const vod = await vodOf('RecVp8', id);
-    const seen = await inspect(await download('RecVp8', vod.vodName));
-    t.diagnostic(`ffprobe: ${JSON.stringify(seen)}`);
-    assert.deepEqual(seen.codecs.sort(), ['opus', 'vp8']);
-    assert.ok(seen.duration >= 3 && seen.duration <= 5.5, `duration ${seen.duration}`);
-    assert.equal(seen.errors, '');
+    let vods = [];
+    await waitUntil(async () => {
+      vods = (await (await rest('RecVp8', 'vods/list/0/50')).json()).filter((v) => v.streamId === id);
+      return vods.length === 2;
+    }, { timeoutMs: 20_000, what: `an MP4 and a WebM VoD of ${id}` });
+    assert.deepEqual(vods.map((v) => v.vodName).sort(), [`${id}.mp4`, `${id}.webm`]);
+    for (const vod of vods) {
+      const seen = await inspect(await download('RecVp8', vod.vodName));
+      t.diagnostic(`${vod.vodName}: ${JSON.stringify(seen)}; VoD duration ${vod.duration} ms`);
+      assert.deepEqual(seen.codecs.sort(), ['opus', 'vp8']);
+      assert.ok(seen.duration >= 3 && seen.duration <= 5.5, `${vod.vodName}: duration ${seen.duration}`);
+      assert.ok(Math.abs(seen.duration * 1000 - vod.duration) <= 500, `${vod.vodName}: REST duration ${vod.duration}`);
+      assert.equal(seen.errors, '');
+    }
   });
 });
 
@@ -147,13 +155,18 @@ test('recording/true starts a live stream\'s recording, recording/false ends it 
     const on = await (await rest('OnDemand', `broadcasts/${id}/recording/true?recordType=mp4`, { method: 'PUT' })).json();
     assert.equal(on.success, true);
     assert.equal(on.message, 'recording started');
+    const flv = await rest('OnDemand', `broadcasts/${id}/recording/true?recordType=flv`, { method: 'PUT' });
+    assert.equal(flv.status, 400);
+    // WebM carries no H.264: switched on, it records nothing and says why in the log.
     const webm = await rest('OnDemand', `broadcasts/${id}/recording/true?recordType=webm`, { method: 'PUT' });
-    assert.equal(webm.status, 400);
+    assert.equal(webm.status, 200);
+    await waitUntil(() => /WebM carries VP8, not H\.264/.test(env.server.stderr()), { timeoutMs: 10_000, what: 'the WebM refusal in the log' });
     await sleep(4000);
     const off = await (await rest('OnDemand', `broadcasts/${id}/recording/false`, { method: 'PUT' })).json();
     assert.equal(off.message, 'recording stopped');
     const vod = await vodOf('OnDemand', id);
     t.diagnostic(`VoD: ${JSON.stringify(vod)}`);
+    assert.equal(vod.vodName, `${id}.mp4`);
     assert.ok(vod.duration >= 3000 && vod.duration <= 5500, `duration ${vod.duration} ms of a 4 s recording`);
     const seen = await inspect(await download('OnDemand', vod.vodName));
     assert.deepEqual(seen.codecs.sort(), ['h264', 'opus']);

@@ -8,8 +8,10 @@ pub mod fmp4;
 pub mod h264;
 pub mod progressive;
 pub mod recorder;
+mod recorder_track;
 pub mod recover;
 pub mod tracks;
+pub mod webm;
 
 pub use fmp4::Mp4Error;
-pub use recorder::{FastStart, Recorder, Skipped};
+pub use recorder::{Container, FastStart, Recorder, Skipped};

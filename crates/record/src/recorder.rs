@@ -1,15 +1,18 @@
 //! A stream's recording as a state machine: frames in, bytes to append to
-//! the `.part` file out (fragmented MP4), and at the end the plan of the
-//! fast-start file. No IO and no clock of its own: frames carry their times.
+//! the `.part` file out (fragmented MP4, or WebM clusters), and at the end
+//! the plan of the final file. No IO and no clock of its own: frames carry
+//! their times.
 
 use std::time::{Duration, Instant};
 
-use tern_media::codec_info::{h264_sps_size, vp8_size};
 use tern_media::frames::{Frame, FrameCodec};
 
 use crate::fmp4::{self, FragmentTrack, Mp4Error};
 use crate::h264;
 use crate::tracks::{SampleEntry, TrackCodec, TrackInfo};
+use crate::webm;
+
+use crate::recorder_track::{complete, new_track, track_dts, video_config, Held, Track};
 
 /// A fragment is written at each keyframe and at least this often, which
 /// bounds what a crash can lose.
@@ -20,28 +23,6 @@ pub const AUDIO_ONLY_AFTER: Duration = Duration::from_secs(2);
 pub const AUDIO_WAIT: Duration = Duration::from_millis(500);
 /// Frames kept at most while waiting (a few seconds of audio and video).
 const MAX_WAITING: usize = 1000;
-
-/// A track while the recording runs.
-struct Track {
-    info: TrackInfo,
-    /// First frame's ticks, and its decode time in the file (when it
-    /// arrived after the recording's first frame: A/V start together).
-    first_ticks: Option<u64>,
-    offset: u64,
-    last_dts: Option<u64>,
-    /// When the frame of `last_dts` arrived.
-    last_arrived: Option<Instant>,
-    last_duration: u32,
-    /// The newest sample: its duration is known when the next one comes.
-    held: Option<Held>,
-    done: Vec<(SampleEntry, Vec<u8>)>,
-}
-
-struct Held {
-    dts: u64,
-    sync: bool,
-    data: Vec<u8>,
-}
 
 /// Why a frame was not recorded (counted, never fatal).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,9 +35,22 @@ pub enum Skipped {
     /// came out of its encoder a little behind the first keyframe): placing
     /// it at the start would put the whole track late.
     BeforeStart,
+    /// Video the container cannot carry (H.264 in WebM): nothing is recorded.
+    NotInContainer,
+}
+
+/// What the file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Container {
+    /// Fragmented MP4 while running, fast-start MP4 at the end.
+    #[default]
+    Mp4,
+    /// WebM (VP8 and Opus): clusters while running, sized at the end.
+    WebM,
 }
 
 pub struct Recorder {
+    container: Container,
     /// Besides each keyframe, a fragment at least this often...
     fragment_every: Duration,
     /// ...unless these are HLS segments of a stream with video: they start
@@ -94,6 +88,7 @@ pub struct FastStart {
 impl Default for Recorder {
     fn default() -> Self {
         Recorder {
+            container: Container::Mp4,
             fragment_every: FRAGMENT_EVERY,
             segments: false,
             init: None,
@@ -117,6 +112,18 @@ impl Recorder {
     /// A recording: a fragment at each keyframe and at least every second.
     pub fn new() -> Self {
         Recorder::default()
+    }
+
+    /// A WebM recording (VP8 and Opus), fragments as [`Recorder::new`].
+    pub fn webm() -> Self {
+        Recorder {
+            container: Container::WebM,
+            ..Recorder::default()
+        }
+    }
+
+    pub fn container(&self) -> Container {
+        self.container
     }
 
     /// HLS segments: a fragment at each video keyframe only (audio alone:
@@ -166,6 +173,11 @@ impl Recorder {
     pub fn push(&mut self, frame: &Frame) -> Result<Result<Vec<u8>, Skipped>, Mp4Error> {
         if self.started.is_some() {
             return self.push_running(frame);
+        }
+        if self.container == Container::WebM && frame.codec == FrameCodec::H264 {
+            // Never started: no file rather than one without the video.
+            self.video_seen = true;
+            return Ok(Err(Skipped::NotInContainer));
         }
         let Some(init) = self.try_start(frame) else {
             return Ok(Err(Skipped::Waiting));
@@ -266,7 +278,13 @@ impl Recorder {
             .flatten()
             .map(|t| t.info.clone())
             .collect();
-        let head = crate::progressive::head(&tracks, &self.index)?;
+        let head = match self.container {
+            Container::Mp4 => crate::progressive::head(&tracks, &self.index)?,
+            Container::WebM => {
+                let clusters = self.payloads.iter().map(|(_, len)| len).sum();
+                webm::head(&tracks, self.duration_ms(), clusters)?
+            }
+        };
         Ok(FastStart {
             head,
             ranges: self.payloads.clone(),
@@ -313,7 +331,10 @@ impl Recorder {
             .flatten()
             .map(|t| t.info.clone())
             .collect();
-        let init = fmp4::init_segment(&infos);
+        let init = match self.container {
+            Container::Mp4 => fmp4::init_segment(&infos),
+            Container::WebM => webm::init(&infos),
+        };
         if let Ok(bytes) = &init {
             self.init = Some(bytes.clone());
         }
@@ -347,7 +368,24 @@ impl Recorder {
             })
             .collect();
         self.sequence += 1;
-        let (bytes, data_start) = fmp4::fragment(self.sequence, &frag)?;
+        let (bytes, data_start) = match self.container {
+            Container::Mp4 => fmp4::fragment(self.sequence, &frag)?,
+            Container::WebM => {
+                let info = |id: u32| {
+                    [&self.video, &self.audio]
+                        .into_iter()
+                        .flatten()
+                        .map(|t| &t.info)
+                        .find(|i| i.id == id)
+                };
+                let with: Vec<_> = frag
+                    .into_iter()
+                    .filter_map(|f| Some((info(f.samples.first()?.track)?, f)))
+                    .collect();
+                // The whole cluster is what the final file copies.
+                (webm::cluster(&with)?, 0)
+            }
+        };
         let payload = (bytes.len() - data_start) as u64;
         for e in entries.iter().flatten() {
             let clock = if e.track == 1 && self.video.is_some() {
@@ -367,144 +405,6 @@ impl Recorder {
     }
 }
 
-/// The sample entry and size a video keyframe gives; none for an H.264
-/// keyframe without its parameter sets.
-fn video_config(frame: &Frame) -> Option<(TrackCodec, (u32, u32))> {
-    match frame.codec {
-        FrameCodec::H264 => {
-            let s = h264::to_sample(&frame.data);
-            let (sps, pps) = (s.sps?, s.pps?);
-            let size = h264_sps_size(&sps).unwrap_or((0, 0));
-            Some((TrackCodec::H264 { sps, pps }, size))
-        }
-        FrameCodec::Vp8 => Some((TrackCodec::Vp8, vp8_size(&frame.data).unwrap_or((0, 0)))),
-        FrameCodec::Opus => None,
-    }
-}
-
-fn new_track(id: u32, codec: TrackCodec, size: (u32, u32)) -> Track {
-    Track {
-        info: TrackInfo {
-            id,
-            codec,
-            width: size.0,
-            height: size.1,
-        },
-        first_ticks: None,
-        offset: 0,
-        last_dts: None,
-        last_arrived: None,
-        last_duration: 0,
-        held: None,
-        done: Vec::new(),
-    }
-}
-
-/// A frame's decode time: its ticks from the track's first frame, never
-/// going back (a reordered or repeated time gets the next tick). A track's
-/// first frame is placed by its arrival against `reference` (an arrival and
-/// its time in the file, µs); none when that falls before the file's start.
-fn track_dts(track: &mut Track, frame: &Frame, reference: (Instant, u64)) -> Option<u64> {
-    let first = match track.first_ticks {
-        Some(t) => t,
-        None => {
-            let (at, us) = reference;
-            let us = if frame.arrived >= at {
-                us + frame.arrived.duration_since(at).as_micros() as u64
-            } else {
-                us.checked_sub(at.duration_since(frame.arrived).as_micros() as u64)?
-            };
-            track.offset = us * track.info.clock() as u64 / 1_000_000;
-            track.first_ticks = Some(frame.ticks);
-            frame.ticks
-        }
-    };
-    let dts = track.offset + frame.ticks.saturating_sub(first);
-    Some(match track.last_dts {
-        Some(last) if dts <= last => last + 1,
-        _ => dts,
-    })
-}
-
-fn complete(track: &mut Track, h: Held, duration: u32) {
-    track.done.push((
-        SampleEntry {
-            track: track.info.id,
-            dts: h.dts,
-            duration: duration.max(1),
-            size: h.data.len() as u32,
-            sync: h.sync,
-        },
-        h.data,
-    ));
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::sync::Arc;
-
-    fn frame(codec: FrameCodec, ticks: u64, arrived: Instant, data: &[u8]) -> Frame {
-        Frame {
-            codec,
-            ticks,
-            keyframe: codec.is_video(),
-            arrived,
-            data: Arc::from(data),
-        }
-    }
-
-    /// RTMP audio leaves its transcoder ~40 ms after the video of the same
-    /// instant: the first Opus frames pushed after the first keyframe are
-    /// older than it. They are dropped rather than placed at 0, which would
-    /// make the whole audio track play late.
-    #[test]
-    fn audio_from_before_the_first_keyframe_is_dropped_not_moved_late() {
-        let t0 = Instant::now();
-        let idr: &[u8] = &[
-            0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e, 0xd9, 0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80, 0, 0, 0,
-            1, 0x65, 0x88, 0x84, 0x00,
-        ];
-        let opus: &[u8] = &[0xfc, 0xff, 0xfe];
-        let ms = Duration::from_millis;
-        let mut rec = Recorder::new();
-        // Video at media time 23 ms; audio at 0, 20, 40 ms, each on the
-        // same clock (arrival = anchor + media time).
-        let key = frame(FrameCodec::H264, 23 * 90, t0 + ms(23), idr);
-        assert!(matches!(rec.push(&key), Ok(Err(Skipped::Waiting))));
-        let a0 = frame(FrameCodec::Opus, 0, t0, opus);
-        assert!(rec.push(&a0).unwrap().is_ok(), "the recording starts");
-        let a1 = frame(FrameCodec::Opus, 960, t0 + ms(20), opus);
-        assert!(matches!(rec.push(&a1), Ok(Err(Skipped::BeforeStart))));
-        let a2 = frame(FrameCodec::Opus, 1920, t0 + ms(40), opus);
-        assert!(rec.push(&a2).unwrap().is_ok());
-        let audio = rec.audio.as_ref().unwrap();
-        // 40 ms of audio is 17 ms after the video's 23 ms.
-        assert_eq!(audio.last_dts, Some(17 * 48));
-        assert_eq!(rec.video.as_ref().unwrap().last_dts, Some(0));
-    }
-
-    /// The encoder's clock moved back 40 ms after the first keyframe was
-    /// stamped (its first frames came in a burst): the audio is placed by the
-    /// video frame stamped just before it, on the settled clock.
-    #[test]
-    fn a_new_track_is_placed_by_the_other_tracks_newest_frame() {
-        let t0 = Instant::now();
-        let ms = Duration::from_millis;
-        let mut rec = Recorder::new();
-        let idr: &[u8] = &[
-            0, 0, 0, 1, 0x67, 0x42, 0xc0, 0x1e, 0xd9, 0, 0, 0, 1, 0x68, 0xce, 0x3c, 0x80, 0, 0, 0,
-            1, 0x65, 0x88, 0x84, 0x00,
-        ];
-        let p: &[u8] = &[0, 0, 0, 1, 0x41, 0x9a, 0x02];
-        // Keyframe at 0 ms stamped t0 + 40; the next frames on the settled
-        // clock (t0 + media time).
-        let _ = rec.push(&frame(FrameCodec::H264, 0, t0 + ms(40), idr));
-        let mut f = frame(FrameCodec::H264, 33 * 90, t0 + ms(33), p);
-        f.keyframe = false;
-        let _ = rec.push(&f);
-        let a = frame(FrameCodec::Opus, 50 * 48, t0 + ms(50), &[0xfc, 0xff, 0xfe]);
-        assert!(rec.push(&a).unwrap().is_ok());
-        assert_eq!(rec.audio.as_ref().unwrap().last_dts, Some(50 * 48));
-    }
-}
+#[path = "recorder_tests.rs"]
+mod tests;

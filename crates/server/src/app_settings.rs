@@ -149,6 +149,10 @@ settings_table! {
     /// transcoded) under `DATA_DIR/{App}/streams`; a broadcast's `mp4Enabled`
     /// (1 on, -1 off) wins over it.
     mp4_muxing_enabled: bool = false, "mp4MuxingEnabled";
+    /// Record every VP8 stream as WebM (VP8 and Opus, not transcoded) under
+    /// `DATA_DIR/{App}/streams`; a broadcast's `webMEnabled` (1 on, -1 off)
+    /// wins over it. H.264 streams are not recorded to WebM.
+    web_m_muxing_enabled: bool = false, "webMMuxingEnabled";
     /// Serve every H.264 stream as HLS (fMP4 segments) at
     /// `/{App}/streams/{id}.m3u8`. Off by default in Tern (on in Ant Media):
     /// it costs a thread and memory per stream.

@@ -56,6 +56,7 @@ pub enum HubMsg {
     Record {
         app: String,
         id: String,
+        container: tern_record::Container,
         on: bool,
         reply: oneshot::Sender<bool>,
     },
@@ -215,16 +216,22 @@ impl Hub {
                     }
                 }
             }
-            HubMsg::Record { app, id, on, reply } => {
+            HubMsg::Record {
+                app,
+                id,
+                container,
+                on,
+                reply,
+            } => {
                 let changed = if on {
                     let peer = self
                         .publishers
                         .iter()
                         .find(|(_, k)| k.app == app && k.id == id)
                         .map(|(p, _)| *p);
-                    peer.is_some_and(|p| self.record(p))
+                    peer.is_some_and(|p| self.record(p, container))
                 } else {
-                    self.recordings.stop(&app, &id)
+                    self.recordings.stop(&app, &id, container)
                 };
                 let _ = reply.send(changed);
             }
@@ -232,11 +239,11 @@ impl Hub {
     }
 
     /// Starts recording publisher `peer`'s stream on its worker.
-    fn record(&mut self, peer: PeerId) -> bool {
+    fn record(&mut self, peer: PeerId, container: tern_record::Container) -> bool {
         let Some(key) = self.publishers.get(&peer) else {
             return false;
         };
-        let sink = self.recordings.start(&key.app, &key.id);
+        let sink = self.recordings.start(&key.app, &key.id, container);
         self.attach(peer, sink)
     }
 
@@ -299,8 +306,8 @@ impl Hub {
             }
             MediaEvent::Connected { peer } => {
                 if let Some(key) = self.publishers.get(peer).cloned() {
-                    if self.recordings.wanted(&key.app, &key.id) {
-                        self.record(*peer);
+                    for container in self.recordings.wanted(&key.app, &key.id) {
+                        self.record(*peer, container);
                     }
                     let hls = self.recordings.start_hls(&key.app, &key.id);
                     self.attach(*peer, hls);

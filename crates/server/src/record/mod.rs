@@ -17,6 +17,8 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use tern_record::Container;
+
 use crate::apps::Apps;
 use crate::db::{self, SharedStore};
 use crate::webhooks::Webhooks;
@@ -54,8 +56,8 @@ impl Drop for Alive {
     }
 }
 
-/// The stop switch of each running recording, by (app, stream id).
-type StopSwitches = HashMap<(String, String), Arc<AtomicBool>>;
+/// The stop switch of each running recording, by (app, stream id, kind).
+type StopSwitches = HashMap<(String, String, Container), Arc<AtomicBool>>;
 
 impl Recordings {
     pub fn new(data_dir: PathBuf, apps: Apps, store: SharedStore, webhooks: Webhooks) -> Self {
@@ -70,28 +72,42 @@ impl Recordings {
         }
     }
 
-    /// Whether the stream is to be recorded: its broadcast's `mp4Enabled`
-    /// (1 on, -1 off), else the app's `mp4MuxingEnabled`.
-    pub fn wanted(&self, app: &str, id: &str) -> bool {
-        let per_stream = db::lock(&self.store)
-            .broadcast(app, id)
-            .ok()
-            .flatten()
-            .map_or(0, |b| b.mp4_enabled);
-        match per_stream {
+    /// The recordings the stream gets: MP4 when its broadcast's
+    /// `mp4Enabled` (1 on, -1 off) says so, else when the app's
+    /// `mp4MuxingEnabled` does; WebM the same by `webMEnabled` and
+    /// `webMMuxingEnabled`.
+    pub fn wanted(&self, app: &str, id: &str) -> Vec<Container> {
+        let b = db::lock(&self.store).broadcast(app, id).ok().flatten();
+        let settings = self.apps.settings(app);
+        let pick = |per_stream: i32, by_app: bool| match per_stream {
             1 => true,
             -1 => false,
-            _ => self
-                .apps
-                .settings(app)
-                .is_some_and(|s| s.mp4_muxing_enabled),
+            _ => by_app,
+        };
+        let mut out = Vec::new();
+        let mp4 = b.as_ref().map_or(0, |b| b.mp4_enabled);
+        if pick(mp4, settings.as_ref().is_some_and(|s| s.mp4_muxing_enabled)) {
+            out.push(Container::Mp4);
         }
+        let webm = b.as_ref().map_or(0, |b| b.web_m_enabled);
+        if pick(
+            webm,
+            settings.as_ref().is_some_and(|s| s.web_m_muxing_enabled),
+        ) {
+            out.push(Container::WebM);
+        }
+        out
     }
 
     /// Starts recording a stream: returns the sink its worker feeds, or none
     /// when it is recorded already or its file cannot be made (logged).
-    pub fn start(&self, app: &str, id: &str) -> Option<Box<dyn tern_media::FrameSink>> {
-        let key = (app.to_owned(), id.to_owned());
+    pub fn start(
+        &self,
+        app: &str,
+        id: &str,
+        container: Container,
+    ) -> Option<Box<dyn tern_media::FrameSink>> {
+        let key = (app.to_owned(), id.to_owned(), container);
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         if running
             .get(&key)
@@ -100,7 +116,11 @@ impl Recordings {
             return None;
         }
         let dir = files::streams_dir(&self.data_dir, app);
-        let target = match files::reserve(&dir, id, "mp4") {
+        let ext = match container {
+            Container::Mp4 => "mp4",
+            Container::WebM => "webm",
+        };
+        let target = match files::reserve(&dir, id, ext) {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(app, stream = id, dir = %dir.display(), "cannot start the recording: {e}");
@@ -124,6 +144,7 @@ impl Recordings {
         let job = writer::Job {
             app: app.to_owned(),
             stream_id: id.to_owned(),
+            container,
             target,
             store: self.store.clone(),
             apps: self.apps.clone(),
@@ -150,9 +171,9 @@ impl Recordings {
 
     /// Stops the stream's recording, if one runs; its file is finished as
     /// when the stream ends.
-    pub fn stop(&self, app: &str, id: &str) -> bool {
+    pub fn stop(&self, app: &str, id: &str, container: Container) -> bool {
         let running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        match running.get(&(app.to_owned(), id.to_owned())) {
+        match running.get(&(app.to_owned(), id.to_owned(), container)) {
             Some(stop) => !stop.swap(true, Ordering::Relaxed),
             None => false,
         }
@@ -175,7 +196,7 @@ impl Recordings {
         self.running
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&key);
+            .retain(|(a, i, _), _| (a, i) != (&key.0, &key.1));
         self.hls
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -209,7 +230,8 @@ impl Recordings {
 }
 
 /// At start: a `.part` left by a process that died becomes the recording it
-/// was, cut after its last whole fragment, with its VoD record. Returns how
+/// was, cut after its last whole fragment (MP4) or cluster (WebM), with its
+/// VoD record. Returns how
 /// many were kept.
 pub fn recover_leftovers(data_dir: &std::path::Path, apps: &Apps, store: &SharedStore) -> usize {
     let mut kept = 0;
@@ -231,7 +253,7 @@ pub fn recover_leftovers(data_dir: &std::path::Path, apps: &Apps, store: &Shared
             match recover_one(&dir, &part, &name) {
                 Ok(Some(vod)) => {
                     tracing::warn!(app, file = %dir.join(&name).display(), duration_ms = vod.duration,
-                        "kept a recording that an unclean stop left unfinished (as fragmented MP4)");
+                        "kept a recording that an unclean stop left unfinished (fragmented MP4 or clustered WebM)");
                     if let Err(e) = db::lock(store).insert_vod(&app, &vod) {
                         tracing::error!(
                             app,
@@ -269,8 +291,12 @@ fn recover_one(
         .write(true)
         .open(part)?;
     let len = file.metadata()?.len();
-    let found = tern_record::recover::scan(&mut file, len)
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let found = if name.ends_with(".webm") {
+        tern_record::webm::scan(&mut file, len)
+    } else {
+        tern_record::recover::scan(&mut file, len)
+    }
+    .map_err(|e| std::io::Error::other(e.to_string()))?;
     if found.whole == 0 {
         drop(file);
         std::fs::remove_file(part)?;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use tern_media::frames::Frame;
 use tern_media::FrameSink;
-use tern_record::Recorder;
+use tern_record::{Container, Recorder, Skipped};
 use tern_store::Vod;
 
 use super::files::Target;
@@ -28,6 +28,7 @@ const QUEUE: usize = 512;
 pub struct Job {
     pub app: String,
     pub stream_id: String,
+    pub container: Container,
     pub target: Target,
     pub store: SharedStore,
     pub apps: crate::apps::Apps,
@@ -59,8 +60,11 @@ pub fn spawn(
 
 fn run(job: &Job, rx: &Receiver<Arc<Frame>>, stop: &AtomicBool) {
     let (app, id) = (&job.app, &job.stream_id);
-    let mut rec = Recorder::new();
-    let result = record(&job.target, rx, stop, &mut rec).and_then(|()| {
+    let mut rec = match job.container {
+        Container::Mp4 => Recorder::new(),
+        Container::WebM => Recorder::webm(),
+    };
+    let result = record(job, rx, stop, &mut rec).and_then(|()| {
         if rec.is_started() {
             finish(&job.target, &mut rec).map(Some)
         } else {
@@ -113,14 +117,22 @@ fn run(job: &Job, rx: &Receiver<Arc<Frame>>, stop: &AtomicBool) {
 
 /// Appends fragments until the stream ends or the recording is stopped.
 fn record(
-    target: &Target,
+    job: &Job,
     rx: &Receiver<Arc<Frame>>,
     stop: &AtomicBool,
     rec: &mut Recorder,
 ) -> io::Result<()> {
-    let mut part = BufWriter::new(File::options().append(true).open(&target.part)?);
+    let mut part = BufWriter::new(File::options().append(true).open(&job.target.part)?);
+    let mut told = false;
     while let Some(frame) = next_frame(rx, stop) {
         match rec.push(&frame) {
+            Ok(Err(Skipped::NotInContainer)) if !std::mem::replace(&mut told, true) => {
+                tracing::warn!(
+                    app = job.app,
+                    stream = job.stream_id,
+                    "WebM carries VP8, not H.264: this stream is not recorded to WebM (mp4MuxingEnabled records it)"
+                );
+            }
             Ok(Ok(bytes)) if !bytes.is_empty() => {
                 part.write_all(&bytes)?;
                 // Each fragment reaches the file at once: a crash loses at

@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
+use tern_record::Container;
 use tern_store::Vod;
 use utoipa::IntoParams;
 
@@ -37,7 +38,7 @@ pub struct RecordingPath {
 #[derive(Deserialize, IntoParams, Default)]
 #[into_params(parameter_in = Query)]
 pub struct RecordType {
-    /// `mp4` (the default); `webm` is not available yet.
+    /// `mp4` (the default) or `webm` (VP8 streams).
     #[serde(rename = "recordType")]
     pub record_type: Option<String>,
 }
@@ -132,8 +133,8 @@ pub async fn delete_one(
 }
 
 /// Records the stream from now on (`true`) or stops its recording
-/// (`false`); the choice is kept in the broadcast's `mp4Enabled` for its
-/// next publish too.
+/// (`false`), as MP4 or WebM (`recordType`); the choice is kept in the
+/// broadcast's `mp4Enabled` or `webMEnabled` for its next publish too.
 #[utoipa::path(
     put,
     path = "/{app}/rest/v2/broadcasts/{id}/recording/{enabled}",
@@ -141,7 +142,7 @@ pub async fn delete_one(
     params(RecordingPath, RecordType),
     responses(
         (status = 200, description = "Done; `message` says whether a live recording started or stopped", body = ApiResult),
-        (status = 400, description = "A recordType other than mp4", body = ApiResult),
+        (status = 400, description = "A recordType other than mp4 or webm", body = ApiResult),
         (status = 404, description = "No such broadcast", body = ApiResult),
     )
 )]
@@ -150,16 +151,19 @@ pub async fn recording(
     ApiPath(RecordingPath { app, id, enabled }): ApiPath<RecordingPath>,
     ApiQuery(q): ApiQuery<RecordType>,
 ) -> RestResult<ApiResult> {
-    match q.record_type.as_deref().unwrap_or("mp4") {
-        "mp4" => {}
+    let container = match q.record_type.as_deref().unwrap_or("mp4") {
+        "mp4" => Container::Mp4,
+        "webm" => Container::WebM,
         other => {
             return Err(RestError::bad(format!(
-                "recordType {other} is not available: only mp4"
+                "recordType {other} is not available: mp4 or webm"
             )))
         }
-    }
-    let saved = db::lock(&st.store).modify_broadcast(&app, &id, &mut |b| {
-        b.mp4_enabled = if enabled { 1 } else { -1 };
+    };
+    let flag = if enabled { 1 } else { -1 };
+    let saved = db::lock(&st.store).modify_broadcast(&app, &id, &mut |b| match container {
+        Container::Mp4 => b.mp4_enabled = flag,
+        Container::WebM => b.web_m_enabled = flag,
     })?;
     if saved.is_none() {
         return Err(RestError::not_found(format!(
@@ -170,6 +174,7 @@ pub async fn recording(
     let msg = crate::hub::HubMsg::Record {
         app: app.clone(),
         id: id.clone(),
+        container,
         on: enabled,
         reply: tx,
     };
