@@ -1,7 +1,9 @@
 // HLS (issue #17): an app with hlsMuxingEnabled serves each H.264 stream the official SDK publishes as fMP4 HLS at
 // /{App}/streams/{id}.m3u8; hls.js (npm) in Chromium plays it from another origin and keeps playing for 20 s. A VP8
 // stream gets no HLS (HLS carries H.264 without transcoding); an app that allows both codecs answers publishers
-// with H.264 first, so their streams get HLS.
+// with H.264 first, so their streams get HLS. Low-latency HLS (llHlsEnabled) lists ~200 ms parts and a preload
+// hint, holds blocking playlist reloads and hinted parts until they exist, and hls.js in low-latency mode plays it
+// under 3 s behind the live edge.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestEnv, uniqueStreamId } from '../lib/test-env.mjs';
@@ -13,7 +15,8 @@ before(async () => {
   env = await startTestEnv({
     configToml: '[apps.HlsApp]\nvp8Enabled = false\nh264Enabled = true\nhlsMuxingEnabled = true\nhlsTime = 1\nhlsListSize = 4\n'
       + '[apps.HlsVp8]\nh264Enabled = false\nhlsMuxingEnabled = true\n'
-      + '[apps.HlsBoth]\nhlsMuxingEnabled = true\n',
+      + '[apps.HlsBoth]\nhlsMuxingEnabled = true\n'
+      + '[apps.LlHls]\nvp8Enabled = false\nh264Enabled = true\nhlsMuxingEnabled = true\nllHlsEnabled = true\nhlsTime = 1\nhlsListSize = 4\n',
   });
 });
 after(async () => { await env?.close(); });
@@ -61,6 +64,61 @@ test('hls.js plays a live H.264 stream\'s HLS and keeps playing for 20 s', { tim
     assert.ok(last.currentTime - first.currentTime >= 15, `played ${last.currentTime - first.currentTime} s of 20`);
     assert.equal(last.width, 640);
     assert.ok(last.decoded > first.decoded + 100, `frames decoded ${first.decoded} → ${last.decoded}`);
+  });
+});
+
+test('low-latency HLS: parts, a preload hint, blocking reload; hls.js in low-latency mode plays under 3 s behind', { timeout: 120_000 }, async (t) => {
+  await env.guard('hls-low-latency', async () => {
+    const id = uniqueStreamId('llhls');
+    const publisher = await env.publisher(id, { app: 'LlHls' });
+    await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
+    const url = playlistUrl('LlHls', id);
+    let text = '';
+    await waitUntil(async () => {
+      const res = await fetch(url);
+      text = res.status === 200 ? await res.text() : '';
+      return (text.match(/#EXTINF/g) ?? []).length >= 2;
+    }, { timeoutMs: 20_000, what: `two segments in ${url}` });
+    t.diagnostic(`playlist:\n${text}`);
+    assert.match(text, /#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=[\d.]+\n/);
+    assert.match(text, /#EXT-X-PART-INF:PART-TARGET=0\.250\n/);
+    const parts = [...text.matchAll(/#EXT-X-PART:DURATION=([\d.]+),URI="([^"]+)"/g)];
+    assert.ok(parts.length >= 3, `parts listed: ${parts.length}`);
+    assert.ok(parts.every((m) => Number(m[1]) > 0 && Number(m[1]) <= 0.25), `part durations ${parts.map((m) => m[1])}`);
+    assert.match(text, /,INDEPENDENT=YES\n/);
+    // The hinted part does not exist yet: a blocking reload for it, and the part itself, wait until it does.
+    const [, msn, part] = text.match(/#EXT-X-PRELOAD-HINT:TYPE=PART,URI="[^"]+_(\d+)\.(\d+)\.m4s"/);
+    const asked = Date.now();
+    const [reload, hinted] = await Promise.all([
+      fetch(`${url}?_HLS_msn=${msn}&_HLS_part=${part}`),
+      fetch(`${env.server.baseUrl()}/LlHls/streams/${id}_${msn}.${part}.m4s`),
+    ]);
+    const waited = Date.now() - asked;
+    t.diagnostic(`blocking reload and hinted part answered after ${waited} ms`);
+    assert.equal(reload.status, 200);
+    assert.ok((await reload.text()).includes(`${id}_${msn}.${part}.m4s`), 'the reload lists the part it waited for');
+    assert.equal(hinted.status, 200);
+    assert.equal(hinted.headers.get('content-type'), 'video/mp4');
+    assert.ok((await hinted.arrayBuffer()).byteLength > 100);
+    assert.ok(waited < 3000, `waited ${waited} ms`);
+    assert.equal((await fetch(`${url}?_HLS_msn=${Number(msn) + 50}`)).status, 400, 'too far ahead');
+
+    const viewer = await env.open('hls.html', { id, label: 'hls.js LL', src: url, lowLatency: '1' });
+    const read = () => viewer.page.evaluate(() => ({ ...window.playback(), state: window.hlsState }));
+    await waitUntil(async () => (await read()).currentTime > 0.5, { timeoutMs: 20_000, what: 'hls.js playing' });
+    const first = await read();
+    const latencies = [];
+    for (let i = 0; i < 20; i++) {
+      await sleep(1000);
+      latencies.push((await read()).latency);
+    }
+    const last = await read();
+    t.diagnostic(`hls.js low-latency after 20 s: ${JSON.stringify(last)}; latency each second: ${latencies.map((l) => l?.toFixed(2)).join(' ')}`);
+    assert.equal(last.state.fatal, null, `no fatal hls.js error: ${JSON.stringify(last.state.errors)}`);
+    assert.ok(last.currentTime - first.currentTime >= 15, `played ${last.currentTime - first.currentTime} s of 20`);
+    const settled = latencies.slice(5).sort((a, b) => a - b);
+    const median = settled[settled.length >> 1];
+    assert.ok(median > 0 && median < 3, `hls.latency median ${median} s`);
   });
 });
 

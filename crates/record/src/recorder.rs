@@ -56,6 +56,9 @@ pub struct Recorder {
     /// ...unless these are HLS segments of a stream with video: they start
     /// at keyframes only, and no index is kept (there is no fast-start file).
     segments: bool,
+    /// Low-latency HLS parts: segments, cut at keyframes and every
+    /// `fragment_every` too.
+    parts: bool,
     /// The init segment, once the tracks are known.
     init: Option<Vec<u8>>,
     /// Where the media written so far ends, in ms (the end of each
@@ -91,6 +94,7 @@ impl Default for Recorder {
             container: Container::Mp4,
             fragment_every: FRAGMENT_EVERY,
             segments: false,
+            parts: false,
             init: None,
             flushed_ms: 0,
             started: None,
@@ -132,6 +136,17 @@ impl Recorder {
         Recorder {
             fragment_every: every,
             segments: true,
+            ..Recorder::default()
+        }
+    }
+
+    /// Low-latency HLS parts: a fragment at each keyframe and every `part`
+    /// (no index is kept).
+    pub fn for_parts(part: Duration) -> Self {
+        Recorder {
+            fragment_every: part,
+            segments: true,
+            parts: true,
             ..Recorder::default()
         }
     }
@@ -242,7 +257,7 @@ impl Recorder {
         track.last_dts = Some(dts);
         track.last_arrived = Some(frame.arrived);
         let since = *self.fragment_since.get_or_insert(frame.arrived);
-        let timed = !(self.segments && self.video.is_some());
+        let timed = self.parts || !(self.segments && self.video.is_some());
         let cut = (video && frame.keyframe)
             || (timed && frame.arrived.saturating_duration_since(since) >= self.fragment_every);
         if !cut {

@@ -161,6 +161,11 @@ settings_table! {
     hls_time: u32 = 2u32, "hlsTime";
     /// Segments a playlist lists (older ones are dropped from memory).
     hls_list_size: u32 = 5u32, "hlsListSize";
+    /// Low-latency HLS (Tern's name): parts of about 200 ms listed as they
+    /// come, a preload hint, blocking playlist reload (`_HLS_msn`,
+    /// `_HLS_part`); players such as hls.js in low-latency mode play about a
+    /// second behind instead of three segments.
+    ll_hls_enabled: bool = false, "llHlsEnabled";
 }
 
 /// Why a set of settings is refused; says which setting and why.

@@ -1,13 +1,14 @@
 //! HLS of a live H.264 stream (issue #17): fMP4 segments cut at keyframes
 //! (one is asked of the source every `hlsTime`), kept in memory, the newest
 //! `hlsListSize` listed in `/{App}/streams/{id}.m3u8`, with the init segment
-//! at `{id}_init.mp4` and segments at `{id}_{n}.m4s`. Each stream has its own
-//! thread fed by the stream's frame tap; the stream's end removes it.
+//! at `{id}_init.mp4` and segments at `{id}_{n}.m4s`. Low-latency HLS
+//! (`llHlsEnabled`) cuts each segment into parts of about 200 ms as well,
+//! `{id}_{n}.{part}.m4s` (`playlist`). Each stream has its own thread fed by
+//! the stream's frame tap; the stream's end removes it.
 //! VP8 has no place in HLS without transcoding: such a stream gets no HLS
 //! and the log says so.
 
-use std::collections::{HashMap, VecDeque};
-use std::fmt::Write as _;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::{Arc, Mutex};
@@ -17,111 +18,17 @@ use tern_media::frames::{Frame, FrameCodec};
 use tern_media::FrameSink;
 use tern_record::Recorder;
 
+use super::playlist::Playlist;
 use super::sink::{next_frame, ThreadSink};
+
+/// Low-latency HLS: a part about this long (cut at the first frame past it).
+pub const PART: Duration = Duration::from_millis(200);
 
 /// Frames waiting for the segmenter.
 const QUEUE: usize = 512;
 
 /// The live HLS streams of the node, by (app, stream id).
 pub type HlsStreams = Arc<Mutex<HashMap<(String, String), Arc<Mutex<Playlist>>>>>;
-
-pub struct Segment {
-    pub seq: u64,
-    pub duration_ms: u64,
-    pub data: Arc<[u8]>,
-}
-
-/// What the playlist and its files are made of.
-pub struct Playlist {
-    pub init: Option<Arc<[u8]>>,
-    pub segments: VecDeque<Segment>,
-    list_size: usize,
-    target_s: u64,
-    /// When each viewer (a hash of its address and user agent) last fetched
-    /// a segment.
-    viewers: HashMap<u64, Instant>,
-}
-
-impl Playlist {
-    fn new(list_size: u32, hls_time: u32) -> Self {
-        Playlist {
-            init: None,
-            segments: VecDeque::new(),
-            list_size: list_size.max(1) as usize,
-            target_s: hls_time.max(1) as u64,
-            viewers: HashMap::new(),
-        }
-    }
-
-    /// A viewer counts while it fetched a segment within three segment
-    /// lengths (at least 6 s): players fetch one per segment length.
-    fn viewer_window(&self) -> Duration {
-        Duration::from_secs((self.target_s * 3).max(6))
-    }
-
-    /// Viewer `who` fetched a segment.
-    pub fn seen(&mut self, who: u64, now: Instant) {
-        let window = self.viewer_window();
-        self.viewers
-            .retain(|_, at| now.saturating_duration_since(*at) < window);
-        self.viewers.insert(who, now);
-    }
-
-    /// Viewers now (`hlsViewerCount`).
-    pub fn viewers(&self, now: Instant) -> usize {
-        let window = self.viewer_window();
-        self.viewers
-            .values()
-            .filter(|at| now.saturating_duration_since(**at) < window)
-            .count()
-    }
-
-    fn push(&mut self, seq: u64, duration_ms: u64, data: Vec<u8>) {
-        self.segments.push_back(Segment {
-            seq,
-            duration_ms,
-            data: data.into(),
-        });
-        // Two more than listed stay, for players that read the playlist
-        // just before it moved on.
-        while self.segments.len() > self.list_size + 2 {
-            self.segments.pop_front();
-        }
-        self.target_s = self.target_s.max(duration_ms.div_ceil(1000));
-    }
-
-    /// The media playlist (RFC 8216, version 7 for fMP4).
-    pub fn text(&self, id: &str) -> Option<String> {
-        self.init.as_ref()?;
-        let skip = self.segments.len().saturating_sub(self.list_size);
-        let listed: Vec<&Segment> = self.segments.iter().skip(skip).collect();
-        let first = listed.first()?.seq;
-        let mut t = String::new();
-        let _ = write!(
-            t,
-            "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:{first}\n\
-             #EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"{id}_init.mp4\"\n",
-            self.target_s
-        );
-        for s in listed {
-            let _ = write!(
-                t,
-                "#EXTINF:{}.{:03},\n{id}_{}.m4s\n",
-                s.duration_ms / 1000,
-                s.duration_ms % 1000,
-                s.seq
-            );
-        }
-        Some(t)
-    }
-
-    pub fn segment(&self, seq: u64) -> Option<Arc<[u8]>> {
-        self.segments
-            .iter()
-            .find(|s| s.seq == seq)
-            .map(|s| s.data.clone())
-    }
-}
 
 /// Starts the HLS of a stream; its playlist is in `streams` until it ends.
 pub fn start(
@@ -130,9 +37,11 @@ pub fn start(
     id: &str,
     hls_time: u32,
     list_size: u32,
+    low_latency: bool,
 ) -> Option<Box<dyn FrameSink>> {
     let key = (app.to_owned(), id.to_owned());
-    let playlist = Arc::new(Mutex::new(Playlist::new(list_size, hls_time)));
+    let part = low_latency.then_some(PART);
+    let playlist = Arc::new(Mutex::new(Playlist::new(list_size, hls_time, part)));
     {
         let mut map = streams.lock().unwrap_or_else(|e| e.into_inner());
         if map.contains_key(&key) {
@@ -149,7 +58,15 @@ pub fn start(
     let spawned = std::thread::Builder::new()
         .name(format!("hls {id}"))
         .spawn(move || {
-            segment(&key, &rx, &playlist, every, &thread_stop, &thread_want);
+            segment(
+                &key,
+                &rx,
+                &playlist,
+                every,
+                part,
+                &thread_stop,
+                &thread_want,
+            );
             let mut map = streams.lock().unwrap_or_else(|e| e.into_inner());
             if map.get(&key).is_some_and(|p| Arc::ptr_eq(p, &playlist)) {
                 map.remove(&key);
@@ -171,11 +88,17 @@ fn segment(
     rx: &Receiver<Arc<Frame>>,
     playlist: &Mutex<Playlist>,
     every: Duration,
+    part: Option<Duration>,
     stop: &AtomicBool,
     want_keyframe: &AtomicBool,
 ) {
     let (app, id) = (&key.0, &key.1);
-    let mut rec = Recorder::for_segments(every);
+    let mut rec = match part {
+        Some(p) => Recorder::for_parts(p),
+        None => Recorder::for_segments(every),
+    };
+    // The next part starts with a keyframe (the first does).
+    let mut independent = true;
     let mut seq = 0u64;
     let mut flushed = 0u64;
     let mut init_sent = false;
@@ -208,13 +131,23 @@ fn segment(
         }
         if !bytes.is_empty() {
             let end = rec.flushed_ms();
-            playlist
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(seq, end - flushed, bytes);
-            seq += 1;
+            // A cut at a keyframe ends the segment: the keyframe opens the
+            // next. Without parts every cut is one; audio alone is cut by time.
+            let at_keyframe = frame.codec.is_video() && frame.keyframe;
+            let mut p = playlist.lock().unwrap_or_else(|e| e.into_inner());
+            p.push_part(end - flushed, independent, bytes);
+            let audio_only = rec.video_codec().is_none();
+            let closes = part.is_none()
+                || at_keyframe
+                || (audio_only && p.open_ms() >= every.as_millis() as u64);
+            if closes {
+                p.close_segment();
+                seq += 1;
+                cut_at = Some(frame.arrived);
+            }
+            drop(p);
+            independent = at_keyframe || audio_only;
             flushed = end;
-            cut_at = Some(frame.arrived);
         }
         // Ask for the next segment's keyframe when this one is long enough,
         // and again each segment length while it does not come.
@@ -229,43 +162,4 @@ fn segment(
         }
     }
     tracing::info!(app, stream = id, segments = seq, "HLS ended");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_playlist_lists_the_newest_segments_with_their_lengths() {
-        let mut p = Playlist::new(3, 2);
-        assert_eq!(p.text("s"), None, "nothing before the init segment");
-        p.init = Some(Arc::from(&b"init"[..]));
-        for (seq, ms) in [(0, 2000), (1, 2100), (2, 1950), (3, 3500), (4, 2000)] {
-            p.push(seq, ms, vec![seq as u8; 10]);
-        }
-        let text = p.text("s").unwrap();
-        assert_eq!(
-            text,
-            "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:4\n#EXT-X-MEDIA-SEQUENCE:2\n\
-             #EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"s_init.mp4\"\n\
-             #EXTINF:1.950,\ns_2.m4s\n#EXTINF:3.500,\ns_3.m4s\n#EXTINF:2.000,\ns_4.m4s\n"
-        );
-        // Two segments more than listed stay for late readers; older ones go.
-        assert!(p.segment(1).is_some() && p.segment(0).is_some());
-        p.push(5, 2000, vec![5; 10]);
-        assert!(p.segment(0).is_none() && p.segment(1).is_some());
-    }
-
-    #[test]
-    fn viewers_count_while_they_fetch_segments() {
-        let t0 = Instant::now();
-        let mut p = Playlist::new(5, 2);
-        p.seen(1, t0);
-        p.seen(2, t0);
-        p.seen(1, t0 + Duration::from_secs(4));
-        assert_eq!(p.viewers(t0 + Duration::from_secs(5)), 2);
-        // Viewer 2 stopped fetching 6 s ago (three 2 s segments).
-        assert_eq!(p.viewers(t0 + Duration::from_secs(7)), 1);
-        assert_eq!(p.viewers(t0 + Duration::from_secs(11)), 0);
-    }
 }

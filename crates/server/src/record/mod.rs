@@ -8,6 +8,7 @@
 
 pub mod files;
 pub mod hls;
+pub mod playlist;
 pub mod serve;
 mod sink;
 mod writer;
@@ -166,6 +167,7 @@ impl Recordings {
             id,
             settings.hls_time,
             settings.hls_list_size,
+            settings.ll_hls_enabled,
         )
     }
 

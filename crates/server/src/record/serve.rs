@@ -2,7 +2,9 @@
 //! `{id}_init.mp4`, `{id}_{n}.m4s`) and its recordings from disk, with range
 //! requests (players seek with them; a range past the end gets 416), as Ant
 //! Media serves them: public, and readable from any origin (web players on
-//! other sites). REST (`vods`) is what is guarded.
+//! other sites). REST (`vods`) is what is guarded. Low-latency HLS parts
+//! (`{id}_{n}.{part}.m4s`) and blocking playlist reloads wait in memory for
+//! what they ask.
 
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -12,7 +14,11 @@ use axum::Router;
 use tower::ServiceExt;
 use tower_http::services::ServeFile;
 
+use std::sync::Mutex;
+use std::time::Duration;
+
 use super::files::{is_safe_name, streams_dir};
+use super::playlist::Playlist;
 use super::Recordings;
 
 pub fn router(recordings: Recordings) -> Router {
@@ -30,7 +36,7 @@ async fn file(
         (StatusCode::NOT_FOUND, "no such application").into_response()
     } else if !is_safe_name(&name) {
         (StatusCode::NOT_FOUND, "no such file").into_response()
-    } else if let Some(r) = live_hls(&rec, &app, &name, viewer(&req)) {
+    } else if let Some(r) = live_hls(&rec, &app, &name, req.uri().query(), viewer(&req)).await {
         r
     } else {
         let path = streams_dir(rec.data_dir(), &app).join(&name);
@@ -63,51 +69,176 @@ fn viewer(req: &Request) -> u64 {
     h.finish()
 }
 
-/// A file of a live HLS stream, if `name` is one.
-fn live_hls(rec: &Recordings, app: &str, name: &str, who: u64) -> Option<Response> {
-    let (id, part) = if let Some(id) = name.strip_suffix(".m3u8") {
-        (id, None)
-    } else if let Some(id) = name.strip_suffix("_init.mp4") {
-        (id, Some(None))
-    } else {
-        let (id, seq) = name.strip_suffix(".m4s")?.rsplit_once('_')?;
-        (id, Some(Some(seq.parse::<u64>().ok()?)))
-    };
+/// What a request for a live HLS file names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HlsFile {
+    Playlist,
+    Init,
+    Segment(u64),
+    Part(u64, u64),
+}
+
+/// The stream id and the file, if `name` is a live HLS file's name.
+fn hls_file(name: &str) -> Option<(&str, HlsFile)> {
+    if let Some(id) = name.strip_suffix(".m3u8") {
+        return Some((id, HlsFile::Playlist));
+    }
+    if let Some(id) = name.strip_suffix("_init.mp4") {
+        return Some((id, HlsFile::Init));
+    }
+    let (id, seq) = name.strip_suffix(".m4s")?.rsplit_once('_')?;
+    match seq.split_once('.') {
+        Some((n, p)) => Some((id, HlsFile::Part(n.parse().ok()?, p.parse().ok()?))),
+        None => Some((id, HlsFile::Segment(seq.parse().ok()?))),
+    }
+}
+
+/// A blocking playlist reload's `_HLS_msn` and `_HLS_part`, if asked for.
+fn blocking_reload(query: Option<&str>) -> Result<Option<(u64, Option<u64>)>, ()> {
+    let (mut msn, mut part) = (None, None);
+    for pair in query.unwrap_or("").split('&') {
+        match pair.split_once('=') {
+            Some(("_HLS_msn", v)) => msn = Some(v.parse::<u64>().map_err(|_| ())?),
+            Some(("_HLS_part", v)) => part = Some(v.parse::<u64>().map_err(|_| ())?),
+            _ => {}
+        }
+    }
+    match (msn, part) {
+        (None, Some(_)) => Err(()),
+        (None, None) => Ok(None),
+        (Some(m), p) => Ok(Some((m, p))),
+    }
+}
+
+/// Waits (at most `within`) until `ready` holds for the playlist.
+async fn wait_for(
+    playlist: &Mutex<Playlist>,
+    within: Duration,
+    ready: impl Fn(&Playlist) -> bool,
+) -> bool {
+    let lock = || playlist.lock().unwrap_or_else(|e| e.into_inner());
+    let deadline = tokio::time::Instant::now() + within;
+    let changed = lock().changed.clone();
+    loop {
+        let notified = changed.notified();
+        tokio::pin!(notified);
+        // Registered before the check, so a change in between is not lost.
+        notified.as_mut().enable();
+        if ready(&lock()) {
+            return true;
+        }
+        if tokio::time::timeout_at(deadline, notified).await.is_err() {
+            return false;
+        }
+    }
+}
+
+fn media(bytes: &[u8]) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "video/mp4"),
+            (header::CACHE_CONTROL, "max-age=60"),
+        ],
+        bytes.to_vec(),
+    )
+        .into_response()
+}
+
+/// A file of a live HLS stream, if `name` is one. A blocking playlist
+/// reload, and a part that is about to come (a preload hint), wait for it
+/// up to three target durations, as low-latency HLS has it.
+async fn live_hls(
+    rec: &Recordings,
+    app: &str,
+    name: &str,
+    query: Option<&str>,
+    who: u64,
+) -> Option<Response> {
+    let (id, file) = hls_file(name)?;
     let playlist = rec
         .hls
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&(app.to_owned(), id.to_owned()))?
         .clone();
-    let mut p = playlist.lock().unwrap_or_else(|e| e.into_inner());
-    if matches!(part, Some(Some(_))) {
-        p.seen(who, std::time::Instant::now());
-    }
-    let found = match part {
-        // A playlist changes with every segment: never cached.
-        None => p.text(id).map(|t| {
-            (
-                [
-                    (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
-                    (header::CACHE_CONTROL, "no-cache"),
-                ],
-                t,
-            )
-                .into_response()
-        }),
-        Some(seq) => seq.map_or(p.init.clone(), |n| p.segment(n)).map(|bytes| {
-            (
-                [
-                    (header::CONTENT_TYPE, "video/mp4"),
-                    (header::CACHE_CONTROL, "max-age=60"),
-                ],
-                bytes.to_vec(),
-            )
-                .into_response()
-        }),
+    let lock = || playlist.lock().unwrap_or_else(|e| e.into_inner());
+    let (low_latency, patience) = {
+        let p = lock();
+        (p.is_low_latency(), p.patience())
     };
-    Some(
-        found
-            .unwrap_or_else(|| (StatusCode::NOT_FOUND, "not in the live playlist").into_response()),
-    )
+    let not_found = || (StatusCode::NOT_FOUND, "not in the live playlist").into_response();
+    let res = match file {
+        HlsFile::Playlist => {
+            let asked = match blocking_reload(query) {
+                Ok(a) => a.filter(|_| low_latency),
+                Err(()) => {
+                    return Some(
+                        (StatusCode::BAD_REQUEST, "bad _HLS_msn or _HLS_part").into_response(),
+                    )
+                }
+            };
+            if let Some((msn, part)) = asked {
+                if msn > lock().max_msn() {
+                    return Some(
+                        (StatusCode::BAD_REQUEST, "_HLS_msn too far ahead").into_response(),
+                    );
+                }
+                if !wait_for(&playlist, patience, |p| p.has(msn, part)).await {
+                    return Some(
+                        (StatusCode::SERVICE_UNAVAILABLE, "not there in time").into_response(),
+                    );
+                }
+            }
+            // A playlist changes with every part: never cached.
+            lock().text(id).map_or_else(not_found, |t| {
+                (
+                    [
+                        (header::CONTENT_TYPE, "application/vnd.apple.mpegurl"),
+                        (header::CACHE_CONTROL, "no-cache"),
+                    ],
+                    t,
+                )
+                    .into_response()
+            })
+        }
+        HlsFile::Init => lock().init.clone().map_or_else(not_found, |b| media(&b)),
+        HlsFile::Segment(n) => {
+            lock().seen(who, std::time::Instant::now());
+            lock().segment(n).map_or_else(not_found, |b| media(&b))
+        }
+        HlsFile::Part(n, part) => {
+            lock().seen(who, std::time::Instant::now());
+            if n <= lock().max_msn() {
+                wait_for(&playlist, patience, |p| p.has(n, Some(part))).await;
+            }
+            lock().part(n, part).map_or_else(not_found, |b| media(&b))
+        }
+    };
+    Some(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hls_names_and_blocking_reload_queries() {
+        assert_eq!(hls_file("a_b.m3u8"), Some(("a_b", HlsFile::Playlist)));
+        assert_eq!(hls_file("a_b_init.mp4"), Some(("a_b", HlsFile::Init)));
+        assert_eq!(hls_file("a_b_12.m4s"), Some(("a_b", HlsFile::Segment(12))));
+        assert_eq!(
+            hls_file("a_b_12.3.m4s"),
+            Some(("a_b", HlsFile::Part(12, 3)))
+        );
+        assert_eq!(hls_file("a_b_x.m4s"), None);
+        assert_eq!(hls_file("a_b_1.x.m4s"), None);
+        assert_eq!(blocking_reload(None), Ok(None));
+        assert_eq!(blocking_reload(Some("_HLS_msn=5")), Ok(Some((5, None))));
+        assert_eq!(
+            blocking_reload(Some("_HLS_msn=5&_HLS_part=2&_HLS_skip=YES")),
+            Ok(Some((5, Some(2))))
+        );
+        assert_eq!(blocking_reload(Some("_HLS_part=2")), Err(()));
+        assert_eq!(blocking_reload(Some("_HLS_msn=-1")), Err(()));
+    }
 }
