@@ -61,6 +61,11 @@ pub struct Broadcast {
     /// Created on the fly by a publish, not through REST; deleted when it ends.
     pub zombi: bool,
     pub hls_viewer_count: i64,
+    /// Why the stream's last recording could not be made or stopped (a full
+    /// disk, a folder that cannot be written); Tern's addition, filled in
+    /// live by REST, never stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recording_error: Option<String>,
     pub dash_viewer_count: i64,
     #[serde(rename = "webRTCViewerCount")]
     pub webrtc_viewer_count: i64,
@@ -131,6 +136,7 @@ impl Default for Broadcast {
             rtmp_url: None,
             zombi: false,
             hls_viewer_count: 0,
+            recording_error: None,
             dash_viewer_count: 0,
             webrtc_viewer_count: 0,
             rtmp_viewer_count: 0,

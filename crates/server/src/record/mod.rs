@@ -36,6 +36,8 @@ pub struct Recordings {
     /// Live HLS playlists.
     pub hls: hls::HlsStreams,
     running: Arc<Mutex<StopSwitches>>,
+    /// The last recording error of each stream, for REST.
+    errors: Errors,
     /// Recording threads alive, finishing ones included.
     active: Arc<std::sync::atomic::AtomicUsize>,
 }
@@ -57,6 +59,9 @@ impl Drop for Alive {
     }
 }
 
+/// Why a stream's last recording failed, by (app, stream id).
+pub(crate) type Errors = Arc<Mutex<HashMap<(String, String), String>>>;
+
 /// The stop switch of each running recording, by (app, stream id, kind).
 type StopSwitches = HashMap<(String, String, Container), Arc<AtomicBool>>;
 
@@ -69,6 +74,7 @@ impl Recordings {
             webhooks,
             hls: Arc::default(),
             running: Arc::default(),
+            errors: Arc::default(),
             active: Arc::default(),
         }
     }
@@ -125,9 +131,12 @@ impl Recordings {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(app, stream = id, dir = %dir.display(), "cannot start the recording: {e}");
+                let why = format!("cannot start the recording in {}: {e}", dir.display());
+                note_error(&self.errors, app, id, Some(why));
                 return None;
             }
         };
+        note_error(&self.errors, app, id, None);
         let stop = Arc::new(AtomicBool::new(false));
         running.insert(key.clone(), stop.clone());
         let alive = Alive::new(&self.active);
@@ -150,6 +159,7 @@ impl Recordings {
             store: self.store.clone(),
             apps: self.apps.clone(),
             webhooks: self.webhooks.clone(),
+            errors: self.errors.clone(),
         };
         Some(writer::spawn(job, stop, done))
     }
@@ -179,6 +189,12 @@ impl Recordings {
             Some(stop) => !stop.swap(true, Ordering::Relaxed),
             None => false,
         }
+    }
+
+    /// Why the stream's last recording failed, if it did.
+    pub fn error(&self, app: &str, id: &str) -> Option<String> {
+        let errors = self.errors.lock().unwrap_or_else(|e| e.into_inner());
+        errors.get(&(app.to_owned(), id.to_owned())).cloned()
     }
 
     /// HLS viewers of a live stream now (`hlsViewerCount`).
@@ -229,6 +245,16 @@ impl Recordings {
     pub fn data_dir(&self) -> &std::path::Path {
         &self.data_dir
     }
+}
+
+/// Sets (or with `None` clears) the stream's recording error.
+pub(crate) fn note_error(errors: &Errors, app: &str, id: &str, why: Option<String>) {
+    let mut errors = errors.lock().unwrap_or_else(|e| e.into_inner());
+    let key = (app.to_owned(), id.to_owned());
+    match why {
+        Some(w) => errors.insert(key, w),
+        None => errors.remove(&key),
+    };
 }
 
 /// At start: a `.part` left by a process that died becomes the recording it

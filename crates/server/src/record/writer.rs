@@ -33,6 +33,7 @@ pub struct Job {
     pub store: SharedStore,
     pub apps: crate::apps::Apps,
     pub webhooks: crate::webhooks::Webhooks,
+    pub errors: super::Errors,
 }
 
 pub fn spawn(
@@ -110,6 +111,8 @@ fn run(job: &Job, rx: &Receiver<Arc<Frame>>, stop: &AtomicBool) {
         Err(e) => {
             // The .part stays: it plays up to its last whole fragment.
             tracing::error!(app, stream = id, file = %job.target.part.display(), "recording stopped: {e}");
+            let why = format!("recording stopped: {e} ({})", job.target.part.display());
+            super::note_error(&job.errors, app, id, Some(why));
             stop.store(true, Ordering::Relaxed);
         }
     }

@@ -123,6 +123,7 @@ pub async fn get_one(
         .ok_or_else(|| missing(&id))?;
     // Counted live from segment requests, not stored.
     b.hls_viewer_count = st.recordings.hls_viewers(&app, &id) as i64;
+    b.recording_error = st.recordings.error(&app, &id);
     Ok(Json(b))
 }
 

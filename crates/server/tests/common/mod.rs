@@ -38,6 +38,11 @@ pub async fn start_with(toml: &str) -> Server {
         std::process::id(),
         rand_suffix()
     ));
+    start_at(dir, toml).await
+}
+
+/// As [`start_with`], on data directory `dir` (removed with the server).
+pub async fn start_at(dir: std::path::PathBuf, toml: &str) -> Server {
     // Tests stop servers with clients still connected: keep the drain short.
     let drain = if toml.contains("shutdown_drain_ms") {
         ""
