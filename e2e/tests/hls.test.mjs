@@ -3,10 +3,13 @@
 // stream gets no HLS (HLS carries H.264 without transcoding); an app that allows both codecs answers publishers
 // with H.264 first, so their streams get HLS. Low-latency HLS (llHlsEnabled) lists ~200 ms parts and a preload
 // hint, holds blocking playlist reloads and hinted parts until they exist, and hls.js in low-latency mode plays it
-// under 3 s behind the live edge.
+// under 3 s behind the live edge. An EVENT playlist lists every segment from the start (older ones from disk), and
+// with deleteHLSFilesOnEnded off the ended stream stays as an HLS VoD that FFmpeg reads whole.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestEnv, uniqueStreamId } from '../lib/test-env.mjs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { waitUntil, sleep } from '../lib/poll.mjs';
 
 let env;
@@ -16,6 +19,8 @@ before(async () => {
     configToml: '[apps.HlsApp]\nvp8Enabled = false\nh264Enabled = true\nhlsMuxingEnabled = true\nhlsTime = 1\nhlsListSize = 4\n'
       + '[apps.HlsVp8]\nh264Enabled = false\nhlsMuxingEnabled = true\n'
       + '[apps.HlsBoth]\nhlsMuxingEnabled = true\n'
+      + '[apps.HlsKeep]\nvp8Enabled = false\nh264Enabled = true\nhlsMuxingEnabled = true\nhlsTime = 1\nhlsListSize = 2\n'
+      + 'hlsPlayListType = "event"\ndeleteHLSFilesOnEnded = false\n'
       + '[apps.LlHls]\nvp8Enabled = false\nh264Enabled = true\nhlsMuxingEnabled = true\nllHlsEnabled = true\nhlsTime = 1\nhlsListSize = 4\n',
   });
 });
@@ -119,6 +124,45 @@ test('low-latency HLS: parts, a preload hint, blocking reload; hls.js in low-lat
     const settled = latencies.slice(5).sort((a, b) => a - b);
     const median = settled[settled.length >> 1];
     assert.ok(median > 0 && median < 3, `hls.latency median ${median} s`);
+  });
+});
+
+test('hlsPlayListType event lists every segment from the start; with deleteHLSFilesOnEnded off the ended stream stays an HLS VoD', { timeout: 120_000 }, async (t) => {
+  await env.guard('hls-event-vod', async () => {
+    const id = uniqueStreamId('hlskeep');
+    const publisher = await env.publisher(id, { app: 'HlsKeep' });
+    await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
+    const url = playlistUrl('HlsKeep', id);
+    let text = '';
+    await waitUntil(async () => {
+      const res = await fetch(url);
+      text = res.status === 200 ? await res.text() : '';
+      return (text.match(/#EXTINF/g) ?? []).length >= 6;
+    }, { timeoutMs: 30_000, what: `six segments in ${url}` });
+    assert.match(text, /#EXT-X-PLAYLIST-TYPE:EVENT\n/);
+    assert.match(text, /#EXT-X-MEDIA-SEQUENCE:0\n/);
+    // hlsListSize 2: the first segment left memory long ago and comes from disk.
+    const first = await fetch(`${env.server.baseUrl()}/HlsKeep/streams/${id}_0.m4s`);
+    assert.equal(first.status, 200);
+    assert.ok((await first.arrayBuffer()).byteLength > 1000);
+    const started = Date.now();
+    await sleep(3000);
+    await publisher.page.evaluate(() => window.stopPublishing());
+    let vod = '';
+    await waitUntil(async () => {
+      const res = await fetch(url);
+      vod = res.status === 200 ? await res.text() : '';
+      return vod.includes('#EXT-X-ENDLIST');
+    }, { timeoutMs: 15_000, what: 'the VoD playlist' });
+    t.diagnostic(`VoD playlist:\n${vod}`);
+    assert.match(vod, /#EXT-X-PLAYLIST-TYPE:VOD\n/);
+    const run = promisify(execFile);
+    const probe = JSON.parse((await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', url])).stdout);
+    const decode = await run('ffmpeg', ['-v', 'error', '-i', url, '-f', 'null', '-']);
+    t.diagnostic(`ffprobe: ${JSON.stringify(probe)}`);
+    assert.ok(probe.streams.some((x) => x.codec_name === 'h264'));
+    assert.ok(Number(probe.format.duration) >= 6, `VoD duration ${probe.format.duration} (published ${(Date.now() - started) / 1000 + 6} s or so)`);
+    assert.equal(decode.stderr.trim(), '', 'ffmpeg decodes the HLS VoD whole');
   });
 });
 

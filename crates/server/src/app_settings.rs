@@ -166,6 +166,13 @@ settings_table! {
     /// `_HLS_part`); players such as hls.js in low-latency mode play about a
     /// second behind instead of three segments.
     ll_hls_enabled: bool = false, "llHlsEnabled";
+    /// `""` (a live window of `hlsListSize` segments) or `"event"` (every
+    /// segment from the start stays listed; those out of memory are read
+    /// from the streams folder).
+    hls_play_list_type: String = "", "hlsPlayListType";
+    /// Off: a stream's HLS stays in the streams folder when it ends, as a
+    /// VoD playlist (`{id}.m3u8` with `#EXT-X-ENDLIST`) and its segments.
+    delete_hls_files_on_ended: bool = true, "deleteHLSFilesOnEnded";
 }
 
 /// Why a set of settings is refused; says which setting and why.
@@ -273,6 +280,12 @@ impl Settings {
             return Err(SettingsError::Webhook(format!(
                 "webhookContentType must be application/json or application/x-www-form-urlencoded (got {:?})",
                 self.webhook_content_type
+            )));
+        }
+        if !matches!(self.hls_play_list_type.as_str(), "" | "event") {
+            return Err(SettingsError::Hls(format!(
+                "hlsPlayListType must be \"\" or \"event\" (got {:?})",
+                self.hls_play_list_type
             )));
         }
         if !(1..=60).contains(&self.hls_time) || !(1..=100).contains(&self.hls_list_size) {

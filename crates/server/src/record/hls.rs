@@ -18,6 +18,7 @@ use tern_media::frames::{Frame, FrameCodec};
 use tern_media::FrameSink;
 use tern_record::Recorder;
 
+use super::hls_disk::HlsDisk;
 use super::playlist::Playlist;
 use super::sink::{next_frame, ThreadSink};
 
@@ -30,18 +31,45 @@ const QUEUE: usize = 512;
 /// The live HLS streams of the node, by (app, stream id).
 pub type HlsStreams = Arc<Mutex<HashMap<(String, String), Arc<Mutex<Playlist>>>>>;
 
+/// How a stream's HLS is made (its app's settings).
+pub struct HlsOptions {
+    /// `hlsTime`, seconds.
+    pub hls_time: u32,
+    /// `hlsListSize`.
+    pub list_size: u32,
+    /// `llHlsEnabled`.
+    pub low_latency: bool,
+    /// `hlsPlayListType = "event"`.
+    pub event: bool,
+    /// `deleteHLSFilesOnEnded = false`: kept on disk as VoD.
+    pub keep_files: bool,
+    /// Where files on disk go (the app's streams folder).
+    pub dir: std::path::PathBuf,
+}
+
+/// Where segments (about `every`) and parts (`part`, low-latency) end.
+#[derive(Clone, Copy)]
+struct Cuts {
+    every: Duration,
+    part: Option<Duration>,
+}
+
 /// Starts the HLS of a stream; its playlist is in `streams` until it ends.
 pub fn start(
     streams: &HlsStreams,
     app: &str,
     id: &str,
-    hls_time: u32,
-    list_size: u32,
-    low_latency: bool,
+    o: HlsOptions,
 ) -> Option<Box<dyn FrameSink>> {
     let key = (app.to_owned(), id.to_owned());
-    let part = low_latency.then_some(PART);
-    let playlist = Arc::new(Mutex::new(Playlist::new(list_size, hls_time, part)));
+    let part = o.low_latency.then_some(PART);
+    let playlist = Arc::new(Mutex::new(Playlist::new(
+        o.list_size,
+        o.hls_time,
+        part,
+        o.event,
+    )));
+    let disk = (o.event || o.keep_files).then(|| HlsDisk::new(o.dir.clone(), id, o.keep_files));
     {
         let mut map = streams.lock().unwrap_or_else(|e| e.into_inner());
         if map.contains_key(&key) {
@@ -54,22 +82,20 @@ pub fn start(
     let want_keyframe = Arc::new(AtomicBool::new(false));
     let (thread_stop, thread_want) = (stop.clone(), want_keyframe.clone());
     let streams = streams.clone();
-    let every = Duration::from_secs(hls_time.max(1) as u64);
+    let every = Duration::from_secs(o.hls_time.max(1) as u64);
     let spawned = std::thread::Builder::new()
         .name(format!("hls {id}"))
         .spawn(move || {
-            segment(
-                &key,
-                &rx,
-                &playlist,
-                every,
-                part,
-                &thread_stop,
-                &thread_want,
-            );
+            let cuts = Cuts { every, part };
+            let disk = segment(&key, &rx, &playlist, cuts, disk, &thread_stop, &thread_want);
             let mut map = streams.lock().unwrap_or_else(|e| e.into_inner());
             if map.get(&key).is_some_and(|p| Arc::ptr_eq(p, &playlist)) {
                 map.remove(&key);
+            }
+            drop(map);
+            // Out of the live map first: from now on the files on disk answer.
+            if let Some(d) = disk {
+                d.finish();
             }
         });
     if let Err(e) = spawned {
@@ -87,11 +113,11 @@ fn segment(
     key: &(String, String),
     rx: &Receiver<Arc<Frame>>,
     playlist: &Mutex<Playlist>,
-    every: Duration,
-    part: Option<Duration>,
+    Cuts { every, part }: Cuts,
+    mut disk: Option<HlsDisk>,
     stop: &AtomicBool,
     want_keyframe: &AtomicBool,
-) {
+) -> Option<HlsDisk> {
     let (app, id) = (&key.0, &key.1);
     let mut rec = match part {
         Some(p) => Recorder::for_parts(p),
@@ -123,6 +149,9 @@ fn segment(
                 if bytes.starts_with(&init) {
                     bytes.drain(..init.len());
                 }
+                if let Some(d) = &mut disk {
+                    d.init(&init);
+                }
                 playlist.lock().unwrap_or_else(|e| e.into_inner()).init = Some(init.into());
                 init_sent = true;
                 cut_at = Some(frame.arrived);
@@ -142,6 +171,9 @@ fn segment(
                 || (audio_only && p.open_ms() >= every.as_millis() as u64);
             if closes {
                 p.close_segment();
+                if let (Some(d), Some(s)) = (&mut disk, p.segments.back()) {
+                    d.segment(s.seq, s.duration_ms, &s.data);
+                }
                 seq += 1;
                 cut_at = Some(frame.arrived);
             }
@@ -162,4 +194,5 @@ fn segment(
         }
     }
     tracing::info!(app, stream = id, segments = seq, "HLS ended");
+    disk
 }

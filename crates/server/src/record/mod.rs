@@ -8,6 +8,7 @@
 
 pub mod files;
 pub mod hls;
+mod hls_disk;
 pub mod playlist;
 pub mod serve;
 mod sink;
@@ -171,14 +172,15 @@ impl Recordings {
         if !settings.hls_muxing_enabled {
             return None;
         }
-        hls::start(
-            &self.hls,
-            app,
-            id,
-            settings.hls_time,
-            settings.hls_list_size,
-            settings.ll_hls_enabled,
-        )
+        let options = hls::HlsOptions {
+            hls_time: settings.hls_time,
+            list_size: settings.hls_list_size,
+            low_latency: settings.ll_hls_enabled,
+            event: settings.hls_play_list_type == "event",
+            keep_files: !settings.delete_hls_files_on_ended,
+            dir: files::streams_dir(&self.data_dir, app),
+        };
+        hls::start(&self.hls, app, id, options)
     }
 
     /// Stops the stream's recording, if one runs; its file is finished as

@@ -49,12 +49,16 @@ pub struct Playlist {
     viewers: HashMap<u64, Instant>,
     /// Told of every new part and segment.
     pub changed: Arc<Notify>,
+    /// An EVENT playlist (`hlsPlayListType = "event"`): every segment since
+    /// the start, sequence number and length; those no longer in memory are
+    /// on disk.
+    history: Option<Vec<(u64, u64)>>,
 }
 
 impl Playlist {
     /// A playlist of `list_size` segments of about `hls_time` seconds; with
     /// `part_target`, a low-latency one.
-    pub fn new(list_size: u32, hls_time: u32, part_target: Option<Duration>) -> Self {
+    pub fn new(list_size: u32, hls_time: u32, part_target: Option<Duration>, event: bool) -> Self {
         Playlist {
             init: None,
             segments: VecDeque::new(),
@@ -65,6 +69,7 @@ impl Playlist {
             target_s: hls_time.max(1) as u64,
             viewers: HashMap::new(),
             changed: Arc::new(Notify::new()),
+            history: event.then(Vec::new),
         }
     }
 
@@ -128,6 +133,9 @@ impl Playlist {
                 Vec::new()
             },
         });
+        if let Some(h) = &mut self.history {
+            h.push((self.next_seq, duration_ms));
+        }
         self.next_seq += 1;
         // Two more than listed stay, for players that read the playlist
         // just before it moved on.
@@ -187,9 +195,25 @@ impl Playlist {
     /// The media playlist (version 7 for fMP4; 9 with low-latency tags).
     pub fn text(&self, id: &str) -> Option<String> {
         self.init.as_ref()?;
-        let skip = self.segments.len().saturating_sub(self.list_size);
-        let listed: Vec<&Segment> = self.segments.iter().skip(skip).collect();
-        let first = listed.first()?.seq;
+        // (sequence number, length, parts) of each segment listed.
+        let listed: Vec<(u64, u64, &[Part])> = match &self.history {
+            Some(h) => h
+                .iter()
+                .map(|&(seq, ms)| {
+                    let parts = self.segments.iter().find(|s| s.seq == seq);
+                    (seq, ms, parts.map_or(&[][..], |s| &s.parts[..]))
+                })
+                .collect(),
+            None => {
+                let skip = self.segments.len().saturating_sub(self.list_size);
+                self.segments
+                    .iter()
+                    .skip(skip)
+                    .map(|s| (s.seq, s.duration_ms, &s.parts[..]))
+                    .collect()
+            }
+        };
+        let first = listed.first()?.0;
         let mut t = String::new();
         let version = if self.is_low_latency() { 9 } else { 7 };
         let _ = write!(
@@ -197,6 +221,9 @@ impl Playlist {
             "#EXTM3U\n#EXT-X-VERSION:{version}\n#EXT-X-TARGETDURATION:{}\n",
             self.target_s
         );
+        if self.history.is_some() {
+            t.push_str("#EXT-X-PLAYLIST-TYPE:EVENT\n");
+        }
         if let Some(part) = self.part_target_ms {
             // Parts run past the target by up to a frame: the target says so.
             let target = part + part / 4;
@@ -212,14 +239,9 @@ impl Playlist {
             t,
             "#EXT-X-MEDIA-SEQUENCE:{first}\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"{id}_init.mp4\"\n"
         );
-        for s in listed {
-            Self::write_parts(&mut t, id, s.seq, &s.parts);
-            let _ = write!(
-                t,
-                "#EXTINF:{},\n{id}_{}.m4s\n",
-                Self::secs(s.duration_ms),
-                s.seq
-            );
+        for (seq, ms, parts) in listed {
+            Self::write_parts(&mut t, id, seq, parts);
+            let _ = write!(t, "#EXTINF:{},\n{id}_{seq}.m4s\n", Self::secs(ms));
         }
         if self.is_low_latency() {
             Self::write_parts(&mut t, id, self.next_seq, &self.open);
@@ -261,7 +283,7 @@ mod tests {
 
     #[test]
     fn the_playlist_lists_the_newest_segments_with_their_lengths() {
-        let mut p = Playlist::new(3, 2, None);
+        let mut p = Playlist::new(3, 2, None, false);
         assert_eq!(p.text("s"), None, "nothing before the init segment");
         p.init = Some(Arc::from(&b"init"[..]));
         for (seq, ms) in [(0, 2000), (1, 2100), (2, 1950), (3, 3500), (4, 2000)] {
@@ -282,7 +304,7 @@ mod tests {
 
     #[test]
     fn low_latency_lists_parts_a_preload_hint_and_knows_what_it_has() {
-        let mut p = Playlist::new(3, 1, Some(Duration::from_millis(200)));
+        let mut p = Playlist::new(3, 1, Some(Duration::from_millis(200)), false);
         p.init = Some(Arc::from(&b"init"[..]));
         for seg in 0..5u8 {
             for i in 0..5u8 {
@@ -325,9 +347,24 @@ mod tests {
     }
 
     #[test]
+    fn an_event_playlist_lists_every_segment_since_the_start() {
+        let mut p = Playlist::new(2, 2, None, true);
+        p.init = Some(Arc::from(&b"init"[..]));
+        for seq in 0..6u8 {
+            segment(&mut p, 2000, seq);
+        }
+        let text = p.text("s").unwrap();
+        assert!(text.contains("#EXT-X-PLAYLIST-TYPE:EVENT\n"), "{text}");
+        assert!(text.contains("#EXT-X-MEDIA-SEQUENCE:0\n"), "{text}");
+        assert_eq!(text.matches("#EXTINF:2.000,").count(), 6);
+        // Memory keeps the live window; older segments are read from disk.
+        assert!(p.segment(0).is_none() && p.segment(5).is_some());
+    }
+
+    #[test]
     fn viewers_count_while_they_fetch_segments() {
         let t0 = Instant::now();
-        let mut p = Playlist::new(5, 2, None);
+        let mut p = Playlist::new(5, 2, None, false);
         p.seen(1, t0);
         p.seen(2, t0);
         p.seen(1, t0 + Duration::from_secs(4));

@@ -204,7 +204,9 @@ async fn live_hls(
         HlsFile::Init => lock().init.clone().map_or_else(not_found, |b| media(&b)),
         HlsFile::Segment(n) => {
             lock().seen(who, std::time::Instant::now());
-            lock().segment(n).map_or_else(not_found, |b| media(&b))
+            // Out of memory: an EVENT playlist's older segments are on disk.
+            let bytes = lock().segment(n)?;
+            media(&bytes)
         }
         HlsFile::Part(n, part) => {
             lock().seen(who, std::time::Instant::now());
