@@ -4,17 +4,15 @@
 //! and in the fast-start file, and `ffmpeg` must decode every frame of both
 //! without an error. A `.part` cut short (a crash) must still play.
 
-use std::io::{Read, Seek, SeekFrom, Write};
+mod readers;
+
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
+use readers::{decode_errors, probe, temp_dir, video_packets, write_final};
 use tern_media::frames::{Frame, FrameCodec};
 use tern_record::Recorder;
-
-/// A 20 ms Opus frame (CELT, stereo) that decodes to silence.
-const OPUS_SILENCE: [u8; 3] = [0xfc, 0xff, 0xfe];
 
 fn encode_h264(dir: &Path, seconds: u32) -> Vec<u8> {
     let out = dir.join("in.h264");
@@ -63,72 +61,12 @@ fn is_idr(au: &[u8]) -> bool {
 
 /// Frames of `seconds` of video and audio, in arrival order.
 fn frames(video: &[Vec<u8>], seconds: u32) -> Vec<Frame> {
-    let t0 = Instant::now();
-    let mut out = Vec::new();
-    for (i, au) in video.iter().enumerate() {
-        out.push(Frame {
-            codec: FrameCodec::H264,
-            ticks: 1_000_000 + i as u64 * 3000,
-            keyframe: is_idr(au),
-            arrived: t0 + Duration::from_micros(i as u64 * 33_333),
-            data: Arc::from(au.as_slice()),
-        });
-    }
-    for j in 0..(seconds as u64 * 50) {
-        out.push(Frame {
-            codec: FrameCodec::Opus,
-            ticks: 7_000 + j * 960,
-            keyframe: false,
-            arrived: t0 + Duration::from_millis(j * 20 + 5),
-            data: Arc::from(&OPUS_SILENCE[..]),
-        });
-    }
-    out.sort_by_key(|f| f.arrived);
-    out
-}
-
-fn probe(file: &Path) -> (Vec<String>, f64) {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_name:format=duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(file)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(
-        out.status.success(),
-        "ffprobe {}: {}",
-        file.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<String> = text
-        .lines()
-        .map(|l| l.trim_end_matches(',').to_string())
-        .collect();
-    let duration = lines.last().and_then(|l| l.parse().ok()).unwrap_or(0.0);
-    (lines[..lines.len().saturating_sub(1)].to_vec(), duration)
-}
-
-fn decode_errors(file: &Path) -> String {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stderr).to_string()
+    readers::with_audio(FrameCodec::H264, video, 1_000_000, is_idr, seconds)
 }
 
 #[test]
 fn ffmpeg_reads_the_fragmented_and_the_fast_start_file() {
-    let dir = tempfile_dir("whole");
+    let dir = temp_dir("whole");
     let video = access_units(&encode_h264(&dir, 4));
     assert_eq!(video.len(), 120);
     let mut rec = Recorder::new();
@@ -150,18 +88,8 @@ fn ffmpeg_reads_the_fragmented_and_the_fast_start_file() {
     );
     assert_eq!(decode_errors(&part_path), "", "fragmented decodes");
 
-    let plan = rec.fast_start().unwrap();
     let final_path = dir.join("s.mp4");
-    let mut out = std::fs::File::create(&final_path).unwrap();
-    out.write_all(&plan.head).unwrap();
-    let mut src = std::fs::File::open(&part_path).unwrap();
-    for (at, len) in plan.ranges {
-        src.seek(SeekFrom::Start(at)).unwrap();
-        let mut buf = vec![0; len as usize];
-        src.read_exact(&mut buf).unwrap();
-        out.write_all(&buf).unwrap();
-    }
-    drop(out);
+    write_final(&rec, &part_path, &final_path);
     let (streams, duration) = probe(&final_path);
     assert_eq!(streams, vec!["h264", "opus"], "fast start");
     assert!(
@@ -179,7 +107,7 @@ fn ffmpeg_reads_the_fragmented_and_the_fast_start_file() {
 
 #[test]
 fn a_part_file_cut_short_plays_up_to_its_last_whole_fragment() {
-    let dir = tempfile_dir("crash");
+    let dir = temp_dir("crash");
     let video = access_units(&encode_h264(&dir, 4));
     let mut rec = Recorder::new();
     let mut bytes = Vec::new();
@@ -207,22 +135,10 @@ fn a_part_file_cut_short_plays_up_to_its_last_whole_fragment() {
         "cut file plays {duration} s"
     );
     // Every video frame of the first two seconds is there to decode.
-    let out = Command::new("ffprobe")
-        .args(["-v", "quiet", "-select_streams", "v", "-count_packets"])
-        .args(["-show_entries", "stream=nb_read_packets", "-of", "csv=p=0"])
-        .arg(&cut)
-        .output()
-        .unwrap();
-    let packets: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let packets = video_packets(&cut);
     assert!(
         (60..90).contains(&packets),
         "video packets in the cut file: {packets}"
     );
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn tempfile_dir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("tern-record-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

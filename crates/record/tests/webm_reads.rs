@@ -4,23 +4,17 @@
 //! `ffmpeg` must decode every frame of both without an error. A `.part` cut
 //! short (a crash) plays up to its last whole cluster. H.264 is refused.
 
-use std::io::{Read, Seek, SeekFrom, Write};
-use std::path::{Path, PathBuf};
+mod readers;
+
+use std::io::Write;
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use readers::{decode_errors, probe, temp_dir, video_packets, write_final};
 use tern_media::frames::{Frame, FrameCodec};
 use tern_record::{Recorder, Skipped};
-
-/// A 20 ms Opus frame (CELT, stereo) that decodes to silence.
-const OPUS_SILENCE: [u8; 3] = [0xfc, 0xff, 0xfe];
-
-fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tern-webm-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// VP8 frames of `seconds` at 30 fps, a keyframe every second, from an IVF
 /// file FFmpeg writes.
@@ -47,71 +41,12 @@ fn vp8_frames(dir: &Path, seconds: u32) -> Vec<Vec<u8>> {
 
 /// Frames of video and audio, in arrival order.
 fn frames(video: &[Vec<u8>], seconds: u32) -> Vec<Frame> {
-    let t0 = Instant::now();
-    let mut out = Vec::new();
-    for (i, f) in video.iter().enumerate() {
-        out.push(Frame {
-            codec: FrameCodec::Vp8,
-            ticks: 500_000 + i as u64 * 3000,
-            keyframe: f[0] & 1 == 0,
-            arrived: t0 + Duration::from_micros(i as u64 * 33_333),
-            data: Arc::from(f.as_slice()),
-        });
-    }
-    for j in 0..(seconds as u64 * 50) {
-        out.push(Frame {
-            codec: FrameCodec::Opus,
-            ticks: 9_000 + j * 960,
-            keyframe: false,
-            arrived: t0 + Duration::from_millis(j * 20 + 5),
-            data: Arc::from(&OPUS_SILENCE[..]),
-        });
-    }
-    out.sort_by_key(|f| f.arrived);
-    out
-}
-
-/// Stream codecs and the duration, as ffprobe reports them.
-fn probe(file: &Path) -> (Vec<String>, f64) {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "stream=codec_name:format=duration",
-        ])
-        .args(["-of", "csv=p=0"])
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ffprobe: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout).to_string();
-    let lines: Vec<String> = text
-        .lines()
-        .map(|l| l.trim_end_matches(',').to_string())
-        .collect();
-    let duration = lines.last().and_then(|l| l.parse().ok()).unwrap_or(0.0);
-    (lines[..lines.len().saturating_sub(1)].to_vec(), duration)
-}
-
-fn decode_errors(file: &Path) -> String {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(file)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8_lossy(&out.stderr).to_string()
+    readers::with_audio(FrameCodec::Vp8, video, 500_000, |f| f[0] & 1 == 0, seconds)
 }
 
 #[test]
 fn ffmpeg_reads_the_running_and_the_final_webm() {
-    let d = dir("whole");
+    let d = temp_dir("webm");
     let video = vp8_frames(&d, 4);
     assert_eq!(video.len(), 120);
     let mut rec = Recorder::webm();
@@ -132,18 +67,8 @@ fn ffmpeg_reads_the_running_and_the_final_webm() {
     assert_eq!(streams, vec!["vp8", "opus"], "running file");
     assert_eq!(decode_errors(&part_path), "", "running file decodes");
 
-    let plan = rec.fast_start().unwrap();
     let final_path = d.join("s.webm");
-    let mut out = std::fs::File::create(&final_path).unwrap();
-    out.write_all(&plan.head).unwrap();
-    let mut src = std::fs::File::open(&part_path).unwrap();
-    for (at, len) in plan.ranges {
-        src.seek(SeekFrom::Start(at)).unwrap();
-        let mut buf = vec![0; len as usize];
-        src.read_exact(&mut buf).unwrap();
-        out.write_all(&buf).unwrap();
-    }
-    drop(out);
+    write_final(&rec, &part_path, &final_path);
     let (streams, duration_final) = probe(&final_path);
     assert_eq!(streams, vec!["vp8", "opus"], "final file");
     assert!(
@@ -157,13 +82,7 @@ fn ffmpeg_reads_the_running_and_the_final_webm() {
     let at_2s = cuts[0] as usize;
     let cut = d.join("cut.webm.part");
     std::fs::write(&cut, &bytes[..at_2s + 700]).unwrap();
-    let out = Command::new("ffprobe")
-        .args(["-v", "quiet", "-select_streams", "v", "-count_packets"])
-        .args(["-show_entries", "stream=nb_read_packets", "-of", "csv=p=0"])
-        .arg(&cut)
-        .output()
-        .unwrap();
-    let packets: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+    let packets = video_packets(&cut);
     assert!(
         (55..=61).contains(&packets),
         "video packets in the cut file: {packets}"
