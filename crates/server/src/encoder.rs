@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use tern_core::SessionId;
 use tern_media::frames::Frame;
-use tern_signal::{ClientMessage, Publish};
+use tern_signal::ClientMessage;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::headless::Headless;
@@ -115,21 +115,9 @@ impl EncoderPublish {
         };
         settings.max_peers_per_session = 1;
         let mut s = Headless::open(hub, app, settings).await.map_err(refusal)?;
-        let q = |name: &str| query.get(name).cloned();
-        let token = q("token");
-        let publish = Publish {
-            stream_id: stream_id.to_owned(),
-            token: token.clone(),
-            subscriber_id: q("subscriberId"),
-            subscriber_code: q("subscriberCode"),
-            stream_name: q("streamName"),
-            main_track: q("mainTrack"),
-            video: true,
-            audio: true,
-            meta_data: q("metaData"),
-            role: q("role"),
-            publish_type: Some(publish_type.to_owned()),
-        };
+        let token = query.get("token").cloned();
+        let publish =
+            crate::headless::publish_from_query(stream_id, token.clone(), query, publish_type);
         let session = s.session;
         let started = match s.send(ClientMessage::Publish(publish)).await {
             Ok(()) => s.until(token.is_some(), |v| v["command"] == "start").await,

@@ -128,3 +128,28 @@ impl Headless {
         });
     }
 }
+
+/// The `publish` of an encoder or a WHIP client, from its URL's query
+/// (`subscriberId`, `streamName`, `metaData`, ... as the WebSocket's fields;
+/// empty ones count as absent).
+pub fn publish_from_query(
+    stream_id: &str,
+    token: Option<String>,
+    query: &std::collections::HashMap<String, String>,
+    publish_type: &str,
+) -> tern_signal::Publish {
+    let q = |k: &str| query.get(k).filter(|v| !v.is_empty()).cloned();
+    tern_signal::Publish {
+        stream_id: stream_id.to_owned(),
+        token,
+        subscriber_id: q("subscriberId"),
+        subscriber_code: q("subscriberCode"),
+        stream_name: q("streamName"),
+        main_track: q("mainTrack"),
+        video: true,
+        audio: true,
+        meta_data: q("metaData"),
+        role: q("role"),
+        publish_type: Some(publish_type.to_owned()),
+    }
+}

@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use tern_signal::sdpfrag::parse_sdpfrag;
-use tern_signal::{ClientMessage, IceServer, IceServers, Play, Publish, SdpKind, TakeCandidate};
+use tern_signal::{ClientMessage, IceServer, IceServers, Play, SdpKind, TakeCandidate};
 
 use crate::headless::Headless;
 use crate::http::AppState;
@@ -293,20 +293,8 @@ async fn negotiate(
     };
     match kind {
         Kind::Whip => {
-            s.send(ClientMessage::Publish(Publish {
-                stream_id: stream.to_owned(),
-                token,
-                subscriber_id: q("subscriberId"),
-                subscriber_code: q("subscriberCode"),
-                stream_name: q("streamName"),
-                main_track: q("mainTrack"),
-                video: true,
-                audio: true,
-                meta_data: q("metaData"),
-                role: q("role"),
-                publish_type: Some("WHIP".into()),
-            }))
-            .await?;
+            let publish = crate::headless::publish_from_query(stream, token, query, "WHIP");
+            s.send(ClientMessage::Publish(publish)).await?;
             s.until(had_token, |v| v["command"] == "start").await?;
             s.send(ClientMessage::TakeConfiguration {
                 stream_id: stream.to_owned(),
