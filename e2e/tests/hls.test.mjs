@@ -28,17 +28,23 @@ after(async () => { await env?.close(); });
 
 const playlistUrl = (app, id) => `${env.server.baseUrl()}/${app}/streams/${id}.m3u8`;
 
+/** The playlist at `url` once it lists `segments` segments (waits at most `timeoutMs`). */
+async function playlistWith(url, segments, timeoutMs) {
+  let text = '';
+  await waitUntil(async () => {
+    const res = await fetch(url);
+    text = res.status === 200 ? await res.text() : '';
+    return (text.match(/#EXTINF/g) ?? []).length >= segments;
+  }, { timeoutMs, what: `${segments} segments in ${url}` });
+  return text;
+}
+
 test('hls.js plays a live H.264 stream\'s HLS and keeps playing for 20 s', { timeout: 120_000 }, async (t) => {
   await env.guard('hls-live', async () => {
     const id = uniqueStreamId('hls');
     const publisher = await env.publisher(id, { app: 'HlsApp' });
     await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
-    let text = '';
-    await waitUntil(async () => {
-      const res = await fetch(playlistUrl('HlsApp', id));
-      text = res.status === 200 ? await res.text() : '';
-      return (text.match(/#EXTINF/g) ?? []).length >= 2;
-    }, { timeoutMs: 20_000, what: `two segments in ${playlistUrl('HlsApp', id)}` });
+    const text = await playlistWith(playlistUrl('HlsApp', id), 2, 20_000);
     t.diagnostic(`playlist:\n${text}`);
     assert.match(text, /^#EXTM3U\n#EXT-X-VERSION:7\n/);
     assert.match(text, new RegExp(`#EXT-X-MAP:URI="${id}_init.mp4"`));
@@ -78,12 +84,7 @@ test('low-latency HLS: parts, a preload hint, blocking reload; hls.js in low-lat
     const publisher = await env.publisher(id, { app: 'LlHls' });
     await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
     const url = playlistUrl('LlHls', id);
-    let text = '';
-    await waitUntil(async () => {
-      const res = await fetch(url);
-      text = res.status === 200 ? await res.text() : '';
-      return (text.match(/#EXTINF/g) ?? []).length >= 2;
-    }, { timeoutMs: 20_000, what: `two segments in ${url}` });
+    const text = await playlistWith(url, 2, 20_000);
     t.diagnostic(`playlist:\n${text}`);
     assert.match(text, /#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=[\d.]+\n/);
     assert.match(text, /#EXT-X-PART-INF:PART-TARGET=0\.250\n/);
@@ -133,12 +134,7 @@ test('hlsPlayListType event lists every segment from the start; with deleteHLSFi
     const publisher = await env.publisher(id, { app: 'HlsKeep' });
     await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
     const url = playlistUrl('HlsKeep', id);
-    let text = '';
-    await waitUntil(async () => {
-      const res = await fetch(url);
-      text = res.status === 200 ? await res.text() : '';
-      return (text.match(/#EXTINF/g) ?? []).length >= 6;
-    }, { timeoutMs: 30_000, what: `six segments in ${url}` });
+    const text = await playlistWith(url, 6, 30_000);
     assert.match(text, /#EXT-X-PLAYLIST-TYPE:EVENT\n/);
     assert.match(text, /#EXT-X-MEDIA-SEQUENCE:0\n/);
     // hlsListSize 2: the first segment left memory long ago and comes from disk.
