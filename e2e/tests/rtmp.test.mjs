@@ -211,7 +211,7 @@ test('audio and video stay in sync: a beep and a flash made together play within
   });
 });
 
-test('an RTMP stream is recorded (H.264 and Opus in MP4, which FFmpeg decodes whole) and served as HLS', { timeout: 90_000 }, async (t) => {
+test('an RTMP stream is recorded (its H.264 and AAC in MP4, which FFmpeg decodes whole) and served as HLS with its AAC', { timeout: 90_000 }, async (t) => {
   await env.guard('rtmp-record-hls', async () => {
     const id = uniqueStreamId('rtmprec');
     const ffmpeg = push('RtmpRec', id, { gop: 30 });
@@ -226,7 +226,23 @@ test('an RTMP stream is recorded (H.264 and Opus in MP4, which FFmpeg decodes wh
     const seg = await fetch(`${base}/RtmpRec/streams/${segment}`);
     assert.equal(seg.status, 200, `GET ${segment}`);
     assert.ok((await seg.arrayBuffer()).byteLength > 1000);
-    await sleep(3000);
+    // The init segment's audio sample entry: the encoder's AAC.
+    const map = /#EXT-X-MAP:URI="([^"]+)"/.exec(playlist)?.[1];
+    assert.ok(map, `an init segment in ${playlist}`);
+    const init = Buffer.from(await (await fetch(`${base}/RtmpRec/streams/${map}`)).arrayBuffer());
+    assert.ok(init.includes('mp4a') && init.includes('esds'), 'HLS audio is AAC');
+    // hls.js plays it, decoding the AAC as well as the video.
+    const viewer = await env.open('hls.html', { id, label: 'hls.js', src: `${base}/RtmpRec/streams/${id}.m3u8` });
+    const read = () => viewer.page.evaluate(() => ({ ...window.playback(), state: window.hlsState }));
+    await waitUntil(async () => {
+      const r = await read();
+      return r.currentTime > 2 && r.audioBytes > 0 ? r : null;
+    }, { timeoutMs: 20_000, what: 'hls.js playing the RTMP stream\'s HLS with sound' });
+    const played = await read();
+    t.diagnostic(`hls.js: ${JSON.stringify(played)}`);
+    assert.equal(played.state.fatal, null, JSON.stringify(played.state.errors));
+    assert.match(Object.values(played.state.codecs ?? {}).join(','), /mp4a\.40/);
+    await viewer.close();
     ffmpeg.kill('SIGINT');
     await ffmpeg.exited;
     let vod = null;
@@ -243,7 +259,7 @@ test('an RTMP stream is recorded (H.264 and Opus in MP4, which FFmpeg decodes wh
       const probe = JSON.parse((await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', file])).stdout);
       const decode = await run('ffmpeg', ['-v', 'error', '-i', file, '-enc_time_base', '-1', '-f', 'null', '-']);
       t.diagnostic(`VoD ${vod.vodName}: ${JSON.stringify(probe)}`);
-      assert.deepEqual(probe.streams.map((x) => x.codec_name).sort(), ['h264', 'opus']);
+      assert.deepEqual(probe.streams.map((x) => x.codec_name).sort(), ['aac', 'h264']);
       assert.ok(Number(probe.format.duration) >= 3, `duration ${probe.format.duration}`);
       assert.equal(decode.stderr.trim(), '', 'ffmpeg decodes every frame');
     } finally {

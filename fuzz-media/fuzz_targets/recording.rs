@@ -1,4 +1,5 @@
-//! Any frames a publisher can make (codec, keyframe flag, time, bytes) through
+//! Any frames a publisher can make (codec, keyframe flag, time, bytes; AAC
+//! with any ADTS header) through
 //! the recorder, its fragments, the fast-start plan; and any bytes as a
 //! `.part` file through the scan a restart makes. Bytes or an error, never a
 //! panic; the plan never points past what was written.
@@ -24,9 +25,10 @@ fuzz_target!(|data: &[u8]| {
         let (bytes, next) = tail.split_at(n);
         rest = next;
         ms += u64::from(*step);
-        let codec = match kind % 3 {
+        let codec = match kind % 4 {
             0 => FrameCodec::Opus,
             1 => FrameCodec::Vp8,
+            2 => FrameCodec::Aac,
             _ => FrameCodec::H264,
         };
         let frame = Frame {

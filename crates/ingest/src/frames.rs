@@ -1,11 +1,13 @@
 //! An RTMP publisher's audio and video tags into the frames of a Tern
-//! stream: H.264 passed through, AAC transcoded to Opus, both timed from the
-//! FLV clock so they stay in sync at the player. Time is an input.
+//! stream: H.264 passed through, AAC both passed through (for recordings and
+//! HLS) and transcoded to Opus (for WebRTC players), all timed from the FLV
+//! clock so they stay in sync at the player. Time is an input.
 
 use std::time::Instant;
 
 use tern_media::frames::{Frame, FrameCodec};
 
+use crate::aac::{AacFrames, AacTrack};
 use crate::audio::{AacToOpus, AudioError};
 use crate::clock::MediaClock;
 use crate::flv::{parse_audio, AudioTag, AudioTagError, VideoTagError, VideoTrack, VideoUnit};
@@ -52,8 +54,9 @@ impl std::error::Error for TagError {}
 #[derive(Default)]
 pub struct FlvToFrames {
     video: VideoTrack,
-    audio: Option<AacToOpus>,
-    /// One clock for both tracks.
+    audio: Option<(AacTrack, AacToOpus)>,
+    aac: AacFrames,
+    /// One clock for all tracks.
     clock: MediaClock,
 }
 
@@ -96,7 +99,8 @@ impl FlvToFrames {
         }))
     }
 
-    /// One audio tag's body at FLV time `ms`: the Opus frames it completes.
+    /// One audio tag's body at FLV time `ms`: its AAC frame, then the Opus
+    /// frames it completes.
     pub fn handle_audio(
         &mut self,
         now: Instant,
@@ -105,15 +109,23 @@ impl FlvToFrames {
     ) -> Result<Vec<Frame>, TagError> {
         match parse_audio(tag).map_err(TagError::Audio)? {
             AudioTag::AacConfig(asc) => {
-                self.audio = Some(AacToOpus::new(asc).map_err(TagError::Transcode)?);
+                let opus = AacToOpus::new(asc).map_err(TagError::Transcode)?;
+                // The checked config's core: what an ADTS header can say.
+                let config = opus.config();
+                let track = AacTrack::lc(config.sample_rate, config.channels).ok_or(
+                    TagError::Transcode(AudioError::SampleRate(config.sample_rate)),
+                )?;
+                self.audio = Some((track, opus));
                 Ok(Vec::new())
             }
             AudioTag::AacFrame(unit) => {
-                let audio = self.audio.as_mut().ok_or(TagError::NoAudioConfig)?;
+                let (track, audio) = self.audio.as_mut().ok_or(TagError::NoAudioConfig)?;
+                let mut frames = Vec::new();
+                let at = u64::from(ms) * 90;
+                frames.extend(self.aac.frame(&mut self.clock, now, *track, unit, at));
                 let packets = audio
                     .push(unit, u64::from(ms))
                     .map_err(TagError::Transcode)?;
-                let mut frames = Vec::with_capacity(packets.len());
                 for p in packets {
                     let arrived = self.clock.arrival(now, p.ticks / 48);
                     frames.push(Frame {
@@ -127,5 +139,36 @@ impl FlvToFrames {
                 Ok(frames)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tern_media::frames::adts;
+
+    #[test]
+    fn an_aac_tag_gives_its_own_frame_before_the_opus_made_from_it() {
+        let now = Instant::now();
+        let mut f = FlvToFrames::default();
+        // AAC, sequence header: AAC-LC, 44.1 kHz, stereo.
+        assert!(f
+            .handle_audio(now, &[0xaf, 0, 0x12, 0x10], 0)
+            .unwrap()
+            .is_empty());
+        let mut codecs = Vec::new();
+        for n in 0..6u32 {
+            // A unit of only a terminator element: 1024 samples of silence.
+            let frames = f
+                .handle_audio(now, &[0xaf, 1, 0xe0], 1000 + n * 23)
+                .unwrap();
+            let (aac, opus) = frames.split_first().unwrap();
+            assert_eq!(aac.codec, FrameCodec::Aac);
+            assert_eq!(aac.ticks, 44_100 + u64::from(n) * 1024);
+            let (h, unit) = adts::unit(&aac.data).unwrap();
+            assert_eq!((h.config(), unit), ([0x12, 0x10], &[0xe0][..]));
+            codecs.extend(opus.iter().map(|o| o.codec));
+        }
+        assert!(!codecs.is_empty() && codecs.iter().all(|c| *c == FrameCodec::Opus));
     }
 }

@@ -1,13 +1,13 @@
 //! SRT's MPEG-TS from Debian's ffmpeg (H.264 + AAC, as an encoder sends it)
-//! into frames: every video frame, keyframes with their parameter sets, Opus
-//! for the AAC, both on one clock; garbage and cut packets cost only
-//! themselves.
+//! into frames: every video frame, keyframes with their parameter sets, the
+//! AAC itself and Opus made from it, all on one clock; garbage and cut
+//! packets cost only themselves.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use tern_ingest::ts::TsToFrames;
-use tern_media::frames::FrameCodec;
+use tern_media::frames::{adts, FrameCodec};
 
 fn ffmpeg_ts(extra: &[&str]) -> Vec<u8> {
     let out = Command::new("ffmpeg")
@@ -66,6 +66,19 @@ fn ffmpeg_s_transport_stream_gives_every_frame_on_one_clock() {
         audio.len()
     );
     assert!(audio.windows(2).all(|w| w[1].ticks == w[0].ticks + 960));
+    // The AAC as sent, for recordings: 48 kHz, 1024 samples a frame, each
+    // a whole ADTS frame.
+    let aac: Vec<_> = frames
+        .iter()
+        .filter(|f| f.codec == FrameCodec::Aac)
+        .collect();
+    assert!((130..=141).contains(&aac.len()), "{} AAC frames", aac.len());
+    assert!(aac.windows(2).all(|w| w[1].ticks == w[0].ticks + 1024));
+    assert!(aac[0].ticks <= 48 * 50, "AAC starts at {}", aac[0].ticks);
+    for f in &aac {
+        let h = adts::read(&f.data).expect("a whole ADTS frame");
+        assert_eq!((h.sample_rate(), h.frame_len), (Some(48_000), f.data.len()));
+    }
     // Both tracks start together: video at 0, audio within 50 ms of it.
     assert_eq!(video[0].ticks, 0);
     assert!(

@@ -8,11 +8,12 @@ use std::time::{Duration, Instant};
 use tern_media::frames::{Frame, FrameCodec};
 
 use crate::fmp4::{self, FragmentTrack, Mp4Error};
-use crate::h264;
 use crate::tracks::{SampleEntry, TrackCodec, TrackInfo};
 use crate::webm;
 
-use crate::recorder_track::{complete, new_track, track_dts, video_config, Held, Track};
+use crate::recorder_track::{
+    audio_config, complete, new_track, sample_data, track_dts, video_config, Held, Track,
+};
 
 /// A fragment is written at each keyframe and at least this often, which
 /// bounds what a crash can lose.
@@ -66,6 +67,9 @@ pub struct Recorder {
     flushed_ms: u64,
     started: Option<Instant>,
     first_audio: Option<Instant>,
+    /// The audio track's codec, from its first frame (the encoder's AAC
+    /// where a source gives it beside Opus, in MP4).
+    audio_codec: Option<TrackCodec>,
     video_seen: bool,
     /// Frames kept while the tracks are not known yet.
     waiting: Vec<Frame>,
@@ -99,6 +103,7 @@ impl Default for Recorder {
             flushed_ms: 0,
             started: None,
             first_audio: None,
+            audio_codec: None,
             video_seen: false,
             waiting: Vec::new(),
             video: None,
@@ -231,12 +236,8 @@ impl Recorder {
         }) else {
             return Ok(Err(Skipped::NoTrack));
         };
-        let data = match (&track.info.codec, frame.codec) {
-            (TrackCodec::H264 { .. }, FrameCodec::H264) => h264::to_sample(&frame.data).data,
-            (TrackCodec::Vp8, FrameCodec::Vp8) | (TrackCodec::Opus, FrameCodec::Opus) => {
-                frame.data.to_vec()
-            }
-            _ => return Ok(Err(Skipped::NoTrack)),
+        let Some(data) = sample_data(&track.info.codec, frame) else {
+            return Ok(Err(Skipped::NoTrack));
         };
         if data.is_empty() {
             return Ok(Err(Skipped::NoTrack));
@@ -274,8 +275,7 @@ impl Recorder {
         for track in [&mut self.video, &mut self.audio].into_iter().flatten() {
             if let Some(h) = track.held.take() {
                 let duration = match track.last_duration {
-                    0 if track.info.is_video() => 3000,
-                    0 => 960,
+                    0 => track.info.usual_duration(),
                     d => d,
                 };
                 complete(track, h, duration);
@@ -320,7 +320,7 @@ impl Recorder {
             }
             self.video.as_ref()?;
         } else {
-            self.first_audio.get_or_insert(frame.arrived);
+            self.choose_audio(frame)?;
         }
         if self.waiting.len() >= MAX_WAITING {
             self.waiting.remove(0);
@@ -337,8 +337,8 @@ impl Recorder {
         if !ready {
             return None;
         }
-        if self.first_audio.is_some() {
-            self.audio = Some(new_track(2, TrackCodec::Opus, (0, 0)));
+        if let Some(codec) = self.audio_codec.clone() {
+            self.audio = Some(new_track(2, codec, (0, 0)));
         }
         self.started = Some(first);
         let infos: Vec<TrackInfo> = [&self.video, &self.audio]
@@ -354,6 +354,30 @@ impl Recorder {
             self.init = Some(bytes.clone());
         }
         Some(init)
+    }
+
+    /// Before the start, an audio frame: sets the audio track's codec from
+    /// the first. A source that gives its encoder's AAC beside the Opus made
+    /// from it has the AAC recorded in MP4 (WebM carries Opus only). None
+    /// when the frame is not for the recording.
+    fn choose_audio(&mut self, frame: &Frame) -> Option<()> {
+        if self.container == Container::WebM && frame.codec != FrameCodec::Opus {
+            return None;
+        }
+        let codec = audio_config(frame)?;
+        match &self.audio_codec {
+            Some(TrackCodec::Opus) if frame.codec == FrameCodec::Aac => {
+                self.waiting.retain(|f| f.codec != FrameCodec::Opus);
+                self.first_audio = None;
+            }
+            Some(TrackCodec::Aac { .. }) if frame.codec == FrameCodec::Opus => return None,
+            _ => {}
+        }
+        if self.first_audio.is_none() {
+            self.audio_codec = Some(codec);
+            self.first_audio = Some(frame.arrived);
+        }
+        Some(())
     }
 
     /// Writes what each track has complete as one fragment.
@@ -403,11 +427,11 @@ impl Recorder {
         };
         let payload = (bytes.len() - data_start) as u64;
         for e in entries.iter().flatten() {
-            let clock = if e.track == 1 && self.video.is_some() {
-                crate::tracks::VIDEO_CLOCK
-            } else {
-                crate::tracks::AUDIO_CLOCK
-            };
+            let clock = [&self.video, &self.audio]
+                .into_iter()
+                .flatten()
+                .find(|t| t.info.id == e.track)
+                .map_or(crate::tracks::AUDIO_CLOCK, |t| t.info.clock());
             let end = (e.dts + e.duration as u64) * 1000 / clock as u64;
             self.flushed_ms = self.flushed_ms.max(end);
         }

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use tern_media::codec_info::{h264_sps_size, vp8_size};
-use tern_media::frames::{Frame, FrameCodec};
+use tern_media::frames::{adts, Frame, FrameCodec};
 
 use crate::h264;
 use crate::tracks::{SampleEntry, TrackCodec, TrackInfo};
@@ -42,7 +42,40 @@ pub(crate) fn video_config(frame: &Frame) -> Option<(TrackCodec, (u32, u32))> {
             Some((TrackCodec::H264 { sps, pps }, size))
         }
         FrameCodec::Vp8 => Some((TrackCodec::Vp8, vp8_size(&frame.data).unwrap_or((0, 0)))),
-        FrameCodec::Opus => None,
+        FrameCodec::Opus | FrameCodec::Aac => None,
+    }
+}
+
+/// The sample entry an audio frame gives; none for AAC whose ADTS header is
+/// broken or says a rate ADTS has none for.
+pub(crate) fn audio_config(frame: &Frame) -> Option<TrackCodec> {
+    match frame.codec {
+        FrameCodec::Opus => Some(TrackCodec::Opus),
+        FrameCodec::Aac => {
+            let h = adts::read(&frame.data).ok()?;
+            Some(TrackCodec::Aac {
+                config: h.config(),
+                rate: h.sample_rate()?,
+                channels: h.channels,
+            })
+        }
+        FrameCodec::H264 | FrameCodec::Vp8 => None,
+    }
+}
+
+/// A frame's sample data for a track of `codec`; none when the frame is not
+/// of that track (another codec, AAC of another config).
+pub(crate) fn sample_data(codec: &TrackCodec, frame: &Frame) -> Option<Vec<u8>> {
+    match (codec, frame.codec) {
+        (TrackCodec::H264 { .. }, FrameCodec::H264) => Some(h264::to_sample(&frame.data).data),
+        (TrackCodec::Vp8, FrameCodec::Vp8) | (TrackCodec::Opus, FrameCodec::Opus) => {
+            Some(frame.data.to_vec())
+        }
+        (TrackCodec::Aac { config, .. }, FrameCodec::Aac) => {
+            let (h, unit) = adts::unit(&frame.data).ok()?;
+            (h.config() == *config).then(|| unit.to_vec())
+        }
+        _ => None,
     }
 }
 

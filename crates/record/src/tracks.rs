@@ -1,9 +1,10 @@
 //! What the MP4 writers know of each track: its codec configuration and, as
 //! the recording goes, the index of its samples.
 
+use mp4_atom::esds::{DecoderConfig, DecoderSpecific, EsDescriptor, SLConfig};
 use mp4_atom::{
-    Audio, Avc1, Avcc, Codec, Dinf, Dops, Dref, DrefEntry, FixedPoint, FourCC, Hdlr, Mdhd, Mdia,
-    Minf, Opus, Smhd, Stbl, Stsd, Tkhd, Trak, Url, Visual, Vmhd, Vp08, VpcC,
+    Audio, Avc1, Avcc, Codec, Dinf, Dops, Dref, DrefEntry, Esds, FixedPoint, FourCC, Hdlr, Mdhd,
+    Mdia, Minf, Mp4a, Opus, Smhd, Stbl, Stsd, Tkhd, Trak, Url, Visual, Vmhd, Vp08, VpcC,
 };
 
 /// Track ids in the file: video is 1, audio 2 (when both exist).
@@ -13,9 +14,19 @@ pub const AUDIO_CLOCK: u32 = 48_000;
 /// What a sample entry needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrackCodec {
-    H264 { sps: Vec<u8>, pps: Vec<u8> },
+    H264 {
+        sps: Vec<u8>,
+        pps: Vec<u8>,
+    },
     Vp8,
     Opus,
+    /// AAC as the encoder sent it (MP4 only): its AudioSpecificConfig, and
+    /// its rate, which is the track's clock.
+    Aac {
+        config: [u8; 2],
+        rate: u32,
+        channels: u8,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -28,14 +39,24 @@ pub struct TrackInfo {
 
 impl TrackInfo {
     pub fn is_video(&self) -> bool {
-        !matches!(self.codec, TrackCodec::Opus)
+        matches!(self.codec, TrackCodec::H264 { .. } | TrackCodec::Vp8)
     }
 
     pub fn clock(&self) -> u32 {
-        if self.is_video() {
-            VIDEO_CLOCK
-        } else {
-            AUDIO_CLOCK
+        match self.codec {
+            TrackCodec::H264 { .. } | TrackCodec::Vp8 => VIDEO_CLOCK,
+            TrackCodec::Opus => AUDIO_CLOCK,
+            TrackCodec::Aac { rate, .. } => rate,
+        }
+    }
+
+    /// What a last sample lasts when nothing came after it to tell: a
+    /// frame of audio, or one of 30 fps video.
+    pub fn usual_duration(&self) -> u32 {
+        match self.codec {
+            TrackCodec::H264 { .. } | TrackCodec::Vp8 => VIDEO_CLOCK / 30,
+            TrackCodec::Opus => AUDIO_CLOCK / 50,
+            TrackCodec::Aac { .. } => 1024,
         }
     }
 
@@ -154,7 +175,50 @@ impl TrackInfo {
                 },
                 btrt: None,
             }),
+            TrackCodec::Aac {
+                config,
+                rate,
+                channels,
+            } => Codec::Mp4a(Mp4a {
+                audio: Audio {
+                    data_reference_index: 1,
+                    channel_count: u16::from(*channels),
+                    sample_size: 16,
+                    // A 16.16 field: rates past 65535 Hz are left to the esds.
+                    sample_rate: FixedPoint::new(u16::try_from(*rate).unwrap_or(0), 0),
+                },
+                esds: aac_esds(self.id, *config),
+                btrt: None,
+                taic: None,
+            }),
         }
+    }
+}
+
+/// The elementary stream descriptor of an AAC track (ISO/IEC 14496-1
+/// §7.2.6.5): MPEG-4 audio (object type indication 0x40), an audio stream
+/// (5), with its AudioSpecificConfig.
+fn aac_esds(id: u32, config: [u8; 2]) -> Esds {
+    Esds {
+        es_desc: EsDescriptor {
+            es_id: u16::try_from(id).unwrap_or(0),
+            dec_config: DecoderConfig {
+                object_type_indication: 0x40,
+                stream_type: 5,
+                up_stream: 0,
+                buffer_size_db: Default::default(),
+                max_bitrate: 0,
+                avg_bitrate: 0,
+                dec_specific: Some(DecoderSpecific {
+                    profile: config[0] >> 3,
+                    freq_index: ((config[0] & 0x07) << 1) | (config[1] >> 7),
+                    chan_conf: (config[1] >> 3) & 0x0f,
+                    raw: config.to_vec(),
+                }),
+            },
+            sl_config: SLConfig {},
+            ..Default::default()
+        },
     }
 }
 

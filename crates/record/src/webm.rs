@@ -104,6 +104,7 @@ fn track_entry(t: &TrackInfo) -> Result<M, Mp4Error> {
             ])),
         ]),
         TrackCodec::H264 { .. } => return Err(Mp4Error::Encode("WebM carries no H.264".into())),
+        TrackCodec::Aac { .. } => return Err(Mp4Error::Encode("WebM carries no AAC".into())),
     }
     Ok(M::TrackEntry(Master::Full(v)))
 }

@@ -2,16 +2,19 @@
 //! FFmpeg (libx264) and Opus frames go through the recorder; `ffprobe` must
 //! find both streams with the right duration in the fragmented `.part` file
 //! and in the fast-start file, and `ffmpeg` must decode every frame of both
-//! without an error. A `.part` cut short (a crash) must still play.
+//! without an error. A `.part` cut short (a crash) must still play. An
+//! encoder's AAC (from FFmpeg's encoder) is recorded as AAC.
 
 mod readers;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+use std::time::Duration;
 
 use readers::{decode_errors, probe, temp_dir, video_packets, write_final};
-use tern_media::frames::{Frame, FrameCodec};
+use tern_media::frames::{adts, Frame, FrameCodec};
 use tern_record::Recorder;
 
 fn encode_h264(dir: &Path, seconds: u32) -> Vec<u8> {
@@ -64,44 +67,98 @@ fn frames(video: &[Vec<u8>], seconds: u32) -> Vec<Frame> {
     readers::with_audio(FrameCodec::H264, video, 1_000_000, is_idr, seconds)
 }
 
-#[test]
-fn ffmpeg_reads_the_fragmented_and_the_fast_start_file() {
-    let dir = temp_dir("whole");
-    let video = access_units(&encode_h264(&dir, 4));
-    assert_eq!(video.len(), 120);
+/// Records `frames` into `dir`: the `.part` file and the fast-start file.
+fn record(dir: &Path, frames: &[Frame]) -> (PathBuf, PathBuf) {
     let mut rec = Recorder::new();
     let part_path = dir.join("s.mp4.part");
     let mut part = std::fs::File::create(&part_path).unwrap();
-    for f in frames(&video, 4) {
-        if let Ok(bytes) = rec.push(&f).unwrap() {
+    for f in frames {
+        if let Ok(bytes) = rec.push(f).unwrap() {
             part.write_all(&bytes).unwrap();
         }
     }
     part.write_all(&rec.finish().unwrap()).unwrap();
     drop(part);
-
-    let (streams, duration) = probe(&part_path);
-    assert_eq!(streams, vec!["h264", "opus"], "fragmented");
-    assert!(
-        (duration - 4.0).abs() < 0.2,
-        "fragmented duration {duration}"
-    );
-    assert_eq!(decode_errors(&part_path), "", "fragmented decodes");
-
     let final_path = dir.join("s.mp4");
     write_final(&rec, &part_path, &final_path);
-    let (streams, duration) = probe(&final_path);
-    assert_eq!(streams, vec!["h264", "opus"], "fast start");
+    (part_path, final_path)
+}
+
+/// ffprobe finds `codecs` lasting `seconds`, and ffmpeg decodes it all.
+fn assert_reads(file: &Path, codecs: &[&str], seconds: f64) {
+    let (streams, duration) = probe(file);
+    assert_eq!(streams, codecs, "{}", file.display());
     assert!(
-        (duration - 4.0).abs() < 0.2,
-        "fast-start duration {duration}"
+        (duration - seconds).abs() < 0.2,
+        "{} lasts {duration} s",
+        file.display()
     );
-    assert_eq!(decode_errors(&final_path), "", "fast start decodes");
+    assert_eq!(decode_errors(file), "", "{} decodes", file.display());
+}
+
+#[test]
+fn ffmpeg_reads_the_fragmented_and_the_fast_start_file() {
+    let dir = temp_dir("whole");
+    let video = access_units(&encode_h264(&dir, 4));
+    assert_eq!(video.len(), 120);
+    let (part_path, final_path) = record(&dir, &frames(&video, 4));
+    assert_reads(&part_path, &["h264", "opus"], 4.0);
+    assert_reads(&final_path, &["h264", "opus"], 4.0);
     // Fast start: the movie box comes before the media data.
     let bytes = std::fs::read(&final_path).unwrap();
     let moov = bytes.windows(4).position(|w| w == b"moov").unwrap();
     let mdat = bytes.windows(4).position(|w| w == b"mdat").unwrap();
     assert!(moov < mdat);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `seconds` of AAC-LC at 44.1 kHz from Debian's FFmpeg, as ADTS frames.
+fn encode_aac(dir: &Path, seconds: u32) -> Vec<Vec<u8>> {
+    let out = dir.join("in.aac");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg(format!(
+            "sine=frequency=440:sample_rate=44100:duration={seconds}"
+        ))
+        .args(["-ac", "2", "-c:a", "aac", "-b:a", "96k", "-f", "adts"])
+        .arg(&out)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    let mut stream = &std::fs::read(out).unwrap()[..];
+    let mut frames = Vec::new();
+    while !stream.is_empty() {
+        let h = adts::read(stream).expect("FFmpeg writes whole ADTS frames");
+        frames.push(stream[..h.frame_len].to_vec());
+        stream = &stream[h.frame_len..];
+    }
+    frames
+}
+
+/// An encoder's source gives its AAC beside the Opus made from it (which
+/// comes after it, out of the transcoder): the MP4 keeps the AAC (an `mp4a`
+/// track at the AAC's own rate).
+#[test]
+fn an_encoders_aac_is_recorded_as_aac() {
+    let dir = temp_dir("aac");
+    let video = access_units(&encode_h264(&dir, 4));
+    let aac = encode_aac(&dir, 4);
+    let mut all = frames(&video, 4);
+    let t0 = all.iter().map(|f| f.arrived).min().unwrap();
+    for (i, data) in aac.iter().enumerate() {
+        let ticks = 5_000 + i as u64 * 1024;
+        all.push(Frame {
+            codec: FrameCodec::Aac,
+            ticks,
+            keyframe: false,
+            arrived: t0 + Duration::from_micros(i as u64 * 1024 * 1_000_000 / 44_100),
+            data: Arc::from(data.as_slice()),
+        });
+    }
+    all.sort_by_key(|f| f.arrived);
+    let (part_path, final_path) = record(&dir, &all);
+    assert_reads(&part_path, &["h264", "aac"], 4.0);
+    assert_reads(&final_path, &["h264", "aac"], 4.0);
     let _ = std::fs::remove_dir_all(&dir);
 }
 

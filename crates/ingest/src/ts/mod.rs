@@ -1,6 +1,7 @@
 //! An SRT publisher's MPEG-TS into the frames of a Tern stream: H.264 passed
 //! through (its parameter sets kept and put before keyframes that lack
-//! them), AAC (ADTS) transcoded to Opus, both timed from the PES clock.
+//! them), AAC (ADTS) passed through for recordings and HLS and transcoded to
+//! Opus for WebRTC players, all timed from the PES clock.
 
 pub mod adts;
 pub mod demux;
@@ -9,6 +10,7 @@ use std::time::Instant;
 
 use tern_media::frames::{Frame, FrameCodec};
 
+use crate::aac::{AacFrames, AacTrack};
 use crate::audio::{AacToOpus, AudioError};
 use crate::clock::MediaClock;
 use demux::{Demux, Kind, Pes};
@@ -45,6 +47,7 @@ impl std::error::Error for TsError {}
 pub struct TsToFrames {
     demux: Demux,
     audio: Option<([u8; 2], AacToOpus)>,
+    aac: AacFrames,
     sps: Option<Vec<u8>>,
     pps: Option<Vec<u8>>,
     /// The first time stamp seen: media time 0.
@@ -174,6 +177,13 @@ impl TsToFrames {
                 continue;
             };
             let at = start + (i as u64) * 1024 * 90_000 / u64::from(rate);
+            let h = f.header;
+            let track = AacTrack {
+                object_type: h.object_type,
+                rate_index: h.rate_index,
+                channels: h.channels,
+            };
+            frames.extend(self.aac.frame(&mut self.clock, now, track, f.unit, at));
             let Some((_, transcoder)) = self.audio.as_mut() else {
                 continue;
             };

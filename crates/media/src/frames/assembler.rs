@@ -246,9 +246,11 @@ impl Assembler {
             return;
         }
         let keyframe = self.codec.is_video()
-            && packets
-                .iter()
-                .any(|p| inspect(self.codec.to_str0m(), &p.payload).keyframe);
+            && packets.iter().any(|p| {
+                self.codec
+                    .to_str0m()
+                    .is_some_and(|c| inspect(c, &p.payload).keyframe)
+            });
         if self.need_keyframe && !keyframe {
             self.stats.dropped_frames += 1;
             return;
@@ -288,7 +290,7 @@ enum End {
 /// does not start with one lost its head).
 fn starts_frame(codec: FrameCodec, payload: &[u8]) -> bool {
     match codec {
-        FrameCodec::Opus => true,
+        FrameCodec::Opus | FrameCodec::Aac => true,
         // S bit set, partition index 0 (RFC 7741 §4.2).
         FrameCodec::Vp8 => payload
             .first()
@@ -304,7 +306,7 @@ fn starts_frame(codec: FrameCodec, payload: &[u8]) -> bool {
 
 fn depacketize(codec: FrameCodec, packets: &[Held]) -> Option<Vec<u8>> {
     let size: usize = packets.iter().map(|p| p.payload.len()).sum();
-    if codec == FrameCodec::Opus {
+    if !codec.is_video() {
         return packets.first().map(|p| p.payload.to_vec());
     }
     let mut out = Vec::with_capacity(size + 16);

@@ -4,6 +4,7 @@
 //! frame sinks, and a frame source is packetized once, whatever the number of
 //! players.
 
+pub mod adts;
 mod assembler;
 mod packetizer;
 
@@ -20,18 +21,25 @@ pub enum FrameCodec {
     Vp8,
     /// H.264 in Annex B form (start codes before each NAL unit).
     H264,
+    /// AAC as an encoder sent it, one access unit behind its ADTS header
+    /// (which tells a sink its config), ticks counting samples at its own
+    /// rate. Frame sinks only: WebRTC carries no AAC, so a source that gives
+    /// it gives Opus made from it for the players too.
+    Aac,
 }
 
 impl FrameCodec {
     pub fn is_video(self) -> bool {
-        !matches!(self, FrameCodec::Opus)
+        matches!(self, FrameCodec::Vp8 | FrameCodec::H264)
     }
 
-    pub fn to_str0m(self) -> str0m::format::Codec {
+    /// The RTP codec; none for AAC, which is never sent over RTP.
+    pub fn to_str0m(self) -> Option<str0m::format::Codec> {
         match self {
-            FrameCodec::Opus => str0m::format::Codec::Opus,
-            FrameCodec::Vp8 => str0m::format::Codec::Vp8,
-            FrameCodec::H264 => str0m::format::Codec::H264,
+            FrameCodec::Opus => Some(str0m::format::Codec::Opus),
+            FrameCodec::Vp8 => Some(str0m::format::Codec::Vp8),
+            FrameCodec::H264 => Some(str0m::format::Codec::H264),
+            FrameCodec::Aac => None,
         }
     }
 

@@ -27,6 +27,7 @@ enum Inner {
     Opus(OpusPacketizer),
     Vp8(Vp8Packetizer),
     H264(H264Packetizer),
+    NotRtp,
 }
 
 /// One track's packetizer.
@@ -46,6 +47,8 @@ pub enum PacketizeError {
     Empty,
     /// The codec's packetizer refused the frame.
     Refused(String),
+    /// The codec is not sent over RTP (AAC).
+    NotRtp,
 }
 
 impl std::fmt::Display for PacketizeError {
@@ -54,6 +57,7 @@ impl std::fmt::Display for PacketizeError {
             PacketizeError::WrongCodec => write!(f, "the frame's codec is not the track's"),
             PacketizeError::Empty => write!(f, "the frame has no data to send"),
             PacketizeError::Refused(why) => write!(f, "the frame could not be packetized: {why}"),
+            PacketizeError::NotRtp => write!(f, "the frame's codec is not sent over RTP"),
         }
     }
 }
@@ -67,6 +71,7 @@ impl Packetizer {
             FrameCodec::Opus => Inner::Opus(OpusPacketizer),
             FrameCodec::Vp8 => Inner::Vp8(Vp8Packetizer::default()),
             FrameCodec::H264 => Inner::H264(H264Packetizer::default()),
+            FrameCodec::Aac => Inner::NotRtp,
         };
         Packetizer {
             codec,
@@ -84,6 +89,7 @@ impl Packetizer {
             Inner::Opus(p) => p.packetize(MAX_PAYLOAD, &frame.data),
             Inner::Vp8(p) => p.packetize(MAX_PAYLOAD, &frame.data),
             Inner::H264(p) => p.packetize(MAX_PAYLOAD, &frame.data),
+            Inner::NotRtp => return Err(PacketizeError::NotRtp),
         }
         .map_err(|e| PacketizeError::Refused(e.to_string()))?;
         if made.is_empty() {

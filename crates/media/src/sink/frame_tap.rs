@@ -101,6 +101,11 @@ impl FrameTap {
         }
     }
 
+    /// A frame that never was RTP (a frame source's AAC), as it is.
+    pub fn handle_frame(&mut self, frame: Arc<Frame>) {
+        self.deliver(frame);
+    }
+
     fn deliver(&mut self, frame: Arc<Frame>) {
         let video = frame.codec.is_video();
         let mut request = false;

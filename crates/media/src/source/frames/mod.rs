@@ -30,7 +30,7 @@ impl Sfu {
         let track = |mid: &str, codec: FrameCodec| {
             Some(Track {
                 mid: Mid::from(mid),
-                params: params_for(codec.to_str0m())?,
+                params: params_for(codec.to_str0m()?)?,
                 packetizer: Packetizer::new(codec, 0),
             })
         };
@@ -46,7 +46,8 @@ impl Sfu {
     }
 
     /// One frame of frame source `source`, to every sink of its stream.
-    /// Frames of a codec the source did not open with are dropped.
+    /// Frames of a codec the source did not open with are dropped; AAC goes
+    /// to the frame sinks only (its players get the Opus made from it).
     pub fn handle_frame(&mut self, now: Instant, source: PeerId, frame: &Frame) {
         self.now = now;
         let Some(s) = self.frame_sources.get_mut(&source) else {
@@ -56,6 +57,12 @@ impl Sfu {
             FrameCodec::Opus => s.audio.as_mut(),
             FrameCodec::H264 => s.video.as_mut(),
             FrameCodec::Vp8 => None,
+            FrameCodec::Aac => {
+                if s.audio.is_some() {
+                    self.frames_to_sinks(source, frame);
+                }
+                return;
+            }
         };
         let Some(track) = track else {
             return;
@@ -94,6 +101,19 @@ impl Sfu {
         for ingress in made {
             self.relay_media(source, &ingress);
             self.fan_out(now, source, &ingress);
+        }
+    }
+
+    /// A frame that is not sent over RTP, straight to the frame sinks.
+    fn frames_to_sinks(&mut self, source: PeerId, frame: &Frame) {
+        let Some(stream) = self.streams.get_mut(&source) else {
+            return;
+        };
+        if let Some(tap) = stream.tap.as_mut() {
+            tap.handle_frame(std::sync::Arc::new(frame.clone()));
+            if tap.is_empty() {
+                stream.tap = None;
+            }
         }
     }
 
