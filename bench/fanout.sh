@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Tern against Janus (VideoRoom), back to back under the same load, server on
-# one core. Prints the table of bench/README.md; every run's JSON stays in $OUT.
+# one core, beside the raw limit of that core in the same namespace (what it
+# sends with sendmmsg and with UDP GSO when it does nothing else), to which
+# each server's egress is given as a fraction. Prints the table of
+# bench/README.md; every run's JSON stays in $OUT.
 #
 #   sudo bench/fanout.sh                      # the sweep and the 500-subscriber join run
 #   SWEEP="100 300" DURATION=5 bench/fanout.sh
@@ -11,7 +14,8 @@
 # janus"), LOSS_LIMIT (fraction), JANUS_EVENT_LOOPS (default 1, which was faster
 # here; set it empty for Janus's default of one thread per handle), JOIN_ARGS (more tern-load flags
 # for the join-time run, e.g. "--video-kbps 500" to keep it under capacity),
-# SCHED (rt or nice, see lib.sh).
+# SCHED (rt or nice, see lib.sh), RAW_DESTS and RAW_SECONDS (the raw limit's
+# receivers and seconds per shape).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -28,6 +32,8 @@ TARGETS=${TARGETS:-"tern janus"}
 LOSS_LIMIT=${LOSS_LIMIT:-0.005}
 
 bench_begin
+raw_limit "$OUT/raw.json" --dests "${RAW_DESTS:-300}" --seconds "${RAW_SECONDS:-3}"
+echo "raw limit: $(cat "$OUT/raw.json")" >&2
 
 # run KIND NAME SUBS [FLAGS...]: a fresh server, one load run, the server stopped.
 run() {

@@ -1,4 +1,6 @@
-"""Prints the comparison table of bench/fanout.sh from the JSON reports in a folder.
+"""Prints the comparison table of bench/fanout.sh from the JSON reports in a folder,
+with each server's egress as a fraction of the raw limit (raw.json) measured in the
+same run.
 
 usage: fanout_table.py OUT LOSS_LIMIT JOIN_SUBS TARGET...
 """
@@ -29,6 +31,14 @@ def main():
         join = load(jp) if join_subs and os.path.exists(jp) else None
         rows[t] = {"sweep": sweep, "best": best, "join": join}
 
+    raw_path = os.path.join(out, "raw.json")
+    raw = load(raw_path) if os.path.exists(raw_path) else None
+    if raw:
+        print()
+        print(f"Raw limit of the server's core ({raw['dests']} receivers, {raw['segments']} datagrams of "
+              f"{raw['size']} bytes per frame): sendmmsg {raw['sendmmsg_pps']:.0f} pkt/s "
+              f"({raw['sendmmsg_us_per_packet']:.2f} µs/pkt), UDP GSO {raw['gso_pps']:.0f} pkt/s "
+              f"({raw['gso_us_per_packet']:.2f} µs/pkt)")
     print()
     print("Sweep (1 core for the server; loss = worse of sequence gaps and shortfall against packets sent;")
     print("others = share of the server's core taken by other processes during the window):")
@@ -49,6 +59,8 @@ def main():
     metrics = [
         (f"subscribers per core at <{limit * 100:g}% loss", lambda r: r["best"]["subscribers"], "{:.0f}", True),
         (f"egress packets/s per core at <{limit * 100:g}% loss", lambda r: r["best"]["delivered_pps"], "{:.0f}", True),
+        ("  as a fraction of the raw GSO limit", lambda r: r["best"]["delivered_pps"] / raw["gso_pps"], "{:.3f}", True),
+        ("  as a fraction of the raw sendmmsg limit", lambda r: r["best"]["delivered_pps"] / raw["sendmmsg_pps"], "{:.3f}", True),
         ("server CPU share at that point", lambda r: 100 * r["best"]["server_cpu_share"], "{:.0f}%", None),
         ("CPU time per forwarded packet (µs)", lambda r: r["best"]["server_us_per_packet"], "{:.2f}", False),
         ("RSS per subscriber (KiB)", lambda r: r["best"]["server_rss_per_subscriber"] / 1024, "{:.0f}", False),
@@ -69,7 +81,7 @@ def main():
             n = common[-1]
             for t, p in zip(targets, passed):
                 rows[t]["same"] = p[n]
-            metrics.insert(4, (f"CPU time per packet, both at {n} subs (µs)",
+            metrics.insert(6, (f"CPU time per packet, both at {n} subs (µs)",
                                lambda r: r["same"]["server_us_per_packet"], "{:.2f}", False))
     head = f"{'figure':<46}" + "".join(f"{t:>12}" for t in targets)
     if len(targets) == 2:

@@ -22,6 +22,7 @@ LOAD_CPU=${LOAD_CPU:-1}
 OUT=${OUT:-${TMPDIR:-/tmp}/tern-bench/$(date +%Y%m%d-%H%M%S)}
 TERN_BIN=${TERN_BIN:-$ROOT/target/release/tern}
 LOAD_BIN=${LOAD_BIN:-$ROOT/target/release/tern-load}
+RAW_BIN=${RAW_BIN:-$ROOT/target/release/tern-rawsend}
 SRV_PID=
 # Both run at a higher priority than builds or tests others may start on the
 # machine, so those disturb the figures less (the report's `others` column says
@@ -86,6 +87,15 @@ ns_down() {
     if [ -n "$OLD_BACKLOG" ]; then
         sysctl -qw net.core.netdev_max_backlog="$OLD_BACKLOG"
     fi
+}
+
+# raw_limit FILE [FLAGS...]: what the server's core sends when it does nothing
+# else (tern-rawsend: sendmmsg, and UDP GSO, to receivers at the generator's
+# address), with the same priority and pinning as a server; JSON into FILE.
+raw_limit() {
+    local file=$1
+    shift
+    ip netns exec "$NS" "${PRIO[@]}" taskset -c "$SERVER_CPU" "$RAW_BIN" --bind $SRV_IP --to $CLI_IP "$@" >"$file"
 }
 
 # server_start tern|janus DIR: starts it in the namespace, sets SRV_PID and URL.

@@ -2,7 +2,7 @@
 """A/V drift in a long recording (issue #17): Debian's ffmpeg pushes over RTMP
 a white flash and a 1 kHz beep made together, 100 ms at the start of every
 second, for --seconds (default 600); Tern records it (mp4MuxingEnabled: H.264
-passed through, AAC transcoded to Opus). The finished MP4 is then read back:
+passed through and its AAC kept). The finished MP4 is then read back:
 each flash's time (first bright frame, ffprobe signalstats) against its beep's
 (first loud sample of the decoded audio). Prints the offset over the first and
 the last minute and the drift between them (the issue's bound: 40 ms).

@@ -31,7 +31,7 @@ mod socket_limits;
 mod srt;
 mod tls;
 mod turn;
-mod udp_batch;
+pub mod udp_batch;
 mod webhooks;
 mod whip;
 mod ws;
