@@ -83,8 +83,8 @@ cargo test --workspace
 step "browser SDK: type check (tsc --checkJs) and unit tests"
 (cd sdk && npm test)
 
-step "fuzz: short runs of the signaling parser, the session state machine, WHIP/WHEP trickle fragments, frame assembly, ICE-TCP framing, the TURN relay, the shared HTTPS port's first bytes and RTMP ingest"
-bash scripts/fuzz.sh 20 signal_parse core_sequences trickle_sdpfrag frame_assembly tcp_framing turn_relay shared_port recording rtmp_ingest
+step "fuzz: short runs of the signaling parser, the session state machine, WHIP/WHEP trickle fragments, frame assembly, ICE-TCP framing, the TURN relay, the shared HTTPS port's first bytes, recording, RTMP ingest and HLS requests"
+bash scripts/fuzz.sh 20 signal_parse core_sequences trickle_sdpfrag frame_assembly tcp_framing turn_relay shared_port recording rtmp_ingest hls_request
 
 step "release build for the browser tests"
 cargo build --release --bin tern

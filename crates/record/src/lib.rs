@@ -6,6 +6,7 @@
 
 pub mod fmp4;
 pub mod h264;
+pub mod hls_names;
 pub mod progressive;
 pub mod recorder;
 mod recorder_track;

@@ -10,6 +10,8 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::PathBuf;
 
+use tern_record::hls_names::HlsFile;
+
 pub struct HlsDisk {
     dir: PathBuf,
     id: String,
@@ -44,12 +46,12 @@ impl HlsDisk {
     }
 
     pub fn init(&mut self, data: &[u8]) {
-        let name = format!("{}_init.mp4", self.id);
+        let name = HlsFile::Init.name(&self.id);
         self.write(&name, data);
     }
 
     pub fn segment(&mut self, seq: u64, duration_ms: u64, data: &[u8]) {
-        let name = format!("{}_{seq}.m4s", self.id);
+        let name = HlsFile::Segment(seq).name(&self.id);
         self.write(&name, data);
         if !self.failed {
             self.written.push((seq, duration_ms));
@@ -59,11 +61,11 @@ impl HlsDisk {
     /// The stream ended: a VoD playlist of every segment, or no files.
     pub fn finish(mut self) {
         if !self.keep {
-            let mut names = vec![format!("{}_init.mp4", self.id)];
+            let mut names = vec![HlsFile::Init.name(&self.id)];
             names.extend(
                 self.written
                     .iter()
-                    .map(|(s, _)| format!("{}_{s}.m4s", self.id)),
+                    .map(|(s, _)| HlsFile::Segment(*s).name(&self.id)),
             );
             for n in names {
                 let _ = std::fs::remove_file(self.dir.join(n));
@@ -74,7 +76,7 @@ impl HlsDisk {
             return;
         }
         let text = vod_playlist(&self.id, &self.written);
-        let name = format!("{}.m3u8", self.id);
+        let name = HlsFile::Playlist.name(&self.id);
         self.write(&name, text.as_bytes());
         if !self.failed {
             tracing::info!(
@@ -103,10 +105,12 @@ pub fn vod_playlist(id: &str, segments: &[(u64, u64)]) -> String {
     let first = segments.first().map_or(0, |s| s.0);
     let mut t = format!(
         "#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:{target}\n#EXT-X-PLAYLIST-TYPE:VOD\n\
-         #EXT-X-MEDIA-SEQUENCE:{first}\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"{id}_init.mp4\"\n"
+         #EXT-X-MEDIA-SEQUENCE:{first}\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"{}\"\n",
+        HlsFile::Init.name(id)
     );
     for (seq, ms) in segments {
-        let _ = writeln!(t, "#EXTINF:{}.{:03},\n{id}_{seq}.m4s", ms / 1000, ms % 1000);
+        let segment = HlsFile::Segment(*seq).name(id);
+        let _ = writeln!(t, "#EXTINF:{}.{:03},\n{segment}", ms / 1000, ms % 1000);
     }
     t.push_str("#EXT-X-ENDLIST\n");
     t

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tern_record::hls_names::HlsFile;
 use tokio::sync::Notify;
 
 /// Parts are listed for this many of the newest segments (players at the
@@ -181,8 +182,9 @@ impl Playlist {
         for (i, p) in parts.iter().enumerate() {
             let _ = writeln!(
                 t,
-                "#EXT-X-PART:DURATION={},URI=\"{id}_{seq}.{i}.m4s\"{}",
+                "#EXT-X-PART:DURATION={},URI=\"{}\"{}",
                 Self::secs(p.duration_ms),
+                HlsFile::Part(seq, i as u64).name(id),
                 if p.independent {
                     ",INDEPENDENT=YES"
                 } else {
@@ -237,19 +239,20 @@ impl Playlist {
         }
         let _ = write!(
             t,
-            "#EXT-X-MEDIA-SEQUENCE:{first}\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"{id}_init.mp4\"\n"
+            "#EXT-X-MEDIA-SEQUENCE:{first}\n#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-MAP:URI=\"{}\"\n",
+            HlsFile::Init.name(id)
         );
         for (seq, ms, parts) in listed {
             Self::write_parts(&mut t, id, seq, parts);
-            let _ = write!(t, "#EXTINF:{},\n{id}_{seq}.m4s\n", Self::secs(ms));
+            let segment = HlsFile::Segment(seq).name(id);
+            let _ = write!(t, "#EXTINF:{},\n{segment}\n", Self::secs(ms));
         }
         if self.is_low_latency() {
             Self::write_parts(&mut t, id, self.next_seq, &self.open);
             let _ = writeln!(
                 t,
-                "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{id}_{}.{}.m4s\"",
-                self.next_seq,
-                self.open.len()
+                "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"{}\"",
+                HlsFile::Part(self.next_seq, self.open.len() as u64).name(id)
             );
         }
         Some(t)

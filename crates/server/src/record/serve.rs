@@ -17,6 +17,8 @@ use tower_http::services::ServeFile;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use tern_record::hls_names::{blocking_reload, HlsFile};
+
 use super::files::{is_safe_name, streams_dir};
 use super::playlist::Playlist;
 use super::Recordings;
@@ -69,47 +71,6 @@ fn viewer(req: &Request) -> u64 {
     h.finish()
 }
 
-/// What a request for a live HLS file names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum HlsFile {
-    Playlist,
-    Init,
-    Segment(u64),
-    Part(u64, u64),
-}
-
-/// The stream id and the file, if `name` is a live HLS file's name.
-fn hls_file(name: &str) -> Option<(&str, HlsFile)> {
-    if let Some(id) = name.strip_suffix(".m3u8") {
-        return Some((id, HlsFile::Playlist));
-    }
-    if let Some(id) = name.strip_suffix("_init.mp4") {
-        return Some((id, HlsFile::Init));
-    }
-    let (id, seq) = name.strip_suffix(".m4s")?.rsplit_once('_')?;
-    match seq.split_once('.') {
-        Some((n, p)) => Some((id, HlsFile::Part(n.parse().ok()?, p.parse().ok()?))),
-        None => Some((id, HlsFile::Segment(seq.parse().ok()?))),
-    }
-}
-
-/// A blocking playlist reload's `_HLS_msn` and `_HLS_part`, if asked for.
-fn blocking_reload(query: Option<&str>) -> Result<Option<(u64, Option<u64>)>, ()> {
-    let (mut msn, mut part) = (None, None);
-    for pair in query.unwrap_or("").split('&') {
-        match pair.split_once('=') {
-            Some(("_HLS_msn", v)) => msn = Some(v.parse::<u64>().map_err(|_| ())?),
-            Some(("_HLS_part", v)) => part = Some(v.parse::<u64>().map_err(|_| ())?),
-            _ => {}
-        }
-    }
-    match (msn, part) {
-        (None, Some(_)) => Err(()),
-        (None, None) => Ok(None),
-        (Some(m), p) => Ok(Some((m, p))),
-    }
-}
-
 /// Waits (at most `within`) until `ready` holds for the playlist.
 async fn wait_for(
     playlist: &Mutex<Playlist>,
@@ -154,7 +115,7 @@ async fn live_hls(
     query: Option<&str>,
     who: u64,
 ) -> Option<Response> {
-    let (id, file) = hls_file(name)?;
+    let (id, file) = HlsFile::parse(name)?;
     let playlist = rec
         .hls
         .lock()
@@ -171,11 +132,7 @@ async fn live_hls(
         HlsFile::Playlist => {
             let asked = match blocking_reload(query) {
                 Ok(a) => a.filter(|_| low_latency),
-                Err(()) => {
-                    return Some(
-                        (StatusCode::BAD_REQUEST, "bad _HLS_msn or _HLS_part").into_response(),
-                    )
-                }
+                Err(e) => return Some((StatusCode::BAD_REQUEST, e.to_string()).into_response()),
             };
             if let Some((msn, part)) = asked {
                 if msn > lock().max_msn() {
@@ -217,30 +174,4 @@ async fn live_hls(
         }
     };
     Some(res)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hls_names_and_blocking_reload_queries() {
-        assert_eq!(hls_file("a_b.m3u8"), Some(("a_b", HlsFile::Playlist)));
-        assert_eq!(hls_file("a_b_init.mp4"), Some(("a_b", HlsFile::Init)));
-        assert_eq!(hls_file("a_b_12.m4s"), Some(("a_b", HlsFile::Segment(12))));
-        assert_eq!(
-            hls_file("a_b_12.3.m4s"),
-            Some(("a_b", HlsFile::Part(12, 3)))
-        );
-        assert_eq!(hls_file("a_b_x.m4s"), None);
-        assert_eq!(hls_file("a_b_1.x.m4s"), None);
-        assert_eq!(blocking_reload(None), Ok(None));
-        assert_eq!(blocking_reload(Some("_HLS_msn=5")), Ok(Some((5, None))));
-        assert_eq!(
-            blocking_reload(Some("_HLS_msn=5&_HLS_part=2&_HLS_skip=YES")),
-            Ok(Some((5, Some(2))))
-        );
-        assert_eq!(blocking_reload(Some("_HLS_part=2")), Err(()));
-        assert_eq!(blocking_reload(Some("_HLS_msn=-1")), Err(()));
-    }
 }
