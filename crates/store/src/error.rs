@@ -13,12 +13,22 @@ pub enum OpenError {
     },
     /// The file was written by a newer Tern whose schema this one does not know;
     /// run that version or restore a backup.
-    TooNew { found: i64, known: i64 },
+    TooNew {
+        found: i64,
+        known: i64,
+    },
     /// A migration failed; the file is left at the last version that succeeded.
     Migration {
         version: i64,
         source: rusqlite::Error,
     },
+    /// Redis (`--cluster-redis`) cannot be reached or refused us: check the
+    /// URL, its password and that the server runs.
+    Redis {
+        url: String,
+        source: redis::RedisError,
+    },
+    Other(String),
 }
 
 impl std::fmt::Display for OpenError {
@@ -37,6 +47,8 @@ impl std::fmt::Display for OpenError {
                     "database migration to version {version} failed: {source}"
                 )
             }
+            OpenError::Redis { url, source } => write!(f, "cannot use Redis at {url}: {source}"),
+            OpenError::Other(why) => f.write_str(why),
         }
     }
 }
@@ -51,6 +63,10 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
     /// A stored record does not decode; the file was edited or is damaged.
     Corrupt { what: &'static str, detail: String },
+    /// Redis cannot be reached or refused the command.
+    Redis(redis::RedisError),
+    /// Other nodes kept changing the record; the change was not made.
+    Contended { what: &'static str },
 }
 
 impl std::fmt::Display for StoreError {
@@ -58,6 +74,10 @@ impl std::fmt::Display for StoreError {
         match self {
             StoreError::Sqlite(e) => write!(f, "database error: {e}"),
             StoreError::Corrupt { what, detail } => write!(f, "stored {what} is damaged: {detail}"),
+            StoreError::Redis(e) => write!(f, "redis error: {e}"),
+            StoreError::Contended { what } => {
+                write!(f, "the {what} changed on other nodes too often; try again")
+            }
         }
     }
 }
@@ -67,5 +87,11 @@ impl std::error::Error for StoreError {}
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Sqlite(e)
+    }
+}
+
+impl From<redis::RedisError> for StoreError {
+    fn from(e: redis::RedisError) -> Self {
+        StoreError::Redis(e)
     }
 }

@@ -12,6 +12,7 @@
 mod error;
 mod query;
 mod records;
+mod redis_store;
 mod sqlite;
 mod store;
 mod vods;
@@ -19,5 +20,6 @@ mod vods;
 pub use error::{OpenError, StoreError};
 pub use query::{ListQuery, Order, SortBy};
 pub use records::{status, Broadcast, Subscriber, Token, Vod};
+pub use redis_store::RedisStore;
 pub use sqlite::SqliteStore;
 pub use store::Store;
