@@ -18,6 +18,9 @@ pub struct MediaProfile {
     pub player_data: PlayerData,
     /// Publishers: report `NoMedia` when no packet came for this long.
     pub no_media_timeout: Option<Duration>,
+    /// Run full ICE (controlling) instead of ICE-lite: for a cluster relay,
+    /// whose other side is an ICE-lite Tern.
+    pub full_ice: bool,
 }
 
 /// `dataChannelPlayerDistribution` (PROTOCOL.md §6.4).

@@ -35,6 +35,9 @@ pub struct AppSettings {
     /// What `iceServerConfig` announces (`stunServerURI`, `turnServerUsername`,
     /// `turnServerCredential`).
     pub ice: IceServers,
+    /// The session's peers run full ICE: set for a cluster relay's session
+    /// only (never from a setting), as two ICE-lite agents cannot connect.
+    pub full_ice: bool,
 }
 
 impl Default for AppSettings {
@@ -55,6 +58,7 @@ impl Default for AppSettings {
                 turn_server_credential: String::new(),
                 servers: Vec::new(),
             },
+            full_ice: false,
         }
     }
 }
@@ -68,6 +72,7 @@ impl AppSettings {
             data_channel: self.data_channel_enabled,
             player_data: self.player_data,
             no_media_timeout: self.drop_if_no_packets.then_some(self.client_start_timeout),
+            full_ice: self.full_ice,
         }
     }
 

@@ -95,6 +95,7 @@ fn profile() -> MediaProfile {
         data_channel: false,
         player_data: PlayerData::None,
         no_media_timeout: None,
+        full_ice: false,
     }
 }
 

@@ -22,7 +22,7 @@ impl Sfu {
         let mut cfg = RtcConfig::new()
             .set_local_ice_credentials(creds)
             .set_rtp_mode(true)
-            .set_ice_lite(true)
+            .set_ice_lite(!profile.full_ice)
             .set_dtls_cert(self.cert.clone())
             .clear_codecs()
             .enable_opus(true, false)

@@ -17,6 +17,7 @@ fn profile(vp8: bool, h264: bool, data_channel: bool) -> MediaProfile {
         data_channel,
         player_data: PlayerData::All,
         no_media_timeout: None,
+        full_ice: false,
     }
 }
 

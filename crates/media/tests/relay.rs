@@ -21,6 +21,7 @@ fn profile() -> MediaProfile {
         data_channel: true,
         player_data: PlayerData::All,
         no_media_timeout: None,
+        full_ice: false,
     }
 }
 

@@ -76,6 +76,15 @@ pub struct Cli {
     /// Shared secret of the TURN REST API credentials [default: random per start].
     #[arg(long, env = "TERN_TURN_SECRET", hide_env_values = true)]
     pub turn_secret: Option<String>,
+    /// Cluster mode: the Redis every node shares (`redis://` or `rediss://`) [default: single node, SQLite].
+    #[arg(long, env = "TERN_CLUSTER_REDIS", hide_env_values = true)]
+    pub cluster_redis: Option<String>,
+    /// This node's id in the cluster [default: host name and HTTP port].
+    #[arg(long, env = "TERN_CLUSTER_NODE_ID")]
+    pub cluster_node_id: Option<String>,
+    /// The URL other nodes and clients reach this node's HTTP port at [default: from --http-addr].
+    #[arg(long, env = "TERN_CLUSTER_NODE_URL")]
+    pub cluster_node_url: Option<String>,
 }
 
 /// The validated configuration.
@@ -109,6 +118,8 @@ pub struct Config {
     pub rtmp: crate::encoder::ListenConfig,
     /// SRT ingest (`srt_addr`).
     pub srt: crate::encoder::ListenConfig,
+    /// Cluster mode (`cluster_redis`); `None` for a single node.
+    pub cluster: Option<crate::cluster::ClusterConfig>,
 }
 
 /// Bounds that protect the server from one client.
@@ -173,6 +184,9 @@ struct FileConfig {
     console_allowed_cidr: Option<String>,
     console_password: Option<String>,
     ice_tcp: Option<bool>,
+    cluster_redis: Option<String>,
+    cluster_node_id: Option<String>,
+    cluster_node_url: Option<String>,
     #[serde(default)]
     turn: crate::turn::TurnFile,
     #[serde(default)]
@@ -275,7 +289,25 @@ impl Config {
             .clone()
             .or(file.console_password.clone())
             .filter(|p| !p.is_empty());
+        let cluster = match cli
+            .cluster_redis
+            .or(file.cluster_redis)
+            .filter(|u| !u.is_empty())
+        {
+            None => None,
+            Some(url) => {
+                if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                    bail!("cluster_redis must be a redis:// or rediss:// URL");
+                }
+                Some(crate::cluster::ClusterConfig {
+                    redis_url: url,
+                    node_id: cli.cluster_node_id.or(file.cluster_node_id),
+                    node_url: cli.cluster_node_url.or(file.cluster_node_url),
+                })
+            }
+        };
         Ok(Config {
+            cluster,
             tls,
             metrics_allowed,
             console_allowed,

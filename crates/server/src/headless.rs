@@ -104,6 +104,11 @@ impl Headless {
         }
     }
 
+    /// The session's next frame; `None` once the hub has let it go.
+    pub async fn recv(&mut self) -> Option<Outbound> {
+        self.rx.recv().await
+    }
+
     /// Ends the session (and whatever it holds) now.
     pub async fn close(self) {
         let _ = self

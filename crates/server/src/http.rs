@@ -29,6 +29,8 @@ pub struct AppState {
     pub metrics_allowed: tern_auth::cidr::CidrList,
     /// The built-in TURN server, whose credentials go to every client.
     pub turn: Option<std::sync::Arc<crate::turn::TurnService>>,
+    /// Cluster mode: plays of streams published elsewhere are relayed here.
+    pub cluster: Option<crate::cluster::Cluster>,
 }
 
 impl AppState {
@@ -48,6 +50,7 @@ impl AppState {
             metrics,
             metrics_allowed: config.metrics_allowed.clone(),
             turn: None,
+            cluster: None,
         }
     }
 }
@@ -115,7 +118,16 @@ async fn websocket(
     ws.max_message_size(limits.max_message_bytes)
         .max_frame_size(limits.max_message_bytes)
         .on_upgrade(move |socket| async move {
-            crate::ws::serve(socket, app, settings, limits, state.hub, state.metrics).await;
+            crate::ws::serve(
+                socket,
+                app,
+                settings,
+                limits,
+                state.hub,
+                state.metrics,
+                state.cluster,
+            )
+            .await;
             drop(slot);
         })
 }

@@ -8,6 +8,7 @@ mod admin;
 pub mod app_settings;
 mod apps;
 mod assets;
+mod cluster;
 pub mod config;
 mod console;
 mod credentials;
@@ -40,7 +41,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
-use tern_store::{SqliteStore, Store};
+use tern_store::{RedisStore, SqliteStore, Store};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -67,6 +68,7 @@ pub struct Running {
     tasks: Vec<JoinHandle<()>>,
     store: db::SharedStore,
     recordings: record::Recordings,
+    cluster: Option<cluster::Cluster>,
 }
 
 impl Running {
@@ -81,9 +83,17 @@ impl Running {
         let recordings = self.recordings.clone();
         let _ = tokio::task::spawn_blocking(move || recordings.finish_all(RECORDINGS_DRAIN)).await;
         // Nothing is published any more: say so in the store now rather than
-        // at the next start.
-        if let Err(e) = settle(&mut **db::lock(&self.store)) {
-            tracing::error!("cannot mark streams finished at shutdown: {e:#}");
+        // at the next start. A cluster's store holds other nodes' streams too:
+        // only ours end.
+        match self.cluster {
+            Some(c) => {
+                let _ = tokio::task::spawn_blocking(move || c.leave()).await;
+            }
+            None => {
+                if let Err(e) = settle(&mut **db::lock(&self.store)) {
+                    tracing::error!("cannot mark streams finished at shutdown: {e:#}");
+                }
+            }
         }
     }
 }
@@ -153,14 +163,27 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let media_addr = workers[0].addr;
     let inboxes: Vec<_> = workers.iter().map(|w| w.inbox()).collect();
     let store = open_store(&config)?;
+    let cluster = match &config.cluster {
+        Some(c) => {
+            let url = cluster::node_url(c, http_addr, config.tls.is_some(), &config.public_ip);
+            let store = store.clone();
+            let c = c.clone();
+            Some(
+                tokio::task::spawn_blocking(move || cluster::Cluster::join(&c, url, store))
+                    .await??,
+            )
+        }
+        None => None,
+    };
     let apps = apps::Apps::load(&config.apps, &store)?;
     let hooks = webhooks::Webhooks::start(
         metrics.webhook("dropped"),
         metrics.webhook("delivered"),
         metrics.webhook("failed"),
     );
-    let registry =
-        registry::StoreRegistry::new(apps.clone(), store.clone()).with_webhooks(hooks.clone());
+    let registry = registry::StoreRegistry::new(apps.clone(), store.clone())
+        .with_webhooks(hooks.clone())
+        .with_cluster(cluster.clone());
     let core = tern_core::Core::with_registry(Box::new(registry));
 
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -199,11 +222,24 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         metrics.clone(),
         recordings.clone(),
     ));
+    let mut tasks = vec![hub_task];
+    if let Some(c) = &cluster {
+        c.attach(hub_tx.clone(), apps.clone());
+        tasks.push(tokio::spawn(cluster::membership::run(
+            c.clone(),
+            hub_tx.clone(),
+            (0..config.media_workers.max(1))
+                .map(|i| metrics.worker(i))
+                .collect(),
+            shutdown_rx.clone(),
+        )));
+    }
     let rest = rest::RestState {
         apps: apps.clone(),
         store: store.clone(),
         hub: hub_tx.clone(),
         recordings: recordings.clone(),
+        cluster: cluster.clone(),
     };
     let rest_router = rest::router(rest);
     let console_state =
@@ -237,6 +273,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     .await?;
     let mut state = http::AppState::new(&config, hub_tx, apps, metrics.clone());
     state.turn = turn.as_ref().map(|t| Arc::clone(&t.service));
+    state.cluster = cluster.clone();
     let rest_counted = rest_router.layer(axum::middleware::from_fn_with_state(
         (metrics, "rest"),
         metrics::count_http,
@@ -246,7 +283,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .merge(console::router(console_state))
         .merge(record::serve::router(recordings.clone()));
     let mut http_shutdown = shutdown_rx;
-    let mut tasks = vec![hub_task];
     let rtmp_addr = rtmp.as_ref().map(|(a, _)| *a);
     tasks.extend(rtmp.map(|(_, t)| t));
     let srt_addr = srt.as_ref().map(|(a, _)| *a);
@@ -290,12 +326,20 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tasks,
         store,
         recordings,
+        cluster,
     })
 }
 
 /// Opens the data directory's store. Streams a crash left "live" are marked
-/// finished: nothing can be publishing before we start.
+/// finished: nothing can be publishing before we start. A cluster's store is
+/// Redis, where other nodes' streams live: those of a crashed node are ended
+/// by the others once its heartbeat expires.
 fn open_store(config: &Config) -> anyhow::Result<db::SharedStore> {
+    if let Some(c) = &config.cluster {
+        let store = RedisStore::open(&c.redis_url)
+            .context("cannot open the cluster store (--cluster-redis)")?;
+        return Ok(db::shared(store));
+    }
     let mut store = SqliteStore::open(&config.data_dir).with_context(|| {
         format!(
             "cannot open the store in {} (--data-dir)",

@@ -15,6 +15,7 @@ use tern_store::{status, Broadcast, Store};
 
 use crate::app_settings::Settings;
 use crate::apps::Apps;
+use crate::cluster::{Claimed, Cluster};
 use crate::credentials::{self, Accepted, CredentialError, Request};
 use crate::db::{self, now_ms, SharedStore};
 use crate::webhooks::{Hook, Webhooks};
@@ -30,6 +31,8 @@ pub struct StoreRegistry {
     /// viewer count last heard of each (its changes are `playStarted` /
     /// `playStopped`).
     live: HashMap<(String, String), usize>,
+    /// In cluster mode: publishes claim their stream id cluster-wide.
+    cluster: Option<Cluster>,
 }
 
 impl StoreRegistry {
@@ -40,7 +43,14 @@ impl StoreRegistry {
             accepted: None,
             webhooks: None,
             live: HashMap::new(),
+            cluster: None,
         }
+    }
+
+    /// A stream id is published on one node of the cluster at a time.
+    pub fn with_cluster(mut self, cluster: Option<Cluster>) -> Self {
+        self.cluster = cluster;
+        self
     }
 
     /// Stream events also go to the app's or broadcast's `listenerHookURL`.
@@ -122,6 +132,11 @@ impl StoreRegistry {
 
 impl Registry for StoreRegistry {
     fn check_publish(&mut self, app: &str, req: &Publish) -> Result<(), Refusal> {
+        if let Some(c) = &self.cluster {
+            if c.is_relay_publish(app, &req.stream_id, req.token.as_deref()) {
+                return Ok(());
+            }
+        }
         let settings = self.settings(app)?;
         let now = now_ms();
         let mut store = db::lock(&self.store);
@@ -157,12 +172,26 @@ impl Registry for StoreRegistry {
         if let Some(b) = &broadcast {
             check_window(b, now)?;
         }
-        consume(&mut **store, app, accepted)?;
+        let fresh_claim = match &self.cluster {
+            Some(c) => claim(c, app, &req.stream_id)?,
+            None => false,
+        };
+        if let Err(r) = consume(&mut **store, app, accepted) {
+            if let (true, Some(c)) = (fresh_claim, &self.cluster) {
+                c.unclaim(app, &req.stream_id);
+            }
+            return Err(r);
+        }
         self.accepted = Some((app.to_owned(), req.clone()));
         Ok(())
     }
 
     fn check_play(&mut self, app: &str, req: &Play, viewers: usize) -> Result<(), Refusal> {
+        if let Some(c) = &self.cluster {
+            if c.is_relay_play(req.token.as_deref()) {
+                return Ok(());
+            }
+        }
         let settings = self.settings(app)?;
         let now = now_ms();
         let mut store = db::lock(&self.store);
@@ -199,6 +228,15 @@ impl Registry for StoreRegistry {
     }
 
     fn stream_event(&mut self, app: &str, stream_id: &str, event: StreamEvent) {
+        if let Some(c) = &self.cluster {
+            if !c.owns(app, stream_id) {
+                // A relayed stream: its origin keeps its record.
+                if let StreamEvent::Viewers(n) = event {
+                    c.relay_viewers(app, stream_id, n);
+                }
+                return;
+            }
+        }
         // Hooks go after the store is updated, so their fields are current;
         // but an ended zombi broadcast leaves the store, so its end goes first.
         if matches!(event, StreamEvent::Finished) {
@@ -236,6 +274,9 @@ impl Registry for StoreRegistry {
             StreamEvent::PublishTimeout => Ok(()),
         };
         drop(store);
+        if let Some(c) = &self.cluster {
+            self.cluster_event(c, app, stream_id, &event);
+        }
         if !matches!(event, StreamEvent::Finished) {
             self.hooks(app, stream_id, &event);
         }
@@ -251,6 +292,32 @@ impl Registry for StoreRegistry {
 }
 
 impl StoreRegistry {
+    /// Keeps this node's claim of a stream in step with the stream, and names
+    /// the node in the record (`originAdress`) for REST on every node.
+    fn cluster_event(&self, c: &Cluster, app: &str, stream_id: &str, event: &StreamEvent) {
+        match event {
+            StreamEvent::Preparing => {
+                let url = c.http_url().to_owned();
+                let record = db::lock(&self.store).modify_broadcast(app, stream_id, &mut |b| {
+                    b.origin_adress = Some(url.clone());
+                });
+                if let Err(e) = &record {
+                    tracing::warn!(app, stream = stream_id, "cannot name the origin: {e}");
+                }
+                c.started(app, stream_id, record.ok().flatten());
+            }
+            StreamEvent::Broadcasting => {
+                let record = db::lock(&self.store)
+                    .broadcast(app, stream_id)
+                    .ok()
+                    .flatten();
+                c.started(app, stream_id, record);
+            }
+            StreamEvent::Finished => c.finished(app, stream_id),
+            _ => {}
+        }
+    }
+
     fn settings(&self, app: &str) -> Result<std::sync::Arc<Settings>, Refusal> {
         // Sessions exist only for known apps; an app vanishing is a server bug,
         // and refusing is the safe answer.
@@ -274,6 +341,19 @@ fn check_window(b: &Broadcast, now_ms: i64) -> Result<(), Refusal> {
         return refuse("expireDurationMS elapsed");
     }
     Ok(())
+}
+
+/// Claims the stream for this node; true when the claim is new.
+fn claim(c: &Cluster, app: &str, id: &str) -> Result<bool, Refusal> {
+    match c.claim(app, id) {
+        Ok(Claimed::Fresh) => Ok(true),
+        Ok(Claimed::Again) => Ok(false),
+        Ok(Claimed::Taken(holder)) => Err(Refusal::new(
+            ErrorDef::StreamIdInUse,
+            format!("published on cluster node {}", holder.node),
+        )),
+        Err(e) => Err(Refusal::new(ErrorDef::DataStoreNotAvailable, e.to_string())),
+    }
 }
 
 fn consume(store: &mut dyn Store, app: &str, accepted: Accepted) -> Result<(), Refusal> {
@@ -330,7 +410,7 @@ fn preparing(
 }
 
 /// The stream ended: zombi broadcasts go away, registered ones are `finished`.
-fn finished(
+pub(crate) fn finished(
     store: &mut dyn Store,
     app: &str,
     id: &str,

@@ -29,7 +29,9 @@ pub async fn serve(
     limits: Limits,
     hub: mpsc::Sender<HubMsg>,
     metrics: std::sync::Arc<crate::metrics::Metrics>,
+    cluster: Option<crate::cluster::Cluster>,
 ) {
+    let app_name = app.clone();
     let (out_tx, mut out_rx) = mpsc::channel(limits.session_queue);
     let (reply_tx, reply_rx) = oneshot::channel();
     let open = HubMsg::Open {
@@ -101,6 +103,9 @@ pub async fn serve(
                     let parsed = tern_signal::parse(text.as_str());
                     let command = parsed.as_ref().map_or("malformed", |m| m.command());
                     metrics.messages.get_or_create(&CommandLabel { command }).inc();
+                    if let (Some(c), Ok(tern_signal::ClientMessage::Play(p))) = (&cluster, &parsed) {
+                        c.prepare_play(&app_name, &p.stream_id).await;
+                    }
                     if hub.send(HubMsg::Frame { session, parsed }).await.is_err() {
                         break;
                     }

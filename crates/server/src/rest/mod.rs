@@ -5,6 +5,7 @@
 //! route requests.
 
 mod broadcasts;
+mod cluster;
 mod data;
 mod extract;
 mod guard;
@@ -38,6 +39,7 @@ pub struct RestState {
     pub store: SharedStore,
     pub hub: mpsc::Sender<HubMsg>,
     pub recordings: crate::record::Recordings,
+    pub cluster: Option<crate::cluster::Cluster>,
 }
 
 #[derive(OpenApi)]
@@ -56,6 +58,7 @@ pub struct RestState {
         (name = "settings", description = "Application settings"),
         (name = "vods", description = "Recordings"),
         (name = "server", description = "Server information"),
+        (name = "cluster", description = "Cluster members (--cluster-redis)"),
     )
 )]
 struct ApiDoc;
@@ -96,6 +99,7 @@ fn routes() -> (Router<RestState>, utoipa::openapi::OpenApi) {
         .routes(routes!(vods::count))
         .routes(routes!(vods::get_one, vods::delete_one))
         .routes(routes!(vods::recording))
+        .routes(routes!(cluster::nodes))
         .split_for_parts()
 }
 

@@ -237,6 +237,9 @@ async fn post_offer(
         None => settings.ice.clone(),
     };
     settings.max_peers_per_session = 1;
+    if let (Kind::Whep, Some(c)) = (kind, &state.cluster) {
+        c.prepare_play(&app, &stream).await;
+    }
     let mut s = Headless::open(&state.hub, &app, settings).await?;
     let resource = Resource::new(kind, &app, &stream, s.session, &offer);
     let answer = match negotiate(&mut s, kind, &stream, token, &query, offer, had_token).await {

@@ -16,6 +16,12 @@ pub struct Refused {
     pub why: String,
 }
 
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.wire, self.why)
+    }
+}
+
 impl Refused {
     pub fn new(status: StatusCode, wire: &str, why: impl Into<String>) -> Self {
         Refused {

@@ -58,24 +58,19 @@ impl RedisStore {
         Ok(store)
     }
 
-    /// Runs `f` on the connection, opening it first when needed.
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
+    /// Runs `f` on the connection, opening it first when needed. A kept
+    /// connection that turns out closed (Redis restarted since) is replaced
+    /// and `f` runs once more: the command never reached a server.
+    fn with<T>(&self, mut f: impl FnMut(&mut Connection) -> redis::RedisResult<T>) -> Result<T> {
         let mut slot = self.conn.borrow_mut();
-        if slot.is_none() {
-            let c = self.client.get_connection_with_timeout(IO_TIMEOUT)?;
-            c.set_read_timeout(Some(IO_TIMEOUT))?;
-            c.set_write_timeout(Some(IO_TIMEOUT))?;
-            *slot = Some(c);
-        }
-        let c = slot.as_mut().expect("opened above");
-        let result = f(c);
-        if let Err(e) = &result {
-            if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
-                // A half-read reply would poison the next call: start afresh.
-                *slot = None;
+        let kept = slot.is_some();
+        let result = run(&self.client, &mut slot, &mut f);
+        match result {
+            Err(e) if kept && e.is_connection_dropped() => {
+                Ok(run(&self.client, &mut slot, &mut f)?)
             }
+            other => Ok(other?),
         }
-        Ok(result?)
     }
 
     fn docs<T: serde::de::DeserializeOwned>(
@@ -110,6 +105,27 @@ impl RedisStore {
             })
             .collect())
     }
+}
+
+fn run<T>(
+    client: &Client,
+    slot: &mut Option<Connection>,
+    f: &mut impl FnMut(&mut Connection) -> redis::RedisResult<T>,
+) -> redis::RedisResult<T> {
+    if slot.is_none() {
+        let c = client.get_connection_with_timeout(IO_TIMEOUT)?;
+        c.set_read_timeout(Some(IO_TIMEOUT))?;
+        c.set_write_timeout(Some(IO_TIMEOUT))?;
+        *slot = Some(c);
+    }
+    let result = f(slot.as_mut().expect("opened above"));
+    if let Err(e) = &result {
+        if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
+            // A half-read reply would poison the next call: start afresh.
+            *slot = None;
+        }
+    }
+    result
 }
 
 /// The URL without its password, for messages.

@@ -1,0 +1,563 @@
+//! Cluster mode (`--cluster-redis`): nodes share one Redis for their records
+//! (`tern_store::RedisStore`), their membership and which node publishes each
+//! stream (its origin). No node decides for another: claims carry the
+//! claimant's boot epoch, and a claim is only as good as its node's heartbeat
+//! key, which Redis expires within [`membership::ALIVE_TTL`] of the node dying.
+
+mod keys;
+pub mod membership;
+mod origin;
+mod relay;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use redis::{Client, Connection};
+use tern_store::Broadcast;
+
+use crate::apps::Apps;
+use crate::db::SharedStore;
+use crate::hub::HubMsg;
+pub use membership::NodeInfo;
+pub use origin::{Claimed, Holder};
+
+/// How long a connect, a read or a write to Redis may take.
+const IO_TIMEOUT: Duration = Duration::from_millis(500);
+/// A claim made for a publish that never started is given back after this.
+const PENDING_CLAIM: Duration = Duration::from_secs(10);
+
+/// What `--cluster-redis` and its companions say.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// `redis://` or `rediss://` URL.
+    pub redis_url: String,
+    /// This node's name among the others [default: host name and HTTP port].
+    pub node_id: Option<String>,
+    /// Where other nodes and clients reach this node's HTTP/WebSocket port
+    /// [default: from the HTTP address].
+    pub node_url: Option<String>,
+}
+
+/// A stream this node publishes.
+struct Owned {
+    /// Preparing or broadcasting; a claim that never got here is given back.
+    started: bool,
+    claimed_at: Instant,
+    /// The record as it was when the stream went live, to write back if a
+    /// Redis restart lost it.
+    record: Option<Broadcast>,
+}
+
+#[derive(Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: Client,
+    me: Holder,
+    http_url: String,
+    store: SharedStore,
+    /// For claims and lookups from the hub and REST (each short).
+    calls: Mutex<Option<Connection>>,
+    /// For the heartbeat, so a slow beat never delays a publish.
+    beats: Mutex<Option<Connection>>,
+    owned: Mutex<HashMap<(String, String), Owned>>,
+    started_at: i64,
+    /// Shared by every node (kept in Redis): the `token` of a relay's play.
+    secret: String,
+    /// Relays pulling streams from their origins onto this node.
+    relays: Mutex<HashMap<(String, String), relay::Handle>>,
+    /// The hub and apps, set once the node has them.
+    attached: OnceLock<(tokio::sync::mpsc::Sender<HubMsg>, Apps)>,
+}
+
+/// The prefix of the play token of relays.
+const RELAY_PLAY_PREFIX: &str = "tern-cluster:";
+
+/// Why a cluster call failed.
+#[derive(Debug)]
+pub enum ClusterError {
+    Redis(redis::RedisError),
+}
+
+impl std::fmt::Display for ClusterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClusterError::Redis(e) => write!(f, "cluster Redis unavailable: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ClusterError {}
+
+impl From<redis::RedisError> for ClusterError {
+    fn from(e: redis::RedisError) -> Self {
+        ClusterError::Redis(e)
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Cluster {
+    /// Connects, takes a new epoch and announces this node as alive.
+    pub fn join(
+        config: &ClusterConfig,
+        http_url: String,
+        store: SharedStore,
+    ) -> anyhow::Result<Cluster> {
+        let client =
+            Client::open(config.redis_url.as_str()).context("invalid --cluster-redis URL")?;
+        let node = match &config.node_id {
+            Some(n) => n.clone(),
+            None => default_node_id(&http_url),
+        };
+        if node.is_empty()
+            || !node
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-:".contains(c))
+        {
+            anyhow::bail!(
+                "cluster node id {node:?} may only use letters, digits, '.', '_', '-', ':'"
+            );
+        }
+        let mut c =
+            connect(&client).context("cannot reach the cluster's Redis (--cluster-redis)")?;
+        let epoch: u64 = redis::cmd("INCR").arg(keys::EPOCH).query(&mut c)?;
+        let secret = {
+            use rand::distr::{Alphanumeric, SampleString};
+            let mine = Alphanumeric.sample_string(&mut rand::rng(), 40);
+            let _: Option<String> = redis::cmd("SET")
+                .arg(keys::SECRET)
+                .arg(mine)
+                .arg("NX")
+                .query(&mut c)?;
+            let secret: String = redis::cmd("GET").arg(keys::SECRET).query(&mut c)?;
+            secret
+        };
+        let cluster = Cluster {
+            inner: Arc::new(Inner {
+                client,
+                me: Holder { node, epoch },
+                http_url,
+                store,
+                calls: Mutex::new(None),
+                beats: Mutex::new(Some(c)),
+                owned: Mutex::new(HashMap::new()),
+                started_at: crate::db::now_ms(),
+                secret,
+                relays: Mutex::new(HashMap::new()),
+                attached: OnceLock::new(),
+            }),
+        };
+        cluster
+            .beat(&membership::Load::default())
+            .context("cannot announce this node in Redis")?;
+        tracing::info!(node = %cluster.inner.me.node, epoch, "joined the cluster");
+        Ok(cluster)
+    }
+
+    /// Relays need the hub (for their edge publisher) and the apps' settings.
+    pub fn attach(&self, hub: tokio::sync::mpsc::Sender<HubMsg>, apps: Apps) {
+        let _ = self.inner.attached.set((hub, apps));
+    }
+
+    /// The `token` a relay plays with on the origin.
+    fn play_token(&self) -> String {
+        format!("{RELAY_PLAY_PREFIX}{}", self.inner.secret)
+    }
+
+    /// Whether a play's token is a relay's: such plays skip the app's rules
+    /// (the viewers behind the relay were checked on their node).
+    pub fn is_relay_play(&self, token: Option<&str>) -> bool {
+        token.is_some_and(|t| {
+            t.strip_prefix(RELAY_PLAY_PREFIX)
+                .is_some_and(|s| constant_time_eq(s.as_bytes(), self.inner.secret.as_bytes()))
+        })
+    }
+
+    /// Whether a publish is the relay's own edge publisher of the stream.
+    pub fn is_relay_publish(&self, app: &str, stream: &str, token: Option<&str>) -> bool {
+        let relays = lock(&self.inner.relays);
+        let Some(h) = relays.get(&(app.to_owned(), stream.to_owned())) else {
+            return false;
+        };
+        token.is_some_and(|t| constant_time_eq(t.as_bytes(), h.token.as_bytes()))
+    }
+
+    /// Whether this node publishes the stream: only then are its record and
+    /// hooks this node's to write (a relayed stream's are its origin's).
+    pub fn owns(&self, app: &str, stream: &str) -> bool {
+        lock(&self.inner.owned).contains_key(&(app.to_owned(), stream.to_owned()))
+    }
+
+    /// The relayed stream's viewers on this node (no viewer for a while ends it).
+    pub fn relay_viewers(&self, app: &str, stream: &str, n: usize) {
+        if let Some(h) = lock(&self.inner.relays).get(&(app.to_owned(), stream.to_owned())) {
+            h.viewers.send_replace(n);
+        }
+    }
+
+    /// Before a play of `stream` reaches the session logic: when another node
+    /// publishes it, make sure a relay brings it here, and wait (a bounded
+    /// time) until it does. Otherwise nothing: the play goes on as on a
+    /// single node.
+    pub async fn prepare_play(&self, app: &str, stream: &str) {
+        let existing = lock(&self.inner.relays)
+            .get(&(app.to_owned(), stream.to_owned()))
+            .map(|h| h.ready.clone());
+        let mut ready = match existing {
+            Some(r) => r,
+            None => {
+                let c = self.clone();
+                let (a, s) = (app.to_owned(), stream.to_owned());
+                let origin = match tokio::task::spawn_blocking(move || c.origin_of(&a, &s)).await {
+                    Ok(Ok(Some(origin))) if origin.id != self.inner.me.node => origin,
+                    Ok(Err(e)) => {
+                        tracing::warn!(app, stream, "cannot look up the stream's origin: {e}");
+                        return;
+                    }
+                    _ => return,
+                };
+                self.start_relay(app, stream, origin)
+            }
+        };
+        let waited =
+            tokio::time::timeout(relay::READY_WITHIN, ready.wait_for(Option::is_some)).await;
+        if waited.is_err() {
+            tracing::warn!(app, stream, "relay not ready in time; the play goes on");
+        }
+    }
+
+    /// Starts a relay of the stream from `origin`, unless one runs already.
+    fn start_relay(&self, app: &str, stream: &str, origin: NodeInfo) -> relay::Ready {
+        use rand::distr::{Alphanumeric, SampleString};
+        let key = (app.to_owned(), stream.to_owned());
+        let mut relays = lock(&self.inner.relays);
+        if let Some(h) = relays.get(&key) {
+            return h.ready.clone();
+        }
+        let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
+        let (ready_tx, ready) = tokio::sync::watch::channel(None);
+        let (viewers, viewers_rx) = tokio::sync::watch::channel(0);
+        relays.insert(
+            key,
+            relay::Handle {
+                token: token.clone(),
+                ready: ready.clone(),
+                viewers,
+            },
+        );
+        tracing::info!(app, stream, origin = %origin.id, "relaying the stream from its origin");
+        tokio::spawn(relay::run(
+            self.clone(),
+            app.to_owned(),
+            stream.to_owned(),
+            origin,
+            token,
+            ready_tx,
+            viewers_rx,
+        ));
+        ready
+    }
+
+    fn forget_relay(&self, app: &str, stream: &str, token: &str) {
+        let mut relays = lock(&self.inner.relays);
+        let key = (app.to_owned(), stream.to_owned());
+        if relays.get(&key).is_some_and(|h| h.token == token) {
+            relays.remove(&key);
+        }
+    }
+
+    pub fn node_id(&self) -> &str {
+        &self.inner.me.node
+    }
+
+    pub fn http_url(&self) -> &str {
+        &self.inner.http_url
+    }
+
+    /// Runs `f` on a connection; a kept one found closed (Redis restarted)
+    /// is replaced and `f` runs once more, as the command never left.
+    fn with<T>(
+        &self,
+        slot: &Mutex<Option<Connection>>,
+        mut f: impl FnMut(&mut Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, ClusterError> {
+        let mut slot = lock(slot);
+        let kept = slot.is_some();
+        let mut once = |slot: &mut Option<Connection>| {
+            if slot.is_none() {
+                *slot = Some(connect(&self.inner.client)?);
+            }
+            let result = f(slot.as_mut().expect("connected above"));
+            if let Err(e) = &result {
+                if e.is_io_error() || e.is_connection_dropped() || e.is_timeout() {
+                    *slot = None;
+                }
+            }
+            result
+        };
+        match once(&mut slot) {
+            Err(e) if kept && e.is_connection_dropped() => Ok(once(&mut slot)?),
+            other => Ok(other?),
+        }
+    }
+
+    /// Claims `stream` of `app` for this node. [`Claimed::Taken`] means another
+    /// live node publishes it.
+    pub fn claim(&self, app: &str, stream: &str) -> Result<Claimed, ClusterError> {
+        let field = keys::origin_field(app, stream);
+        let claimed = self.with(&self.inner.calls, |c| {
+            origin::claim(c, &field, &self.inner.me)
+        })?;
+        if !matches!(claimed, Claimed::Taken(_)) {
+            lock(&self.inner.owned)
+                .entry((app.to_owned(), stream.to_owned()))
+                .or_insert(Owned {
+                    started: false,
+                    claimed_at: Instant::now(),
+                    record: None,
+                });
+        }
+        Ok(claimed)
+    }
+
+    /// The stream's publish started (its claim is no longer pending).
+    pub fn started(&self, app: &str, stream: &str, record: Option<Broadcast>) {
+        if let Some(o) = lock(&self.inner.owned).get_mut(&(app.to_owned(), stream.to_owned())) {
+            o.started = true;
+            if record.is_some() {
+                o.record = record;
+            }
+        }
+    }
+
+    /// The stream ended here: its claim goes.
+    pub fn finished(&self, app: &str, stream: &str) {
+        if lock(&self.inner.owned)
+            .remove(&(app.to_owned(), stream.to_owned()))
+            .is_none()
+        {
+            return;
+        }
+        let field = keys::origin_field(app, stream);
+        if let Err(e) = self.with(&self.inner.calls, |c| {
+            origin::release(c, &field, &self.inner.me)
+        }) {
+            // The reaper cannot take it while we live; the next claim of this
+            // node (or our next beat) settles it.
+            tracing::warn!(app, stream, "cannot release the origin claim: {e}");
+        }
+    }
+
+    /// Gives back a claim made by a publish that was then refused.
+    pub fn unclaim(&self, app: &str, stream: &str) {
+        let key = (app.to_owned(), stream.to_owned());
+        let pending = lock(&self.inner.owned)
+            .get(&key)
+            .is_some_and(|o| !o.started);
+        if pending {
+            self.finished(app, stream);
+        }
+    }
+
+    /// The node that publishes a stream, when a live one does.
+    pub fn origin_of(&self, app: &str, stream: &str) -> Result<Option<NodeInfo>, ClusterError> {
+        let field = keys::origin_field(app, stream);
+        let Some(holder) = self.with(&self.inner.calls, |c| origin::holder(c, &field))? else {
+            return Ok(None);
+        };
+        let nodes = self.nodes()?;
+        Ok(nodes
+            .into_iter()
+            .find(|n| n.id == holder.node && n.epoch == holder.epoch))
+    }
+
+    /// Every live node with its last announced load.
+    pub fn nodes(&self) -> Result<Vec<NodeInfo>, ClusterError> {
+        self.with(&self.inner.calls, membership::list)
+    }
+
+    /// One heartbeat: announce, re-announce our streams if Redis forgot us,
+    /// finish the streams of nodes that died, give back stale pending claims.
+    pub fn beat(&self, load: &membership::Load) -> Result<(), ClusterError> {
+        let info = self.info(load);
+        let forgotten = self.with(&self.inner.beats, |c| {
+            membership::announce(c, &self.inner.me, &info)
+        })?;
+        if forgotten {
+            self.reannounce();
+        }
+        let reaped = self.with(&self.inner.beats, |c| membership::reap(c, &self.inner.me))?;
+        let now = crate::db::now_ms();
+        for (app, stream, holder) in reaped {
+            tracing::warn!(app, stream, node = %holder.node, "origin node is gone: stream finished");
+            let result = crate::registry::finished(
+                &mut **crate::db::lock(&self.inner.store),
+                &app,
+                &stream,
+                now,
+            );
+            if let Err(e) = result {
+                tracing::error!(app, stream, "cannot finish the stream of a gone node: {e}");
+            }
+        }
+        let stale: Vec<(String, String)> = lock(&self.inner.owned)
+            .iter()
+            .filter(|(_, o)| !o.started && o.claimed_at.elapsed() > PENDING_CLAIM)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (app, stream) in stale {
+            self.finished(&app, &stream);
+        }
+        Ok(())
+    }
+
+    fn info(&self, load: &membership::Load) -> NodeInfo {
+        NodeInfo {
+            id: self.inner.me.node.clone(),
+            epoch: self.inner.me.epoch,
+            http_url: self.inner.http_url.clone(),
+            state: if load.draining { "draining" } else { "serving" }.to_owned(),
+            cpu_percent: load.cpu_percent,
+            egress_bits_per_second: load.egress_bits_per_second,
+            publishers: load.publishers,
+            players: load.players,
+            origins: lock(&self.inner.owned).len() as u64,
+            started_at: self.inner.started_at,
+            updated_at: crate::db::now_ms(),
+        }
+    }
+
+    /// Redis lost our keys (a restart without persistence, or we were cut off
+    /// longer than the heartbeat lasts): claim our streams again and put their
+    /// records back as live, so nothing is lost and nothing is doubled.
+    fn reannounce(&self) {
+        let owned: Vec<((String, String), Option<Broadcast>)> = lock(&self.inner.owned)
+            .iter()
+            .filter(|(_, o)| o.started)
+            .map(|(k, o)| (k.clone(), o.record.clone()))
+            .collect();
+        if owned.is_empty() {
+            return;
+        }
+        tracing::warn!(
+            streams = owned.len(),
+            "Redis had forgotten this node: announcing its streams again"
+        );
+        for ((app, stream), record) in owned {
+            let field = keys::origin_field(&app, &stream);
+            match self.with(&self.inner.beats, |c| {
+                origin::claim(c, &field, &self.inner.me)
+            }) {
+                Ok(Claimed::Taken(other)) => {
+                    tracing::warn!(app, stream, node = %other.node, "another node publishes this stream now");
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(app, stream, "cannot claim again: {e}");
+                    continue;
+                }
+            }
+            let mut store = crate::db::lock(&self.inner.store);
+            let now = crate::db::now_ms();
+            let live = store.modify_broadcast(&app, &stream, &mut |b| {
+                b.status = tern_store::status::BROADCASTING.into();
+                b.update_time = now;
+            });
+            if let (Ok(None), Some(mut record)) = (live, record) {
+                record.status = tern_store::status::BROADCASTING.into();
+                record.update_time = now;
+                if let Err(e) = store.insert_broadcast(&app, &record) {
+                    tracing::warn!(app, stream, "cannot write the stream's record again: {e}");
+                }
+            }
+        }
+    }
+
+    /// Leaves the cluster: our streams end, our claims and keys go at once
+    /// (the others need not wait for the heartbeat to expire).
+    pub fn leave(&self) {
+        let owned: Vec<(String, String)> = lock(&self.inner.owned).keys().cloned().collect();
+        let now = crate::db::now_ms();
+        for (app, stream) in owned {
+            let result = crate::registry::finished(
+                &mut **crate::db::lock(&self.inner.store),
+                &app,
+                &stream,
+                now,
+            );
+            if let Err(e) = result {
+                tracing::warn!(app, stream, "cannot finish the stream while leaving: {e}");
+            }
+            self.finished(&app, &stream);
+        }
+        if let Err(e) = self.with(&self.inner.beats, |c| membership::depart(c, &self.inner.me)) {
+            tracing::warn!("cannot remove this node from Redis (it expires on its own): {e}");
+        }
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn connect(client: &Client) -> redis::RedisResult<Connection> {
+    let c = client.get_connection_with_timeout(IO_TIMEOUT)?;
+    c.set_read_timeout(Some(IO_TIMEOUT))?;
+    c.set_write_timeout(Some(IO_TIMEOUT))?;
+    Ok(c)
+}
+
+/// `host-port`: unique on one machine, readable in logs and REST.
+fn default_node_id(http_url: &str) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_default();
+    let port = http_url
+        .rsplit(':')
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('/');
+    let host: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "._-".contains(*c))
+        .collect();
+    format!("{}-{port}", if host.is_empty() { "tern" } else { &host })
+}
+
+/// The URL this node is reached at: `--cluster-node-url`, else the HTTP
+/// address, with a routable address in place of an unspecified one.
+pub fn node_url(
+    config: &ClusterConfig,
+    http: std::net::SocketAddr,
+    tls: bool,
+    public: &[crate::config::PublicAddr],
+) -> String {
+    if let Some(url) = &config.node_url {
+        return url.trim_end_matches('/').to_owned();
+    }
+    let scheme = if tls { "https" } else { "http" };
+    let mut ip = http.ip();
+    if ip.is_unspecified() {
+        ip = public
+            .first()
+            .map(|p| p.ip)
+            .or_else(outbound_ip)
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+    }
+    format!("{scheme}://{}", std::net::SocketAddr::new(ip, http.port()))
+}
+
+/// The address this machine's default route leaves from (no packet is sent).
+fn outbound_ip() -> Option<std::net::IpAddr> {
+    let s = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    s.connect("192.0.2.1:9").ok()?;
+    Some(s.local_addr().ok()?.ip())
+}

@@ -1,0 +1,297 @@
+//! The origin–edge relay: a `play` on a node that does not publish the stream
+//! pulls it from its origin once per (stream, edge), whatever the number of
+//! viewers on the edge.
+//!
+//! The relay is two signaling sessions joined back to back. Towards the
+//! origin it is a WebSocket player (authenticated by the cluster's secret);
+//! on the edge it is a headless publisher of the same stream id. The origin's
+//! offer goes to the edge's publisher, the answer and the candidates go back,
+//! and media then flows between the two nodes' media ports over DTLS-SRTP,
+//! whose keys never leave the two peers. Keyframe requests of the edge's
+//! players reach the origin as its players' do, and the data channel of the
+//! stream (when it has one) crosses the relay as the stream's data does.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tern_signal::{ClientMessage, SdpKind, TakeCandidate};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::{Cluster, NodeInfo};
+use crate::headless::Headless;
+use crate::hub::Outbound;
+
+/// Longest a play waits for its relay to be ready.
+pub const READY_WITHIN: Duration = Duration::from_secs(5);
+/// A relay no viewer has used for this long ends.
+const IDLE_FOR: Duration = Duration::from_secs(10);
+/// The origin closes sockets that send nothing; the SDK pings this often too.
+const PING_EVERY: Duration = Duration::from_secs(3);
+
+/// `Some(Ok)` once the edge's publisher of the stream exists, `Some(Err)`
+/// when the relay could not be made.
+pub type Ready = watch::Receiver<Option<Result<(), String>>>;
+
+/// One running relay, as the edge's registry and plays see it.
+pub struct Handle {
+    /// The `token` of the relay's own publish: it alone skips the claim.
+    pub token: String,
+    pub ready: Ready,
+    pub viewers: watch::Sender<usize>,
+}
+
+/// The origin's WebSocket URL of `app`.
+fn websocket_url(http_url: &str, app: &str) -> String {
+    let base = http_url.trim_end_matches('/');
+    let base = if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        base.to_owned()
+    };
+    format!("{base}/{app}/websocket")
+}
+
+pub async fn run(
+    cluster: Cluster,
+    app: String,
+    stream: String,
+    origin: NodeInfo,
+    token: String,
+    ready: watch::Sender<Option<Result<(), String>>>,
+    viewers: watch::Receiver<usize>,
+) {
+    let started = Instant::now();
+    match relay(&cluster, &app, &stream, &origin, &token, &ready, viewers).await {
+        Ok(why) => tracing::info!(app, stream, origin = %origin.id, "relay ended: {why}"),
+        Err(e) => {
+            tracing::warn!(app, stream, origin = %origin.id, "relay failed after {:?}: {e}", started.elapsed());
+            ready.send_replace(Some(Err(e)));
+        }
+    }
+    cluster.forget_relay(&app, &stream, &token);
+}
+
+async fn relay(
+    cluster: &Cluster,
+    app: &str,
+    stream: &str,
+    origin: &NodeInfo,
+    token: &str,
+    ready: &watch::Sender<Option<Result<(), String>>>,
+    mut viewers: watch::Receiver<usize>,
+) -> Result<&'static str, String> {
+    let Some((hub, apps)) = cluster.inner.attached.get() else {
+        return Err("the node is still starting".into());
+    };
+    let url = websocket_url(&origin.http_url, app);
+    let (mut ws, _) = tokio::time::timeout(READY_WITHIN, tokio_tungstenite::connect_async(&url))
+        .await
+        .map_err(|_| format!("no answer from {url}"))?
+        .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    let play = json!({"command": "play", "streamId": stream, "token": cluster.play_token()});
+    send(&mut ws, &play).await?;
+    // The origin's offer, and the candidates it may trickle before our answer.
+    let mut early = Vec::new();
+    let deadline = tokio::time::Instant::now() + READY_WITHIN;
+    let offer = loop {
+        let msg = tokio::time::timeout_at(deadline, ws.next())
+            .await
+            .map_err(|_| "the origin sent no offer in time".to_owned())?;
+        let Some(Ok(Message::Text(text))) = msg else {
+            match msg {
+                Some(Ok(_)) => continue,
+                _ => return Err("the origin closed the socket".into()),
+            }
+        };
+        let v: Value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
+        match v["command"].as_str() {
+            Some("takeConfiguration") if v["type"] == "offer" => {
+                break v["sdp"].as_str().unwrap_or_default().to_owned()
+            }
+            Some("takeCandidate") => early.push(v),
+            Some("error") => return Err(format!("the origin refused: {}", v["definition"])),
+            Some("notification") if v["definition"] == "play_finished" => {
+                return Err("the stream ended on the origin".into())
+            }
+            _ => {}
+        }
+    };
+    let mut settings = apps
+        .get(app)
+        .ok_or_else(|| format!("no application {app:?} on this node"))?;
+    settings.max_peers_per_session = 1;
+    settings.full_ice = true;
+    let mut s = Headless::open(hub, app, settings)
+        .await
+        .map_err(|e| e.to_string())?;
+    let publish = tern_signal::Publish {
+        stream_id: stream.to_owned(),
+        token: Some(token.to_owned()),
+        video: true,
+        audio: true,
+        publish_type: Some("Relay".into()),
+        ..tern_signal::Publish::default()
+    };
+    let negotiated = async {
+        s.send(ClientMessage::Publish(publish)).await?;
+        s.until(false, |v| v["command"] == "start").await?;
+        s.send(ClientMessage::TakeConfiguration {
+            stream_id: stream.to_owned(),
+            kind: SdpKind::Offer,
+            sdp: offer,
+        })
+        .await?;
+        s.until(false, |v| {
+            v["command"] == "takeConfiguration" && v["type"] == "answer"
+        })
+        .await
+    }
+    .await;
+    let answer = match negotiated {
+        Ok(a) => a,
+        Err(e) => {
+            s.close().await;
+            return Err(format!("the edge refused the relay's publish: {e}"));
+        }
+    };
+    if let Err(e) = send(&mut ws, &answer).await {
+        s.close().await;
+        return Err(e);
+    }
+    for c in early {
+        let _ = s.send(candidate(stream, &c)).await;
+    }
+    ready.send_replace(Some(Ok(())));
+    let why = pump(&mut ws, &mut s, stream, &mut viewers).await;
+    // An explicit stop: the edge's players hear `play_finished` now, not after
+    // the restore window a dropped publisher gets (the origin is gone, or
+    // nobody watches here).
+    let _ = s
+        .send(ClientMessage::Stop {
+            stream_id: stream.to_owned(),
+        })
+        .await;
+    s.close().await;
+    let _ = ws.close(None).await;
+    Ok(why)
+}
+
+/// Carries candidates both ways until one side ends or no viewer is left.
+async fn pump<S>(
+    ws: &mut S,
+    s: &mut Headless,
+    stream: &str,
+    viewers: &mut watch::Receiver<usize>,
+) -> &'static str
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
+        + futures_util::Sink<Message>
+        + Unpin,
+{
+    let mut ping = tokio::time::interval(PING_EVERY);
+    let mut idle_since: Option<Instant> = None;
+    loop {
+        tokio::select! {
+            msg = ws.next() => {
+                let text = match msg {
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return "the origin closed the socket",
+                    Some(Ok(_)) => continue,
+                };
+                let v: Value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
+                match v["command"].as_str() {
+                    Some("takeCandidate") => {
+                        let _ = s.send(candidate(stream, &v)).await;
+                    }
+                    Some("notification") if v["definition"] == "play_finished" => {
+                        return "the stream ended on the origin";
+                    }
+                    Some("error") => return "the origin sent an error",
+                    _ => {}
+                }
+            }
+            out = s.recv() => match out {
+                Some(Outbound::Text(t)) => {
+                    let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
+                    if v["command"] == "takeCandidate" && ws.send(Message::Text(t.into())).await.is_err() {
+                        return "the origin closed the socket";
+                    }
+                }
+                Some(Outbound::Watch) => {}
+                Some(Outbound::Close(_)) | None => return "the edge's publisher ended",
+            },
+            _ = ping.tick() => {
+                let ping = json!({"command": "ping"}).to_string();
+                if ws.send(Message::Text(ping.into())).await.is_err() {
+                    return "the origin closed the socket";
+                }
+                if *viewers.borrow_and_update() == 0 {
+                    if idle_since.get_or_insert_with(Instant::now).elapsed() >= IDLE_FOR {
+                        return "no viewer left on this node";
+                    }
+                } else {
+                    idle_since = None;
+                }
+            }
+        }
+    }
+}
+
+async fn send<S>(ws: &mut S, v: &Value) -> Result<(), String>
+where
+    S: futures_util::Sink<Message> + Unpin,
+{
+    ws.send(Message::Text(v.to_string().into()))
+        .await
+        .map_err(|_| "the origin closed the socket".to_owned())
+}
+
+/// The origin's `takeCandidate`, as the edge's publisher takes it.
+fn candidate(stream: &str, v: &Value) -> ClientMessage {
+    ClientMessage::TakeCandidate(TakeCandidate {
+        stream_id: stream.to_owned(),
+        label: v["label"].as_u64().and_then(|l| u32::try_from(l).ok()),
+        mid: v["id"].as_str().map(str::to_owned),
+        candidate: v["candidate"]
+            .as_str()
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn websocket_urls_follow_the_scheme() {
+        assert_eq!(
+            websocket_url("http://10.0.0.2:5080", "LiveApp"),
+            "ws://10.0.0.2:5080/LiveApp/websocket"
+        );
+        assert_eq!(
+            websocket_url("https://a.example/", "x"),
+            "wss://a.example/x/websocket"
+        );
+    }
+
+    #[test]
+    fn candidates_keep_their_fields_and_the_end_marker() {
+        let v = json!({"command":"takeCandidate","streamId":"s","label":0,"id":"0","candidate":"candidate:1 1 udp 1 127.0.0.1 5000 typ host"});
+        let ClientMessage::TakeCandidate(c) = candidate("s", &v) else {
+            panic!()
+        };
+        assert_eq!((c.label, c.mid.as_deref()), (Some(0), Some("0")));
+        assert!(c.candidate.unwrap().starts_with("candidate:1"));
+        let end =
+            json!({"command":"takeCandidate","streamId":"s","label":0,"id":"0","candidate":""});
+        let ClientMessage::TakeCandidate(c) = candidate("s", &end) else {
+            panic!()
+        };
+        assert!(c.candidate.is_none());
+    }
+}
