@@ -1,0 +1,188 @@
+// Cluster mode on a real Redis with three Tern processes (A, B, C): a stream published on A plays on B
+// and C through the origin–edge relay; a stream id is published on one node at a time; a one-time token
+// is good once across the cluster; a Redis restart leaves flowing media alone; a killed origin's players
+// and records are finished within 5 s.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startStaticServer } from '../lib/static-server.mjs';
+import { launchChromium } from '../lib/chromium.mjs';
+import { openParticipant, dumpEvidence } from '../lib/participant.mjs';
+import { uniqueStreamId } from '../lib/test-env.mjs';
+import { waitForFirstFrame, assertMediaFlowing } from '../lib/media-checks.mjs';
+import { waitUntil, withTimeout, sleep } from '../lib/poll.mjs';
+import { startRedis, startNode, members } from '../lib/cluster.mjs';
+
+let redis;
+let nodes = {};
+let web;
+let browser;
+const participants = [];
+const id = uniqueStreamId('cl');
+let publisher;
+let players = {};
+
+// Plays of WebRTCAppEE need a one-time token (the token race below); LiveApp is open.
+const config = '[apps.WebRTCAppEE]\nplayTokenControlEnabled = true\n';
+
+before(async () => {
+  redis = await startRedis();
+  for (const name of ['A', 'B', 'C']) nodes[name] = await startNode(redis, name, { configToml: config });
+  web = await startStaticServer();
+  browser = await launchChromium();
+});
+
+after(async () => {
+  for (const p of participants) await p.close().catch(() => {});
+  await withTimeout(browser?.close() ?? Promise.resolve(), 10_000, 'browser.close').catch(() => {});
+  await web?.close();
+  for (const n of Object.values(nodes)) await n.stop();
+  await redis?.stop();
+});
+
+async function open(page, node, streamId, label, extra = {}) {
+  const url = web.pageUrl(page, { ws: node.wsUrl(extra.app ?? 'LiveApp'), id: streamId, ...extra });
+  const p = await openParticipant(browser, url, label);
+  participants.push(p);
+  return p;
+}
+
+async function guard(name, fn) {
+  try {
+    return await fn();
+  } catch (e) {
+    for (const n of Object.values(nodes)) {
+      await dumpEvidence(`${name}-${n.name}`, participants, n).catch(() => {});
+    }
+    throw e;
+  }
+}
+
+test('every node lists the three members, serving', { timeout: 30_000 }, async () => {
+  const list = await waitUntil(async () => {
+    const l = await members(nodes.C);
+    return l.length === 3 ? l : null;
+  }, { timeoutMs: 10_000, what: 'three members' });
+  assert.deepEqual(list.map((n) => n.id), ['A', 'B', 'C']);
+  for (const n of list) {
+    assert.equal(n.state, 'serving');
+    assert.equal(n.httpUrl, nodes[n.id].url);
+  }
+});
+
+test('published on A, played on B and C: both decode; REST on C names A as the origin', { timeout: 90_000 }, async (t) => {
+  await guard('cluster-play', async () => {
+    publisher = await open('publish.html', nodes.A, id, 'publisher-A');
+    await publisher.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
+    for (const name of ['B', 'C']) {
+      players[name] = await open('play.html', nodes[name], id, `player-${name}`, { firstFrame: '1' });
+    }
+    for (const p of Object.values(players)) await waitForFirstFrame(p, 20_000);
+    const samples = await Promise.all(Object.values(players).map((p) => assertMediaFlowing(p, { gapMs: 1500, audio: true })));
+    samples.forEach((s, i) => t.diagnostic(`player ${i}: ${JSON.stringify(s.after)}`));
+    const b = await waitUntil(async () => {
+      const r = await nodes.C.rest('GET', `/broadcasts/${id}`);
+      return r.status === 200 && r.json.status === 'broadcasting' ? r.json : null;
+    }, { timeoutMs: 10_000, what: 'broadcasting in REST on C' });
+    assert.equal(b.originAdress, nodes.A.url, 'the origin is A');
+    const onA = await waitUntil(async () => {
+      const l = await members(nodes.A);
+      const a = l.find((n) => n.id === 'A');
+      const bNode = l.find((n) => n.id === 'B');
+      return a?.origins === 1 && bNode?.players >= 1 ? l : null;
+    }, { timeoutMs: 10_000, what: 'A announces one origin, B a player' });
+    t.diagnostic(JSON.stringify(onA.map((n) => ({ id: n.id, publishers: n.publishers, players: n.players, origins: n.origins }))));
+  });
+});
+
+test('the same stream id published on B while A publishes it: streamIdInUse', { timeout: 60_000 }, async () => {
+  await guard('cluster-in-use', async () => {
+    const second = await open('publish.html', nodes.B, id, 'second-publisher-B');
+    await second.waitForEvent('streamIdInUse', { kind: 'error', timeoutMs: 15_000 });
+    await second.close();
+    participants.splice(participants.indexOf(second), 1);
+    // A's stream is untouched.
+    await assertMediaFlowing(players.B, { gapMs: 1200, audio: false });
+  });
+});
+
+test('one one-time token presented at once on A, B and C: exactly one play gets in', { timeout: 60_000 }, async (t) => {
+  await guard('cluster-token', async () => {
+    const sid = uniqueStreamId('tk');
+    const pub = await open('publish.html', nodes.A, sid, 'token-publisher', { app: 'WebRTCAppEE' });
+    await pub.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
+    const expireDate = Math.floor(Date.now() / 1000) + 600;
+    const minted = await nodes.B.rest('GET', `/broadcasts/${sid}/token?expireDate=${expireDate}&type=play`, undefined, 'WebRTCAppEE');
+    assert.equal(minted.status, 200, minted.text);
+    const token = minted.json.tokenId;
+    const urls = ['A', 'B', 'C'].map((n) => nodes[n].wsUrl('WebRTCAppEE'));
+    // One page opens the three sockets, then sends the three plays in the same tick.
+    const outcomes = await pub.page.evaluate(async ({ urls, sid, token }) => {
+      const sockets = await Promise.all(urls.map((u) => new Promise((resolve, reject) => {
+        const ws = new WebSocket(u);
+        ws.onopen = () => resolve(ws);
+        ws.onerror = () => reject(new Error(`cannot open ${u}`));
+      })));
+      const answers = sockets.map((ws) => new Promise((resolve) => {
+        const timer = setTimeout(() => resolve('no answer'), 10000);
+        ws.onmessage = (m) => {
+          const v = JSON.parse(m.data);
+          if (v.command === 'error') { clearTimeout(timer); resolve(`error:${v.definition}`); }
+          if (v.command === 'takeConfiguration') { clearTimeout(timer); resolve('offer'); }
+        };
+      }));
+      for (const ws of sockets) ws.send(JSON.stringify({ command: 'play', streamId: sid, token }));
+      const out = await Promise.all(answers);
+      sockets.forEach((ws) => ws.close());
+      return out;
+    }, { urls, sid, token });
+    t.diagnostic(`A, B, C: ${outcomes.join(', ')}`);
+    assert.equal(outcomes.filter((o) => o === 'offer').length, 1, `exactly one offer: ${outcomes}`);
+    assert.equal(outcomes.filter((o) => o === 'error:unauthorized_access').length, 2, `two refusals: ${outcomes}`);
+    await pub.page.evaluate((s) => window.adaptor?.stop?.(s), sid).catch(() => {});
+  });
+});
+
+test('Redis killed and restarted while A relays to B: B keeps decoding; a new player on C works after', { timeout: 90_000 }, async (t) => {
+  await guard('cluster-redis-restart', async () => {
+    const port = redis.port;
+    await redis.kill();
+    await sleep(3000); // longer than a heartbeat lasts
+    await assertMediaFlowing(players.B, { gapMs: 1200, audio: false });
+    redis = await startRedis(port);
+    // Every node announces itself and its streams again.
+    await waitUntil(async () => {
+      const r = await nodes.B.rest('GET', `/broadcasts/${id}`).catch(() => null);
+      return r?.status === 200 && r.json.status === 'broadcasting';
+    }, { timeoutMs: 10_000, what: 'the stream re-announced as broadcasting' });
+    await waitUntil(async () => (await members(nodes.B).catch(() => [])).length === 3, { timeoutMs: 10_000, what: 'three members again' });
+    await assertMediaFlowing(players.B, { gapMs: 1200, audio: false });
+    await players.C.close();
+    participants.splice(participants.indexOf(players.C), 1);
+    await sleep(500);
+    players.C = await open('play.html', nodes.C, id, 'player-C-after-restart');
+    await waitForFirstFrame(players.C, 20_000);
+    t.diagnostic('new player on C decodes after the Redis restart');
+  });
+});
+
+test('kill -9 of the origin: players on B and C get play_finished and REST on B says finished, within 5 s', { timeout: 60_000 }, async (t) => {
+  await guard('cluster-kill', async () => {
+    const killedAt = Date.now();
+    nodes.A.kill('SIGKILL');
+    for (const name of ['B', 'C']) {
+      await players[name].waitForEvent('play_finished', { kind: 'callback', timeoutMs: 5_000 });
+      t.diagnostic(`player on ${name}: play_finished after ${Date.now() - killedAt} ms`);
+    }
+    await waitUntil(async () => {
+      const r = await nodes.B.rest('GET', `/broadcasts/${id}`);
+      // A zombi (unregistered) stream's record goes away when it ends.
+      return r.status === 404 || r.json?.status === 'finished';
+    }, { timeoutMs: Math.max(0, 5_000 - (Date.now() - killedAt)), intervalMs: 100, what: 'finished in REST on B' });
+    t.diagnostic(`REST on B: finished after ${Date.now() - killedAt} ms`);
+    const list = await waitUntil(async () => {
+      const l = await members(nodes.B);
+      return l.length === 2 ? l : null;
+    }, { timeoutMs: 5_000, what: 'A gone from the members' });
+    assert.deepEqual(list.map((n) => n.id), ['B', 'C']);
+  });
+});
