@@ -52,6 +52,13 @@ if ! dpkg -s libopus-dev >/dev/null 2>&1; then
   apt-get update
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y libopus-dev
 fi
+# Redis for cluster mode: crates/store's Redis tests and the cluster browser
+# tests start their own redis-server on a free loopback port.
+if ! command -v redis-server >/dev/null; then
+  step "installing redis-server"
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y redis-server
+fi
 # GStreamer's webrtcbin, driven from the system python3 through gi, is one of the
 # WHIP encoders of e2e/aiortc/test_whip_encoders.py.
 GST_PKGS=(python3-gi gir1.2-gstreamer-1.0 gir1.2-gst-plugins-base-1.0 gir1.2-gst-plugins-bad-1.0
