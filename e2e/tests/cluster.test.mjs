@@ -84,6 +84,12 @@ test('published on A, played on B and C: both decode; REST on C names A as the o
       return r.status === 200 && r.json.status === 'broadcasting' ? r.json : null;
     }, { timeoutMs: 10_000, what: 'broadcasting in REST on C' });
     assert.equal(b.originAdress, nodes.A.url, 'the origin is A');
+    // The viewers of B and C, summed: REST on C counts B's player too.
+    const counted = await waitUntil(async () => {
+      const r = await nodes.C.rest('GET', `/broadcasts/${id}`);
+      return r.json?.webRTCViewerCount === 2 ? r.json : null;
+    }, { timeoutMs: 10_000, what: 'two viewers in REST on C' });
+    t.diagnostic(`REST on C: webRTCViewerCount ${counted.webRTCViewerCount}`);
     const onA = await waitUntil(async () => {
       const l = await members(nodes.A);
       const a = l.find((n) => n.id === 'A');
@@ -102,6 +108,30 @@ test('the same stream id published on B while A publishes it: streamIdInUse', { 
     participants.splice(participants.indexOf(second), 1);
     // A's stream is untouched.
     await assertMediaFlowing(players.B, { gapMs: 1200, audio: false });
+  });
+});
+
+test('HTTP discovery sends a new SDK player to the least loaded node, where it plays', { timeout: 60_000 }, async (t) => {
+  await guard('cluster-discovery', async () => {
+    const list = await members(nodes.A);
+    const peers = (n) => n.publishers + n.players;
+    const least = Math.min(...list.map(peers));
+    const res = await fetch(`${nodes.A.url}/LiveApp/discovery?source=sdk`, { signal: AbortSignal.timeout(5000) });
+    const found = await res.json();
+    const chosen = list.find((n) => found.websocket_url === `ws://127.0.0.1:${nodes[n.id].httpPort}/LiveApp/websocket`);
+    assert.ok(chosen, `discovery names a member: ${JSON.stringify(found)}`);
+    t.diagnostic(`loads ${JSON.stringify(list.map((n) => [n.id, peers(n)]))}; chosen ${chosen.id}`);
+    assert.equal(peers(chosen), least, 'the chosen node has the fewest peers');
+    assert.notEqual(chosen.id, 'A', 'not the origin, which holds the publisher and the relays');
+    const p = await open('play.html', nodes.A, id, 'discovered-player', { endpoint: `${nodes.A.url}/LiveApp/discovery` });
+    await waitForFirstFrame(p, 20_000);
+    const used = await p.page.evaluate(() => window.adaptor.webSocketAdaptor?.websocketURL);
+    // B and C may tie: the SDK's own discovery, a moment later, may pick the other one of the least loaded.
+    const usedNode = list.find((n) => String(nodes[n.id].httpPort) === new URL(used).port);
+    assert.ok(usedNode && peers(usedNode) === least && usedNode.id !== 'A', `the SDK connected to ${used}`);
+    t.diagnostic(`the SDK player plays from ${usedNode.id}`);
+    await p.close();
+    participants.splice(participants.indexOf(p), 1);
   });
 });
 

@@ -31,6 +31,8 @@ pub struct AppState {
     pub turn: Option<std::sync::Arc<crate::turn::TurnService>>,
     /// Cluster mode: plays of streams published elsewhere are relayed here.
     pub cluster: Option<crate::cluster::Cluster>,
+    /// HTTPS and WSS (for URLs this node hands out).
+    pub tls: bool,
 }
 
 impl AppState {
@@ -51,6 +53,7 @@ impl AppState {
             metrics_allowed: config.metrics_allowed.clone(),
             turn: None,
             cluster: None,
+            tls: config.tls.is_some(),
         }
     }
 }

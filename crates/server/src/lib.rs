@@ -13,6 +13,7 @@ pub mod config;
 mod console;
 mod credentials;
 mod db;
+mod discovery;
 mod encoder;
 mod headless;
 mod http;
@@ -278,7 +279,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         (metrics, "rest"),
         metrics::count_http,
     ));
-    let app = http::router(state)
+    let app = discovery::router(state.clone())
+        .merge(http::router(state))
         .merge(rest_counted)
         .merge(console::router(console_state))
         .merge(record::serve::router(recordings.clone()));

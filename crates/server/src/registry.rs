@@ -230,9 +230,20 @@ impl Registry for StoreRegistry {
     fn stream_event(&mut self, app: &str, stream_id: &str, event: StreamEvent) {
         if let Some(c) = &self.cluster {
             if !c.owns(app, stream_id) {
-                // A relayed stream: its origin keeps its record.
+                // A relayed stream: its origin keeps its record, but for the
+                // viewers, which are counted over the nodes.
                 if let StreamEvent::Viewers(n) = event {
                     c.relay_viewers(app, stream_id, n);
+                    if let Some(total) = c.count_viewers(app, stream_id, n) {
+                        let result =
+                            db::lock(&self.store).modify_broadcast(app, stream_id, &mut |b| {
+                                b.webrtc_viewer_count = total as i64;
+                                b.anyone_watching = total > 0;
+                            });
+                        if let Err(e) = result {
+                            tracing::warn!(app, stream = stream_id, "cannot record viewers: {e}");
+                        }
+                    }
                 }
                 return;
             }
@@ -265,12 +276,19 @@ impl Registry for StoreRegistry {
                     b.update_time = now;
                 })
                 .map(drop),
-            StreamEvent::Viewers(n) => store
-                .modify_broadcast(app, stream_id, &mut |b| {
-                    b.webrtc_viewer_count = n as i64;
-                    b.anyone_watching = n > 0;
-                })
-                .map(drop),
+            StreamEvent::Viewers(n) => {
+                // In a cluster, the viewers of every node that relays it.
+                let total = match &self.cluster {
+                    Some(c) => c.count_viewers(app, stream_id, n).unwrap_or(n as u64),
+                    None => n as u64,
+                };
+                store
+                    .modify_broadcast(app, stream_id, &mut |b| {
+                        b.webrtc_viewer_count = total as i64;
+                        b.anyone_watching = total > 0;
+                    })
+                    .map(drop)
+            }
             StreamEvent::PublishTimeout => Ok(()),
         };
         drop(store);

@@ -22,6 +22,11 @@ pub fn node(node: &str) -> String {
     format!("tern:cluster:node:{node}")
 }
 
+/// Each node's count of a stream's players (`field` as [`origin_field`]).
+pub fn viewers(field: &str) -> String {
+    format!("tern:cluster:viewers:{field}")
+}
+
 /// The field of a stream in [`ORIGINS`]. Stream ids and app names never hold
 /// `/` (`tern_signal::stream_id::is_valid`), so the split is unambiguous.
 pub fn origin_field(app: &str, stream_id: &str) -> String {

@@ -8,6 +8,7 @@ mod keys;
 pub mod membership;
 mod origin;
 mod relay;
+mod viewers;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -266,10 +267,12 @@ impl Cluster {
     }
 
     fn forget_relay(&self, app: &str, stream: &str, token: &str) {
-        let mut relays = lock(&self.inner.relays);
         let key = (app.to_owned(), stream.to_owned());
+        let mut relays = lock(&self.inner.relays);
         if relays.get(&key).is_some_and(|h| h.token == token) {
             relays.remove(&key);
+            drop(relays);
+            self.forget_viewers(app, stream);
         }
     }
 
@@ -337,6 +340,29 @@ impl Cluster {
         }
     }
 
+    /// This node's players of a stream are now `n`: answers the cluster's
+    /// total (`None` when Redis cannot say).
+    pub fn count_viewers(&self, app: &str, stream: &str, n: usize) -> Option<u64> {
+        let node = &self.inner.me.node;
+        match self.with(&self.inner.calls, |c| {
+            viewers::count(c, app, stream, node, n)
+        }) {
+            Ok(total) => Some(total),
+            Err(e) => {
+                tracing::warn!(app, stream, "cannot count the cluster's viewers: {e}");
+                None
+            }
+        }
+    }
+
+    /// This node stopped relaying the stream: its viewers no longer count.
+    fn forget_viewers(&self, app: &str, stream: &str) {
+        let node = &self.inner.me.node;
+        if let Err(e) = self.with(&self.inner.calls, |c| viewers::forget(c, app, stream, node)) {
+            tracing::warn!(app, stream, "cannot drop this node's viewer count: {e}");
+        }
+    }
+
     /// The stream ended here: its claim goes.
     pub fn finished(&self, app: &str, stream: &str) {
         if lock(&self.inner.owned)
@@ -344,6 +370,9 @@ impl Cluster {
             .is_none()
         {
             return;
+        }
+        if let Err(e) = self.with(&self.inner.calls, |c| viewers::clear(c, app, stream)) {
+            tracing::warn!(app, stream, "cannot clear the stream's viewer counts: {e}");
         }
         let field = keys::origin_field(app, stream);
         if let Err(e) = self.with(&self.inner.calls, |c| {

@@ -72,7 +72,8 @@ pub async fn run(
             ready.send_replace(Some(Err(e)));
         }
     }
-    cluster.forget_relay(&app, &stream, &token);
+    let c = cluster.clone();
+    let _ = tokio::task::spawn_blocking(move || c.forget_relay(&app, &stream, &token)).await;
 }
 
 async fn relay(
@@ -92,6 +93,11 @@ async fn relay(
         .await
         .map_err(|_| format!("no answer from {url}"))?
         .map_err(|e| format!("cannot reach {url}: {e}"))?;
+    // This edge's field in the stream's viewer counts exists before its
+    // player on the origin does: the origin's count then never counts the
+    // relay as a viewer.
+    let (c, a, s) = (cluster.clone(), app.to_owned(), stream.to_owned());
+    let _ = tokio::task::spawn_blocking(move || c.count_viewers(&a, &s, 0)).await;
     let play = json!({"command": "play", "streamId": stream, "token": cluster.play_token()});
     send(&mut ws, &play).await?;
     // The origin's offer, and the candidates it may trickle before our answer.
