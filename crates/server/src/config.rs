@@ -85,6 +85,9 @@ pub struct Cli {
     /// The URL other nodes and clients reach this node's HTTP port at [default: from --http-addr].
     #[arg(long, env = "TERN_CLUSTER_NODE_URL")]
     pub cluster_node_url: Option<String>,
+    /// Copy the records of --data-dir's SQLite store into --cluster-redis, then exit.
+    #[arg(long)]
+    pub migrate_to_redis: bool,
 }
 
 /// The validated configuration.

@@ -371,6 +371,27 @@ fn settle(store: &mut dyn Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--migrate-to-redis`: copies a single node's records into the cluster's
+/// Redis. Records already there are kept, so it may run again.
+pub fn migrate_to_redis(config: &Config) -> anyhow::Result<tern_store::Migrated> {
+    let Some(cluster) = &config.cluster else {
+        anyhow::bail!("--migrate-to-redis needs --cluster-redis (where the records go)");
+    };
+    let file = config.data_dir.join(tern_store::SQLITE_FILE);
+    if !file.exists() {
+        anyhow::bail!(
+            "no store to migrate: {} does not exist (--data-dir)",
+            file.display()
+        );
+    }
+    let from = SqliteStore::open(&config.data_dir)
+        .with_context(|| format!("cannot open {}", file.display()))?;
+    let mut to = RedisStore::open(&cluster.redis_url)
+        .context("cannot open the cluster store (--cluster-redis)")?;
+    tern_store::migrate(&from, &mut to)
+        .context("migration stopped part way (run it again: copied records are kept)")
+}
+
 /// Runs until SIGINT or SIGTERM, printing the ready line on stdout.
 pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
     let running = start(config).await?;

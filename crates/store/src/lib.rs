@@ -10,6 +10,7 @@
 //! is also how the REST API shows them.
 
 mod error;
+mod migrate;
 mod query;
 mod records;
 mod redis_store;
@@ -18,8 +19,9 @@ mod store;
 mod vods;
 
 pub use error::{OpenError, StoreError};
+pub use migrate::{migrate, Migrated};
 pub use query::{ListQuery, Order, SortBy};
 pub use records::{status, Broadcast, Subscriber, Token, Vod};
 pub use redis_store::RedisStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteStore, FILE_NAME as SQLITE_FILE};
 pub use store::Store;

@@ -99,6 +99,10 @@ impl SqliteStore {
         Ok(store)
     }
 
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }

@@ -372,3 +372,97 @@ fn a_redis_restart_costs_only_the_calls_made_while_it_is_away() {
         .insert_broadcast("LiveApp", &broadcast("s", "S", 1))
         .unwrap());
 }
+
+#[test]
+fn a_single_nodes_sqlite_records_move_into_redis_once() {
+    let dir = std::env::temp_dir().join(format!(
+        "tern-migrate-{}-{:?}",
+        std::process::id(),
+        Instant::now()
+    ));
+    let mut sqlite = tern_store::SqliteStore::open(&dir).unwrap();
+    sqlite.save_app_settings("LiveApp", r#"{"a":1}"#).unwrap();
+    for (id, date) in [("b", 2), ("a", 1)] {
+        sqlite
+            .insert_broadcast("LiveApp", &broadcast(id, id, date))
+            .unwrap();
+    }
+    sqlite
+        .insert_broadcast("Other", &broadcast("x", "x", 5))
+        .unwrap();
+    sqlite.insert_token("LiveApp", &token("t1", "a")).unwrap();
+    sqlite
+        .insert_token("Other", &token("t2", "orphan-stream"))
+        .unwrap();
+    let sub = Subscriber {
+        subscriber_id: "u".into(),
+        stream_id: "a".into(),
+        ..Subscriber::default()
+    };
+    sqlite.save_subscriber("LiveApp", &sub).unwrap();
+    for (id, date) in [("v1", 1), ("v2", 2)] {
+        let v = Vod {
+            vod_id: id.into(),
+            creation_date: date,
+            ..Vod::default()
+        };
+        sqlite.insert_vod("LiveApp", &v).unwrap();
+    }
+    let redis = Redis::start();
+    let mut target = redis.store();
+    let first = tern_store::migrate(&sqlite, &mut target).unwrap();
+    assert_eq!(
+        (
+            first.apps,
+            first.settings,
+            first.broadcasts,
+            first.tokens,
+            first.subscribers,
+            first.vods,
+            first.kept
+        ),
+        (2, 1, 3, 2, 1, 2, 0)
+    );
+    let all = ListQuery {
+        size: 10,
+        ..ListQuery::default()
+    };
+    for app in ["LiveApp", "Other"] {
+        assert_eq!(
+            sqlite.list_broadcasts(app, &all).unwrap(),
+            target.list_broadcasts(app, &all).unwrap()
+        );
+    }
+    assert_eq!(
+        target.token("Other", "t2").unwrap().unwrap().stream_id,
+        "orphan-stream"
+    );
+    assert!(target.subscriber("LiveApp", "a", "u").unwrap().is_some());
+    assert_eq!(
+        sqlite.list_vods("LiveApp", 0, 10).unwrap(),
+        target.list_vods("LiveApp", 0, 10).unwrap()
+    );
+    assert_eq!(
+        target.app_settings("LiveApp").unwrap().as_deref(),
+        Some(r#"{"a":1}"#)
+    );
+    // Again: nothing is copied twice, nothing is overwritten.
+    target
+        .modify_broadcast("LiveApp", "a", &mut |b| {
+            b.description = Some("changed in the cluster".into())
+        })
+        .unwrap();
+    let second = tern_store::migrate(&sqlite, &mut target).unwrap();
+    assert_eq!((second.broadcasts, second.tokens, second.kept), (0, 0, 9));
+    assert_eq!(
+        target
+            .broadcast("LiveApp", "a")
+            .unwrap()
+            .unwrap()
+            .description
+            .as_deref(),
+        Some("changed in the cluster")
+    );
+    drop(sqlite);
+    let _ = std::fs::remove_dir_all(&dir);
+}
