@@ -195,6 +195,26 @@ test('Redis killed and restarted while A relays to B: B keeps decoding; a new pl
   });
 });
 
+test('a node at its CPU limit refuses new publishes with highResourceUsage and is left out of discovery; SIGTERM takes a node out at once', { timeout: 60_000 }, async () => {
+  await guard('cluster-limits', async () => {
+    nodes.D = await startNode(redis, 'D', { configToml: config, env: { TERN_CLUSTER_MAX_CPU_PERCENT: '0' } });
+    const d = await waitUntil(async () => (await members(nodes.B)).find((n) => n.id === 'D' && n.state === 'overloaded'), { timeoutMs: 5_000, what: 'D overloaded in the members' });
+    assert.equal(d.publishers + d.players, 0, 'D is idle, yet at its limit');
+    const refused = await open('publish.html', nodes.D, uniqueStreamId('over'), 'publisher-D');
+    await refused.waitForEvent('highResourceUsage', { kind: 'error', timeoutMs: 10_000 });
+    await refused.close();
+    participants.splice(participants.indexOf(refused), 1);
+    const found = await (await fetch(`${nodes.D.url}/LiveApp/discovery?source=sdk`, { signal: AbortSignal.timeout(5000) })).json();
+    assert.ok(!found.websocket_url.includes(`:${nodes.D.httpPort}/`), `D sends clients elsewhere: ${found.websocket_url}`);
+    const stoppedAt = Date.now();
+    nodes.D.kill('SIGTERM');
+    await waitUntil(async () => !(await members(nodes.B)).some((n) => n.id === 'D'), { timeoutMs: 5_000, intervalMs: 50, what: 'D gone from the members' });
+    assert.ok(Date.now() - stoppedAt < 5_000);
+    await nodes.D.waitExit(10_000);
+    delete nodes.D;
+  });
+});
+
 test('kill -9 of the origin: players on B and C get play_finished and REST on B says finished, within 5 s', { timeout: 60_000 }, async (t) => {
   await guard('cluster-kill', async () => {
     const killedAt = Date.now();

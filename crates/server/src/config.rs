@@ -85,6 +85,12 @@ pub struct Cli {
     /// The URL other nodes and clients reach this node's HTTP port at [default: from --http-addr].
     #[arg(long, env = "TERN_CLUSTER_NODE_URL")]
     pub cluster_node_url: Option<String>,
+    /// Cluster mode: over this CPU use (percent of one core) the node takes no new publish or play (`highResourceUsage`).
+    #[arg(long, env = "TERN_CLUSTER_MAX_CPU_PERCENT")]
+    pub cluster_max_cpu_percent: Option<f64>,
+    /// Cluster mode: likewise over this egress, Mbit/s.
+    #[arg(long, env = "TERN_CLUSTER_MAX_EGRESS_MBPS")]
+    pub cluster_max_egress_mbps: Option<f64>,
     /// Copy the records of --data-dir's SQLite store into --cluster-redis, then exit.
     #[arg(long)]
     pub migrate_to_redis: bool,
@@ -190,6 +196,8 @@ struct FileConfig {
     cluster_redis: Option<String>,
     cluster_node_id: Option<String>,
     cluster_node_url: Option<String>,
+    cluster_max_cpu_percent: Option<f64>,
+    cluster_max_egress_mbps: Option<f64>,
     #[serde(default)]
     turn: crate::turn::TurnFile,
     #[serde(default)]
@@ -302,10 +310,19 @@ impl Config {
                 if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
                     bail!("cluster_redis must be a redis:// or rediss:// URL");
                 }
+                let max_cpu_percent = cli.cluster_max_cpu_percent.or(file.cluster_max_cpu_percent);
+                let max_egress = cli.cluster_max_egress_mbps.or(file.cluster_max_egress_mbps);
+                if max_cpu_percent.is_some_and(|v| !(v >= 0.0))
+                    || max_egress.is_some_and(|v| !(v >= 0.0))
+                {
+                    bail!("cluster_max_cpu_percent and cluster_max_egress_mbps must be 0 or more");
+                }
                 Some(crate::cluster::ClusterConfig {
                     redis_url: url,
                     node_id: cli.cluster_node_id.or(file.cluster_node_id),
                     node_url: cli.cluster_node_url.or(file.cluster_node_url),
+                    max_cpu_percent,
+                    max_egress_bps: max_egress.map(|m| (m * 1e6) as u64),
                 })
             }
         };

@@ -420,6 +420,10 @@ pub async fn run_until_signal(config: Config) -> anyhow::Result<()> {
     tracing::info!(http = %running.http_addr, media = %running.media_addr, "tern started");
     wait_for_signal().await;
     tracing::info!("shutting down");
+    if let Some(c) = running.cluster.clone() {
+        // Discovery and new sessions go to the other nodes from now on.
+        let _ = tokio::task::spawn_blocking(move || c.drain()).await;
+    }
     running.stop().await;
     Ok(())
 }

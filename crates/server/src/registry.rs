@@ -136,6 +136,9 @@ impl Registry for StoreRegistry {
             if c.is_relay_publish(app, &req.stream_id, req.token.as_deref()) {
                 return Ok(());
             }
+            if let Some(why) = c.refusing() {
+                return Err(Refusal::new(ErrorDef::HighResourceUsage, why));
+            }
         }
         let settings = self.settings(app)?;
         let now = now_ms();
@@ -190,6 +193,9 @@ impl Registry for StoreRegistry {
         if let Some(c) = &self.cluster {
             if c.is_relay_play(req.token.as_deref()) {
                 return Ok(());
+            }
+            if let Some(why) = c.refusing() {
+                return Err(Refusal::new(ErrorDef::HighResourceUsage, why));
             }
         }
         let settings = self.settings(app)?;

@@ -40,7 +40,8 @@ pub struct NodeInfo {
     pub epoch: u64,
     /// Where clients and other nodes reach its HTTP and WebSocket port.
     pub http_url: String,
-    /// `serving` or `draining`.
+    /// `serving`, `overloaded` (over `cluster_max_cpu_percent` or
+    /// `cluster_max_egress_mbps`) or `draining` (stopping).
     pub state: String,
     /// Of one core.
     pub cpu_percent: f64,

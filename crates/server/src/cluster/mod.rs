@@ -11,6 +11,7 @@ mod relay;
 mod viewers;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,12 @@ pub struct ClusterConfig {
     /// Where other nodes and clients reach this node's HTTP/WebSocket port
     /// [default: from the HTTP address].
     pub node_url: Option<String>,
+    /// At or over this CPU use (percent of one core) new publishes and plays
+    /// are refused with `highResourceUsage`, and discovery sends clients
+    /// elsewhere (0: take nothing new).
+    pub max_cpu_percent: Option<f64>,
+    /// Likewise over this egress, bits per second.
+    pub max_egress_bps: Option<u64>,
 }
 
 /// A stream this node publishes.
@@ -73,6 +80,11 @@ struct Inner {
     relays: Mutex<HashMap<(String, String), relay::Handle>>,
     /// The hub and apps, set once the node has them.
     attached: OnceLock<(tokio::sync::mpsc::Sender<HubMsg>, Apps)>,
+    limits: (Option<f64>, Option<u64>),
+    /// Over a limit at the last beat.
+    overloaded: AtomicBool,
+    /// Stopping: no new sessions, and other nodes are told.
+    draining: AtomicBool,
 }
 
 /// The prefix of the play token of relays.
@@ -153,6 +165,9 @@ impl Cluster {
                 secret,
                 relays: Mutex::new(HashMap::new()),
                 attached: OnceLock::new(),
+                limits: (config.max_cpu_percent, config.max_egress_bps),
+                overloaded: AtomicBool::new(false),
+                draining: AtomicBool::new(false),
             }),
         };
         cluster
@@ -447,12 +462,52 @@ impl Cluster {
         Ok(())
     }
 
+    /// Why this node takes no new publish or play now, if it does not.
+    pub fn refusing(&self) -> Option<&'static str> {
+        if self.inner.draining.load(Ordering::Relaxed) {
+            Some("this node is stopping; connect to another node of the cluster")
+        } else if self.inner.overloaded.load(Ordering::Relaxed) {
+            Some(
+                "this node is over its CPU or egress limit; connect to another node of the cluster",
+            )
+        } else {
+            None
+        }
+    }
+
+    /// Stops taking new sessions and tells the other nodes at once.
+    pub fn drain(&self) {
+        self.inner.draining.store(true, Ordering::Relaxed);
+        let load = membership::Load {
+            draining: true,
+            ..membership::Load::default()
+        };
+        if let Err(e) = self.beat(&load) {
+            tracing::warn!("cannot announce draining: {e}");
+        }
+    }
+
+    fn state(&self, load: &membership::Load) -> &'static str {
+        let (cpu, egress) = self.inner.limits;
+        // At the limit counts as over: a limit of 0 takes nothing new.
+        let over = cpu.is_some_and(|m| load.cpu_percent >= m)
+            || egress.is_some_and(|m| load.egress_bits_per_second >= m);
+        self.inner.overloaded.store(over, Ordering::Relaxed);
+        if load.draining || self.inner.draining.load(Ordering::Relaxed) {
+            "draining"
+        } else if over {
+            "overloaded"
+        } else {
+            "serving"
+        }
+    }
+
     fn info(&self, load: &membership::Load) -> NodeInfo {
         NodeInfo {
             id: self.inner.me.node.clone(),
             epoch: self.inner.me.epoch,
             http_url: self.inner.http_url.clone(),
-            state: if load.draining { "draining" } else { "serving" }.to_owned(),
+            state: self.state(load).to_owned(),
             cpu_percent: load.cpu_percent,
             egress_bits_per_second: load.egress_bits_per_second,
             publishers: load.publishers,
