@@ -312,8 +312,8 @@ impl Config {
                 }
                 let max_cpu_percent = cli.cluster_max_cpu_percent.or(file.cluster_max_cpu_percent);
                 let max_egress = cli.cluster_max_egress_mbps.or(file.cluster_max_egress_mbps);
-                if max_cpu_percent.is_some_and(|v| !(v >= 0.0))
-                    || max_egress.is_some_and(|v| !(v >= 0.0))
+                if max_cpu_percent.is_some_and(|v| v.is_nan() || v < 0.0)
+                    || max_egress.is_some_and(|v| v.is_nan() || v < 0.0)
                 {
                     bail!("cluster_max_cpu_percent and cluster_max_egress_mbps must be 0 or more");
                 }
