@@ -100,6 +100,23 @@ test('published on A, played on B and C: both decode; REST on C names A as the o
   });
 });
 
+test('the publisher\'s data channel messages reach the players on B and C through the relays', { timeout: 60_000 }, async (t) => {
+  await guard('cluster-data', async () => {
+    await waitUntil(() => publisher.page.evaluate(() => window.dataChannelState() === 'open'),
+      { timeoutMs: 10_000, what: 'publisher data channel open' });
+    for (const p of Object.values(players)) {
+      await p.waitForEvent('data_channel_opened', { kind: 'callback', timeoutMs: 10_000 });
+    }
+    const text = `across the cluster ${Date.now()}`;
+    await publisher.page.evaluate((x) => window.sendText(x), text);
+    for (const [name, p] of Object.entries(players)) {
+      await waitUntil(async () => (await p.events()).some((e) => e.name === 'data_received' && e.data?.data === text),
+        { timeoutMs: 10_000, what: `data_received on ${name}` });
+    }
+    t.diagnostic('both edges delivered the message');
+  });
+});
+
 test('the same stream id published on B while A publishes it: streamIdInUse', { timeout: 60_000 }, async () => {
   await guard('cluster-in-use', async () => {
     const second = await open('publish.html', nodes.B, id, 'second-publisher-B');
