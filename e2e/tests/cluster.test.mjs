@@ -11,6 +11,7 @@ import { uniqueStreamId } from '../lib/test-env.mjs';
 import { waitForFirstFrame, assertMediaFlowing } from '../lib/media-checks.mjs';
 import { waitUntil, withTimeout, sleep } from '../lib/poll.mjs';
 import { startRedis, startNode, members } from '../lib/cluster.mjs';
+import { waitForRemoteVideos, assertRemoteTracks, describeTracks } from '../lib/room-checks.mjs';
 
 let redis;
 let nodes = {};
@@ -149,6 +150,28 @@ test('HTTP discovery sends a new SDK player to the least loaded node, where it p
     t.diagnostic(`the SDK player plays from ${usedNode.id}`);
     await p.close();
     participants.splice(participants.indexOf(p), 1);
+  });
+});
+
+test('a conference room with a participant on each of A, B and C: each decodes the other two', { timeout: 120_000 }, async (t) => {
+  await guard('cluster-room', async () => {
+    const room = uniqueStreamId('room');
+    const ids = { A: uniqueStreamId('ra'), B: uniqueStreamId('rb'), C: uniqueStreamId('rc') };
+    const pages = {};
+    for (const k of ['A', 'B', 'C']) {
+      const url = web.pageUrl('conference.html', { ws: nodes[k].wsUrl(), id: ids[k], room });
+      pages[k] = await openParticipant(browser, url, `participant-${k}`);
+      participants.push(pages[k]);
+      await pages[k].waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000, match: (d) => d?.streamId === ids[k] });
+    }
+    const others = (k) => Object.keys(ids).filter((x) => x !== k).map((x) => ids[x]);
+    for (const k of ['A', 'B', 'C']) await waitForRemoteVideos(pages[k], others(k), 30_000);
+    const samples = await Promise.all(['A', 'B', 'C'].map((k) => assertRemoteTracks(pages[k], { flowing: others(k), gapMs: 1500, audio: true })));
+    samples.forEach((s, i) => t.diagnostic(`${'ABC'[i]}: ${describeTracks(s.after)}`));
+    for (const k of ['A', 'B', 'C']) {
+      await pages[k].close();
+      participants.splice(participants.indexOf(pages[k]), 1);
+    }
   });
 });
 

@@ -28,6 +28,8 @@ fuzz_target!(|data: &[u8]| {
         data_channel: true,
         player_data: PlayerData::All,
         no_media_timeout: None,
+        full_ice: false,
+        local: None,
     };
     sfu.handle_command(
         Instant::now(),

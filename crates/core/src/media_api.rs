@@ -21,6 +21,10 @@ pub struct MediaProfile {
     /// Run full ICE (controlling) instead of ICE-lite: for a cluster relay,
     /// whose other side is an ICE-lite Tern.
     pub full_ice: bool,
+    /// The peer's own UDP address instead of the worker's (a cluster relay:
+    /// one socket per relay keeps every relay's 5-tuple apart, as str0m
+    /// tells its peers apart by their remote address alone).
+    pub local: Option<std::net::SocketAddr>,
 }
 
 /// `dataChannelPlayerDistribution` (PROTOCOL.md §6.4).

@@ -38,6 +38,8 @@ pub struct AppSettings {
     /// The session's peers run full ICE: set for a cluster relay's session
     /// only (never from a setting), as two ICE-lite agents cannot connect.
     pub full_ice: bool,
+    /// The session's peer uses this UDP address of its own (a cluster relay).
+    pub relay_local: Option<std::net::SocketAddr>,
 }
 
 impl Default for AppSettings {
@@ -59,6 +61,7 @@ impl Default for AppSettings {
                 servers: Vec::new(),
             },
             full_ice: false,
+            relay_local: None,
         }
     }
 }
@@ -73,6 +76,7 @@ impl AppSettings {
             player_data: self.player_data,
             no_media_timeout: self.drop_if_no_packets.then_some(self.client_start_timeout),
             full_ice: self.full_ice,
+            local: self.relay_local,
         }
     }
 

@@ -96,6 +96,7 @@ fn profile() -> MediaProfile {
         player_data: PlayerData::None,
         no_media_timeout: None,
         full_ice: false,
+        local: None,
     }
 }
 

@@ -50,10 +50,18 @@ impl Sfu {
             cfg = cfg.enable_h264(true);
         }
         let mut rtc = cfg.build(now);
-        for c in self.local_candidates() {
+        for c in self.candidates_of(profile.local) {
             rtc.add_local_candidate(c);
         }
         rtc
+    }
+
+    /// The peer's own address when it has one, else the worker's.
+    fn candidates_of(&self, local: Option<std::net::SocketAddr>) -> Vec<Candidate> {
+        match local {
+            Some(addr) => Candidate::host(addr, "udp").ok().into_iter().collect(),
+            None => self.local_candidates(),
+        }
     }
 
     /// A UDP host candidate per address, and with ICE-TCP a passive TCP one
@@ -80,9 +88,13 @@ impl Sfu {
         out
     }
 
-    pub(crate) fn candidates(&self, mid: String) -> LocalCandidates {
+    pub(crate) fn candidates(
+        &self,
+        mid: String,
+        local: Option<std::net::SocketAddr>,
+    ) -> LocalCandidates {
         let lines = self
-            .local_candidates()
+            .candidates_of(local)
             .iter()
             .map(|c| c.to_sdp_string())
             .collect();

@@ -26,6 +26,9 @@ pub struct Sfu {
     pub(crate) peers: HashMap<PeerId, Peer>,
     /// Demultiplexing cache: remote address → peer.
     pub(crate) by_addr: HashMap<SocketAddr, PeerId>,
+    /// Peers with a UDP address of their own (cluster relays), by it: their
+    /// datagrams are told apart by where they went, not where they came from.
+    pub(crate) by_local: HashMap<SocketAddr, PeerId>,
     /// Per source here (or mirrored): its sinks on this worker.
     pub(crate) streams: HashMap<PeerId, LocalStream>,
     pub(crate) out: VecDeque<SfuOutput>,
@@ -90,6 +93,7 @@ impl Sfu {
             cert,
             peers: HashMap::new(),
             by_addr: HashMap::new(),
+            by_local: HashMap::new(),
             streams: HashMap::new(),
             out: VecDeque::new(),
             dirty: Vec::new(),
@@ -232,6 +236,11 @@ impl Sfu {
         self.drive(now);
     }
 
+    /// Whether a peer here has `addr` as its own address (a cluster relay).
+    pub fn has_own_address(&self, addr: SocketAddr) -> bool {
+        self.by_local.contains_key(&addr)
+    }
+
     /// One datagram from the media socket. Garbage and strangers are dropped.
     pub fn handle_datagram(&mut self, now: Instant, source: SocketAddr, data: &[u8]) {
         self.receive(now, Protocol::Udp, source, None, data);
@@ -290,15 +299,20 @@ impl Sfu {
                 contents,
             },
         );
-        let cached = self
-            .by_addr
-            .get(&source)
-            .copied()
-            .filter(|id| self.peers.get(id).is_some_and(|p| p.rtc.accepts(&input)));
+        // A peer with an address of its own takes what is sent there; the
+        // others never take it (they may share its remote address).
+        let own = self.by_local.get(&destination).copied();
+        let cached = own.or_else(|| {
+            self.by_addr.get(&source).copied().filter(|id| {
+                self.peers
+                    .get(id)
+                    .is_some_and(|p| p.profile.local.is_none() && p.rtc.accepts(&input))
+            })
+        });
         let Some(id) = cached.or_else(|| {
             self.peers
                 .iter()
-                .find(|(_, p)| p.rtc.accepts(&input))
+                .find(|(_, p)| p.profile.local.is_none() && p.rtc.accepts(&input))
                 .map(|(id, _)| *id)
         }) else {
             return;
@@ -306,7 +320,7 @@ impl Sfu {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
-        if cached.is_none() {
+        if cached.is_none() && own.is_none() {
             self.by_addr.insert(source, id);
             peer.addrs.push(source);
         }
@@ -425,6 +439,7 @@ impl Sfu {
                 self.by_addr.remove(addr);
             }
         }
+        self.by_local.retain(|_, p| *p != id);
         self.end_stream(id);
         for source in &peer.sources {
             if let Some(s) = self.streams.get_mut(&source.peer) {

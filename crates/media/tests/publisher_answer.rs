@@ -18,6 +18,7 @@ fn profile(vp8: bool, h264: bool, data_channel: bool) -> MediaProfile {
         player_data: PlayerData::All,
         no_media_timeout: None,
         full_ice: false,
+        local: None,
     }
 }
 

@@ -22,6 +22,7 @@ fn profile() -> MediaProfile {
         player_data: PlayerData::All,
         no_media_timeout: None,
         full_ice: false,
+        local: None,
     }
 }
 

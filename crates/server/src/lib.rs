@@ -225,7 +225,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     ));
     let mut tasks = vec![hub_task];
     if let Some(c) = &cluster {
-        c.attach(hub_tx.clone(), apps.clone());
+        c.attach(hub_tx.clone(), apps.clone(), inboxes.clone());
         tasks.push(tokio::spawn(cluster::membership::run(
             c.clone(),
             hub_tx.clone(),

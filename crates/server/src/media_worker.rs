@@ -63,6 +63,13 @@ pub enum WorkerMsg {
         source: PeerId,
         sink: FrameSinkBox,
     },
+    /// A UDP socket of one peer's own (a cluster relay's) opened at `local`,
+    /// with where that peer's datagrams go, or closed (`None`). What comes
+    /// in on it arrives as [`WorkerMsg::TurnIn`] with `to` = `local`.
+    OwnSocket {
+        local: SocketAddr,
+        link: Option<mpsc::Sender<ToSocket>>,
+    },
     /// An ICE-TCP connection the shared HTTPS port `port` took for this
     /// worker, with the bytes it read to find the worker.
     AdoptTcp {
@@ -236,6 +243,13 @@ pub struct ToRelay {
     pub data: Vec<u8>,
 }
 
+/// A datagram for a peer's own socket to send.
+#[derive(Debug)]
+pub struct ToSocket {
+    pub to: SocketAddr,
+    pub data: Vec<u8>,
+}
+
 /// Where a worker's packets go out.
 struct Exits {
     udp: UdpSocket,
@@ -245,6 +259,9 @@ struct Exits {
     /// Relay sockets of the built-in TURN server: what goes there is handed
     /// over in the process, not sent through the kernel twice.
     turn: HashMap<SocketAddr, mpsc::Sender<ToRelay>>,
+    /// Peers' own sockets, by their address: what a peer sends from there
+    /// goes through that socket.
+    own: HashMap<SocketAddr, mpsc::Sender<ToSocket>>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -281,6 +298,7 @@ async fn run(
         tcp,
         v6,
         turn: HashMap::new(),
+        own: HashMap::new(),
     };
     let mut buf = vec![0u8; RECV_BUF];
     loop {
@@ -382,10 +400,23 @@ fn handle(
             }
         }
         WorkerMsg::TurnIn { from, to, data } => {
+            // A relay's own socket hands what it gets to every worker: only
+            // the one holding its peer looks at it.
+            if out.own.contains_key(&to) && !sfu.has_own_address(to) {
+                return;
+            }
             sfu.handle_datagram_to(Instant::now(), from, to, &data);
             counters.datagrams_in.inc();
             counters.bytes_in.inc_by(data.len() as u64);
         }
+        WorkerMsg::OwnSocket { local, link } => match link {
+            Some(link) => {
+                out.own.insert(local, link);
+            }
+            None => {
+                out.own.remove(&local);
+            }
+        },
         WorkerMsg::TurnRelay { relay, link } => match link {
             Some(link) => {
                 out.turn.insert(relay, link);
@@ -426,6 +457,21 @@ fn pump(
             let to = ToRelay {
                 relay: t.destination,
                 from: t.source,
+                data: t.contents.to_vec(),
+            };
+            if link.try_send(to).is_err() {
+                dropped += 1;
+            }
+            false
+        });
+    }
+    if !out.own.is_empty() {
+        outgoing.retain(|t| {
+            let Some(link) = out.own.get(&t.source) else {
+                return true;
+            };
+            let to = ToSocket {
+                to: t.destination,
                 data: t.contents.to_vec(),
             };
             if link.try_send(to).is_err() {

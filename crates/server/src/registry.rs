@@ -260,13 +260,17 @@ impl Registry for StoreRegistry {
             self.hooks(app, stream_id, &event);
         }
         let now = now_ms();
+        let mut room = None;
         let accepted = match self.accepted.take() {
             Some((a, p)) if a == app && p.stream_id == stream_id => Some(p),
             _ => None,
         };
         let mut store = db::lock(&self.store);
         let result = match event {
-            StreamEvent::Preparing => preparing(&mut **store, app, stream_id, accepted, now),
+            StreamEvent::Preparing => {
+                room = accepted.as_ref().and_then(|p| p.main_track.clone());
+                preparing(&mut **store, app, stream_id, accepted, now)
+            }
             StreamEvent::Broadcasting => store
                 .modify_broadcast(app, stream_id, &mut |b| {
                     b.status = status::BROADCASTING.into();
@@ -299,7 +303,7 @@ impl Registry for StoreRegistry {
         };
         drop(store);
         if let Some(c) = &self.cluster {
-            self.cluster_event(c, app, stream_id, &event);
+            self.cluster_event(c, app, stream_id, &event, room);
         }
         if !matches!(event, StreamEvent::Finished) {
             self.hooks(app, stream_id, &event);
@@ -318,7 +322,14 @@ impl Registry for StoreRegistry {
 impl StoreRegistry {
     /// Keeps this node's claim of a stream in step with the stream, and names
     /// the node in the record (`originAdress`) for REST on every node.
-    fn cluster_event(&self, c: &Cluster, app: &str, stream_id: &str, event: &StreamEvent) {
+    fn cluster_event(
+        &self,
+        c: &Cluster,
+        app: &str,
+        stream_id: &str,
+        event: &StreamEvent,
+        room: Option<String>,
+    ) {
         match event {
             StreamEvent::Preparing => {
                 let url = c.http_url().to_owned();
@@ -328,14 +339,14 @@ impl StoreRegistry {
                 if let Err(e) = &record {
                     tracing::warn!(app, stream = stream_id, "cannot name the origin: {e}");
                 }
-                c.started(app, stream_id, record.ok().flatten());
+                c.started(app, stream_id, record.ok().flatten(), room);
             }
             StreamEvent::Broadcasting => {
                 let record = db::lock(&self.store)
                     .broadcast(app, stream_id)
                     .ok()
                     .flatten();
-                c.started(app, stream_id, record);
+                c.started(app, stream_id, record, None);
             }
             StreamEvent::Finished => c.finished(app, stream_id),
             _ => {}

@@ -157,7 +157,7 @@ impl Sfu {
             self.streams.entry(s.peer).or_default().players.push(id);
         }
         self.dirty.push(id);
-        let candidates = self.candidates(first_mid(&sdp));
+        let candidates = self.candidates(first_mid(&sdp), None);
         self.event(MediaEvent::Offer {
             peer: id,
             sdp,

@@ -123,7 +123,7 @@ impl Sfu {
             self.request_keyframes(now, source);
         }
         self.dirty.push(id);
-        let candidates = self.candidates(first_mid(&answer));
+        let candidates = self.candidates(first_mid(&answer), None);
         self.event(MediaEvent::Answer {
             peer: id,
             sdp: answer,

@@ -27,6 +27,11 @@ pub fn viewers(field: &str) -> String {
     format!("tern:cluster:viewers:{field}")
 }
 
+/// The stream ids published as participants of a conference room.
+pub fn room(app: &str, room: &str) -> String {
+    format!("tern:cluster:room:{app}/{room}")
+}
+
 /// The field of a stream in [`ORIGINS`]. Stream ids and app names never hold
 /// `/` (`tern_signal::stream_id::is_valid`), so the split is unambiguous.
 pub fn origin_field(app: &str, stream_id: &str) -> String {

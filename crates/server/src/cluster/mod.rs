@@ -8,6 +8,7 @@ mod keys;
 pub mod membership;
 mod origin;
 mod relay;
+mod rooms;
 mod viewers;
 
 use std::collections::HashMap;
@@ -56,6 +57,8 @@ struct Owned {
     /// The record as it was when the stream went live, to write back if a
     /// Redis restart lost it.
     record: Option<Broadcast>,
+    /// The conference room it is a participant of (`mainTrack`).
+    room: Option<String>,
 }
 
 #[derive(Clone)]
@@ -79,12 +82,20 @@ struct Inner {
     /// Relays pulling streams from their origins onto this node.
     relays: Mutex<HashMap<(String, String), relay::Handle>>,
     /// The hub and apps, set once the node has them.
-    attached: OnceLock<(tokio::sync::mpsc::Sender<HubMsg>, Apps)>,
+    attached: OnceLock<Attached>,
     limits: (Option<f64>, Option<u64>),
     /// Over a limit at the last beat.
     overloaded: AtomicBool,
     /// Stopping: no new sessions, and other nodes are told.
     draining: AtomicBool,
+}
+
+/// What relays need of the running node.
+struct Attached {
+    hub: tokio::sync::mpsc::Sender<HubMsg>,
+    apps: Apps,
+    /// Each media worker's inbox: a relay's own socket is announced to all.
+    workers: Vec<tokio::sync::mpsc::UnboundedSender<crate::media_worker::WorkerMsg>>,
 }
 
 /// The prefix of the play token of relays.
@@ -178,8 +189,13 @@ impl Cluster {
     }
 
     /// Relays need the hub (for their edge publisher) and the apps' settings.
-    pub fn attach(&self, hub: tokio::sync::mpsc::Sender<HubMsg>, apps: Apps) {
-        let _ = self.inner.attached.set((hub, apps));
+    pub fn attach(
+        &self,
+        hub: tokio::sync::mpsc::Sender<HubMsg>,
+        apps: Apps,
+        workers: Vec<tokio::sync::mpsc::UnboundedSender<crate::media_worker::WorkerMsg>>,
+    ) {
+        let _ = self.inner.attached.set(Attached { hub, apps, workers });
     }
 
     /// The `token` a relay plays with on the origin.
@@ -239,7 +255,7 @@ impl Cluster {
                     }
                     _ => return,
                 };
-                self.start_relay(app, stream, origin)
+                self.start_relay(app, stream, origin, None)
             }
         };
         let waited =
@@ -250,7 +266,14 @@ impl Cluster {
     }
 
     /// Starts a relay of the stream from `origin`, unless one runs already.
-    fn start_relay(&self, app: &str, stream: &str, origin: NodeInfo) -> relay::Ready {
+    /// A room's participant joins `room` on this node.
+    fn start_relay(
+        &self,
+        app: &str,
+        stream: &str,
+        origin: NodeInfo,
+        room: Option<String>,
+    ) -> relay::Ready {
         use rand::distr::{Alphanumeric, SampleString};
         let key = (app.to_owned(), stream.to_owned());
         let mut relays = lock(&self.inner.relays);
@@ -260,24 +283,28 @@ impl Cluster {
         let token = Alphanumeric.sample_string(&mut rand::rng(), 32);
         let (ready_tx, ready) = tokio::sync::watch::channel(None);
         let (viewers, viewers_rx) = tokio::sync::watch::channel(0);
+        let wanted = Arc::new(AtomicBool::new(room.is_some()));
         relays.insert(
             key,
             relay::Handle {
                 token: token.clone(),
                 ready: ready.clone(),
                 viewers,
+                room: room.clone(),
+                wanted: wanted.clone(),
             },
         );
-        tracing::info!(app, stream, origin = %origin.id, "relaying the stream from its origin");
-        tokio::spawn(relay::run(
-            self.clone(),
-            app.to_owned(),
-            stream.to_owned(),
+        tracing::info!(app, stream, origin = %origin.id, room, "relaying the stream from its origin");
+        let job = relay::Job {
+            cluster: self.clone(),
+            app: app.to_owned(),
+            stream: stream.to_owned(),
             origin,
             token,
-            ready_tx,
-            viewers_rx,
-        ));
+            room,
+            wanted,
+        };
+        tokio::spawn(relay::run(job, ready_tx, viewers_rx));
         ready
     }
 
@@ -289,6 +316,23 @@ impl Cluster {
             drop(relays);
             self.forget_viewers(app, stream);
         }
+    }
+
+    /// The address relays bind their UDP sockets to: this node's URL's host
+    /// when it is an address, else the one the default route leaves from.
+    fn media_ip(&self) -> std::net::IpAddr {
+        let host = self
+            .inner
+            .http_url
+            .split_once("://")
+            .map_or(self.inner.http_url.as_str(), |(_, r)| r);
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .ok()
+            .or_else(outbound_ip)
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]))
     }
 
     pub fn node_id(&self) -> &str {
@@ -340,17 +384,44 @@ impl Cluster {
                     started: false,
                     claimed_at: Instant::now(),
                     record: None,
+                    room: None,
                 });
         }
         Ok(claimed)
     }
 
     /// The stream's publish started (its claim is no longer pending).
-    pub fn started(&self, app: &str, stream: &str, record: Option<Broadcast>) {
-        if let Some(o) = lock(&self.inner.owned).get_mut(&(app.to_owned(), stream.to_owned())) {
-            o.started = true;
-            if record.is_some() {
-                o.record = record;
+    /// `room`: the conference room it joined (its publish's `mainTrack`).
+    pub fn started(
+        &self,
+        app: &str,
+        stream: &str,
+        record: Option<Broadcast>,
+        room: Option<String>,
+    ) {
+        let mut owned = lock(&self.inner.owned);
+        let Some(o) = owned.get_mut(&(app.to_owned(), stream.to_owned())) else {
+            return;
+        };
+        o.started = true;
+        if record.is_some() {
+            o.record = record;
+        }
+        let room = room.filter(|r| !r.is_empty());
+        if room.is_some() && o.room != room {
+            o.room.clone_from(&room);
+            drop(owned);
+            if let Some(room) = room {
+                // Other nodes relay it into their part of the room.
+                if let Err(e) = self.with(&self.inner.calls, |c| rooms::join(c, app, &room, stream))
+                {
+                    tracing::warn!(
+                        app,
+                        stream,
+                        room,
+                        "cannot announce the room participant: {e}"
+                    );
+                }
             }
         }
     }
@@ -380,14 +451,23 @@ impl Cluster {
 
     /// The stream ended here: its claim goes.
     pub fn finished(&self, app: &str, stream: &str) {
-        if lock(&self.inner.owned)
-            .remove(&(app.to_owned(), stream.to_owned()))
-            .is_none()
-        {
+        let Some(gone) = lock(&self.inner.owned).remove(&(app.to_owned(), stream.to_owned()))
+        else {
             return;
-        }
+        };
+        let room = gone.room;
         if let Err(e) = self.with(&self.inner.calls, |c| viewers::clear(c, app, stream)) {
             tracing::warn!(app, stream, "cannot clear the stream's viewer counts: {e}");
+        }
+        if let Some(room) = room {
+            if let Err(e) = self.with(&self.inner.calls, |c| rooms::leave(c, app, &room, stream)) {
+                tracing::warn!(
+                    app,
+                    stream,
+                    room,
+                    "cannot take the participant out of the room: {e}"
+                );
+            }
         }
         let field = keys::origin_field(app, stream);
         if let Err(e) = self.with(&self.inner.calls, |c| {
@@ -438,6 +518,9 @@ impl Cluster {
             self.reannounce();
         }
         let reaped = self.with(&self.inner.beats, |c| membership::reap(c, &self.inner.me))?;
+        if let Err(e) = self.sync_rooms() {
+            tracing::warn!("cannot relay the rooms' remote participants: {e}");
+        }
         let now = crate::db::now_ms();
         for (app, stream, holder) in reaped {
             tracing::warn!(app, stream, node = %holder.node, "origin node is gone: stream finished");

@@ -11,6 +11,8 @@
 //! players reach the origin as its players' do, and the data channel of the
 //! stream (when it has one) crosses the relay as the stream's data does.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -22,10 +24,12 @@ use tokio_tungstenite::tungstenite::Message;
 use super::{Cluster, NodeInfo};
 use crate::headless::Headless;
 use crate::hub::Outbound;
+use crate::media_worker::{ToSocket, WorkerMsg};
 
 /// Longest a play waits for its relay to be ready.
 pub const READY_WITHIN: Duration = Duration::from_secs(5);
-/// A relay no viewer has used for this long ends.
+/// A relay no viewer (and, for a room's participant, no local participant
+/// of the room) has used for this long ends.
 const IDLE_FOR: Duration = Duration::from_secs(10);
 /// The origin closes sockets that send nothing; the SDK pings this often too.
 const PING_EVERY: Duration = Duration::from_secs(3);
@@ -40,6 +44,22 @@ pub struct Handle {
     pub token: String,
     pub ready: Ready,
     pub viewers: watch::Sender<usize>,
+    /// A room's participant: relayed while this node has participants of
+    /// the room, whatever its own viewer count.
+    pub room: Option<String>,
+    pub wanted: Arc<AtomicBool>,
+}
+
+/// What one relay pulls, from where, and for what.
+pub struct Job {
+    pub cluster: Cluster,
+    pub app: String,
+    pub stream: String,
+    pub origin: NodeInfo,
+    pub token: String,
+    /// The room the stream joins on this node (its `mainTrack` there).
+    pub room: Option<String>,
+    pub wanted: Arc<AtomicBool>,
 }
 
 /// The origin's WebSocket URL of `app`.
@@ -56,38 +76,46 @@ fn websocket_url(http_url: &str, app: &str) -> String {
 }
 
 pub async fn run(
-    cluster: Cluster,
-    app: String,
-    stream: String,
-    origin: NodeInfo,
-    token: String,
+    job: Job,
     ready: watch::Sender<Option<Result<(), String>>>,
     viewers: watch::Receiver<usize>,
 ) {
     let started = Instant::now();
-    match relay(&cluster, &app, &stream, &origin, &token, &ready, viewers).await {
-        Ok(why) => tracing::info!(app, stream, origin = %origin.id, "relay ended: {why}"),
+    let (app, stream, origin) = (&job.app, &job.stream, &job.origin.id);
+    match relay(&job, &ready, viewers).await {
+        Ok(why) => tracing::info!(app, stream, origin, "relay ended: {why}"),
         Err(e) => {
-            tracing::warn!(app, stream, origin = %origin.id, "relay failed after {:?}: {e}", started.elapsed());
+            tracing::warn!(
+                app,
+                stream,
+                origin,
+                "relay failed after {:?}: {e}",
+                started.elapsed()
+            );
             ready.send_replace(Some(Err(e)));
         }
     }
-    let c = cluster.clone();
+    let c = job.cluster.clone();
+    let (app, stream, token) = (job.app.clone(), job.stream.clone(), job.token.clone());
     let _ = tokio::task::spawn_blocking(move || c.forget_relay(&app, &stream, &token)).await;
 }
 
 async fn relay(
-    cluster: &Cluster,
-    app: &str,
-    stream: &str,
-    origin: &NodeInfo,
-    token: &str,
+    job: &Job,
     ready: &watch::Sender<Option<Result<(), String>>>,
     mut viewers: watch::Receiver<usize>,
 ) -> Result<&'static str, String> {
-    let Some((hub, apps)) = cluster.inner.attached.get() else {
+    let (cluster, app, stream, origin, token) = (
+        &job.cluster,
+        job.app.as_str(),
+        job.stream.as_str(),
+        &job.origin,
+        job.token.as_str(),
+    );
+    let Some(attached) = cluster.inner.attached.get() else {
         return Err("the node is still starting".into());
     };
+    let (hub, apps) = (&attached.hub, &attached.apps);
     let url = websocket_url(&origin.http_url, app);
     let (mut ws, _) = tokio::time::timeout(READY_WITHIN, tokio_tungstenite::connect_async(&url))
         .await
@@ -131,6 +159,10 @@ async fn relay(
         .ok_or_else(|| format!("no application {app:?} on this node"))?;
     settings.max_peers_per_session = 1;
     settings.full_ice = true;
+    let socket = OwnSocket::open(cluster.media_ip(), &attached.workers)
+        .await
+        .map_err(|e| format!("cannot open the relay's UDP socket: {e}"))?;
+    settings.relay_local = Some(socket.local);
     let mut s = Headless::open(hub, app, settings)
         .await
         .map_err(|e| e.to_string())?;
@@ -140,6 +172,7 @@ async fn relay(
         video: true,
         audio: true,
         publish_type: Some("Relay".into()),
+        main_track: job.room.clone(),
         ..tern_signal::Publish::default()
     };
     let negotiated = async {
@@ -172,7 +205,7 @@ async fn relay(
         let _ = s.send(candidate(stream, &c)).await;
     }
     ready.send_replace(Some(Ok(())));
-    let why = pump(&mut ws, &mut s, stream, &mut viewers).await;
+    let why = pump(&mut ws, &mut s, stream, &mut viewers, &job.wanted).await;
     // An explicit stop: the edge's players hear `play_finished` now, not after
     // the restore window a dropped publisher gets (the origin is gone, or
     // nobody watches here).
@@ -192,6 +225,7 @@ async fn pump<S>(
     s: &mut Headless,
     stream: &str,
     viewers: &mut watch::Receiver<usize>,
+    wanted: &AtomicBool,
 ) -> &'static str
 where
     S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
@@ -235,7 +269,7 @@ where
                 if ws.send(Message::Text(ping.into())).await.is_err() {
                     return "the origin closed the socket";
                 }
-                if *viewers.borrow_and_update() == 0 {
+                if *viewers.borrow_and_update() == 0 && !wanted.load(Ordering::Relaxed) {
                     if idle_since.get_or_insert_with(Instant::now).elapsed() >= IDLE_FOR {
                         return "no viewer left on this node";
                     }
@@ -267,6 +301,70 @@ fn candidate(stream: &str, v: &Value) -> ClientMessage {
             .filter(|c| !c.is_empty())
             .map(str::to_owned),
     })
+}
+
+/// The relay's own UDP socket: each relay has its own 5-tuple with its
+/// origin, so several relays between two nodes (both ways) never mix.
+struct OwnSocket {
+    local: std::net::SocketAddr,
+    workers: Vec<tokio::sync::mpsc::UnboundedSender<WorkerMsg>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl OwnSocket {
+    async fn open(
+        ip: std::net::IpAddr,
+        workers: &[tokio::sync::mpsc::UnboundedSender<WorkerMsg>],
+    ) -> std::io::Result<OwnSocket> {
+        let socket = tokio::net::UdpSocket::bind((ip, 0)).await?;
+        let local = socket.local_addr()?;
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<ToSocket>(1024);
+        for w in workers {
+            let _ = w.send(WorkerMsg::OwnSocket {
+                local,
+                link: Some(tx.clone()),
+            });
+        }
+        let inboxes = workers.to_vec();
+        let task = tokio::spawn(async move {
+            let mut buf = vec![0u8; 2048];
+            loop {
+                tokio::select! {
+                    got = socket.recv_from(&mut buf) => {
+                        let Ok((n, from)) = got else { continue };
+                        // The worker holding the relay's peer takes it; the
+                        // others drop it at once.
+                        for w in &inboxes {
+                            let _ = w.send(WorkerMsg::TurnIn { from, to: local, data: buf[..n].to_vec() });
+                        }
+                    }
+                    out = rx.recv() => match out {
+                        Some(d) => {
+                            let _ = socket.send_to(&d.data, d.to).await;
+                        }
+                        None => break,
+                    },
+                }
+            }
+        });
+        Ok(OwnSocket {
+            local,
+            workers: workers.to_vec(),
+            task,
+        })
+    }
+}
+
+impl Drop for OwnSocket {
+    fn drop(&mut self) {
+        for w in &self.workers {
+            let _ = w.send(WorkerMsg::OwnSocket {
+                local: self.local,
+                link: None,
+            });
+        }
+        self.task.abort();
+    }
 }
 
 #[cfg(test)]

@@ -60,8 +60,11 @@ impl Sfu {
         let mut peer = Peer::new(rtc, PeerRole::Publisher, session, profile, now);
         peer.simulcast = simulcast;
         self.peers.insert(id, peer);
+        if let Some(local) = profile.local {
+            self.by_local.insert(local, id);
+        }
         self.dirty.push(id);
-        let candidates = self.candidates(first_mid);
+        let candidates = self.candidates(first_mid, profile.local);
         self.event(MediaEvent::Answer {
             peer: id,
             sdp: answer,
