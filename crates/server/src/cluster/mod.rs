@@ -524,15 +524,7 @@ impl Cluster {
         let now = crate::db::now_ms();
         for (app, stream, holder) in reaped {
             tracing::warn!(app, stream, node = %holder.node, "origin node is gone: stream finished");
-            let result = crate::registry::finished(
-                &mut **crate::db::lock(&self.inner.store),
-                &app,
-                &stream,
-                now,
-            );
-            if let Err(e) = result {
-                tracing::error!(app, stream, "cannot finish the stream of a gone node: {e}");
-            }
+            self.finish_record(&app, &stream, now);
         }
         let stale: Vec<(String, String)> = lock(&self.inner.owned)
             .iter()
@@ -648,21 +640,22 @@ impl Cluster {
         }
     }
 
+    /// Marks a stream's record finished (a zombi's goes), as its end would.
+    fn finish_record(&self, app: &str, stream: &str, now: i64) {
+        let result =
+            crate::registry::finished(&mut **crate::db::lock(&self.inner.store), app, stream, now);
+        if let Err(e) = result {
+            tracing::error!(app, stream, "cannot finish the stream's record: {e}");
+        }
+    }
+
     /// Leaves the cluster: our streams end, our claims and keys go at once
     /// (the others need not wait for the heartbeat to expire).
     pub fn leave(&self) {
         let owned: Vec<(String, String)> = lock(&self.inner.owned).keys().cloned().collect();
         let now = crate::db::now_ms();
         for (app, stream) in owned {
-            let result = crate::registry::finished(
-                &mut **crate::db::lock(&self.inner.store),
-                &app,
-                &stream,
-                now,
-            );
-            if let Err(e) = result {
-                tracing::warn!(app, stream, "cannot finish the stream while leaving: {e}");
-            }
+            self.finish_record(&app, &stream, now);
             self.finished(&app, &stream);
         }
         if let Err(e) = self.with(&self.inner.beats, |c| membership::depart(c, &self.inner.me)) {

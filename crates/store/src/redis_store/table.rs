@@ -53,16 +53,7 @@ pub fn insert(
     id: &str,
     doc: &str,
 ) -> redis::RedisResult<bool> {
-    let n: i64 = INSERT
-        .key(&t.docs)
-        .key(&t.order)
-        .key(keys::SEQUENCE)
-        .key(keys::APPS)
-        .arg(id)
-        .arg(doc)
-        .arg(app)
-        .invoke(c)?;
-    Ok(n == 1)
+    Ok(write(&INSERT, c, t, app, id, doc)? == 1)
 }
 
 pub fn put(
@@ -72,7 +63,19 @@ pub fn put(
     id: &str,
     doc: &str,
 ) -> redis::RedisResult<()> {
-    let _: i64 = PUT
+    write(&PUT, c, t, app, id, doc).map(drop)
+}
+
+/// Runs a writing script, which takes the same keys and arguments.
+fn write(
+    script: &Script,
+    c: &mut Connection,
+    t: &Table,
+    app: &str,
+    id: &str,
+    doc: &str,
+) -> redis::RedisResult<i64> {
+    script
         .key(&t.docs)
         .key(&t.order)
         .key(keys::SEQUENCE)
@@ -80,8 +83,7 @@ pub fn put(
         .arg(id)
         .arg(doc)
         .arg(app)
-        .invoke(c)?;
-    Ok(())
+        .invoke(c)
 }
 
 pub fn take(c: &mut Connection, t: &Table, id: &str) -> redis::RedisResult<Option<String>> {
