@@ -4,8 +4,8 @@
 //!
 //! Each record is a JSON document in a hash per app and kind (`keys`), with
 //! its insertion order beside it (`table`). Single-record changes are one
-//! script each; a read-change-write of a broadcast is an optimistic
-//! transaction (WATCH), retried a bounded number of times.
+//! script each; a read-change-write of a broadcast is a compare-and-set of
+//! that one record, retried a bounded number of times.
 
 mod keys;
 mod table;
@@ -176,38 +176,20 @@ impl Store for RedisStore {
         f: &mut dyn FnMut(&mut Broadcast),
     ) -> Result<Option<Broadcast>> {
         let t = Table::broadcasts(app);
-        for _ in 0..MAX_RETRIES {
-            let doc = self.with(|c| {
-                redis::cmd("WATCH").arg(&t.docs).exec(c)?;
-                table::get(c, &t, id)
-            })?;
-            let Some(doc) = doc else {
-                self.with(|c| redis::cmd("UNWATCH").exec(c))?;
+        for attempt in 0..MAX_RETRIES {
+            let Some(before) = self.with(|c| table::get(c, &t, id))? else {
                 return Ok(None);
             };
-            let mut b: Broadcast = match decode("broadcast", &doc) {
-                Ok(b) => b,
-                Err(e) => {
-                    self.with(|c| redis::cmd("UNWATCH").exec(c))?;
-                    return Err(e);
-                }
-            };
+            let mut b: Broadcast = decode("broadcast", &before)?;
             f(&mut b);
             b.stream_id = id.to_owned();
-            let doc = encode(&b);
-            // EXEC answers nil when another client changed the hash since WATCH.
-            let done: Option<(i64,)> = self.with(|c| {
-                redis::pipe()
-                    .atomic()
-                    .cmd("HSET")
-                    .arg(&t.docs)
-                    .arg(id)
-                    .arg(&doc)
-                    .query(c)
-            })?;
-            if done.is_some() {
+            let after = encode(&b);
+            if self.with(|c| table::swap(c, &t, id, &before, &after))? {
                 return Ok(Some(b));
             }
+            // Another node changed it in between: read again, after a
+            // jittered pause so that racing writers spread out.
+            std::thread::sleep(jitter(attempt));
         }
         Err(StoreError::Contended { what: "broadcast" })
     }
@@ -414,6 +396,15 @@ impl Store for RedisStore {
             .with(|c| table::take(c, &Table::vods(app), vod_id))?
             .is_some())
     }
+}
+
+/// Up to 50 µs × 2^attempt (capped at 3.2 ms), from the clock's nanoseconds.
+fn jitter(attempt: usize) -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let bound = 50u32 << attempt.min(6);
+    Duration::from_micros(u64::from(nanos % bound))
 }
 
 /// What a broadcast sorts by under `sort_by=name`, as SQLite's

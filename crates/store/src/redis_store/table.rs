@@ -33,6 +33,17 @@ return 1",
     )
 });
 
+/// Compare and set one record: an optimistic change conflicts only with
+/// changes of the same record.
+static SWAP: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r"
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1",
+    )
+});
+
 /// Removes a record and returns it: of concurrent callers, exactly one gets it.
 static TAKE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -84,6 +95,18 @@ fn write(
         .arg(doc)
         .arg(app)
         .invoke(c)
+}
+
+/// Replaces a record only if it still reads `expected`: true when replaced.
+pub fn swap(
+    c: &mut Connection,
+    t: &Table,
+    id: &str,
+    expected: &str,
+    doc: &str,
+) -> redis::RedisResult<bool> {
+    let n: i64 = SWAP.key(&t.docs).arg(id).arg(expected).arg(doc).invoke(c)?;
+    Ok(n == 1)
 }
 
 pub fn take(c: &mut Connection, t: &Table, id: &str) -> redis::RedisResult<Option<String>> {
