@@ -68,6 +68,9 @@ test('every node lists the three members, serving', { timeout: 30_000 }, async (
     assert.equal(n.state, 'serving');
     assert.equal(n.httpUrl, nodes[n.id].url);
   }
+  // Ant Media's server-wide path answers the same (from loopback, which the console allows).
+  const root = await (await fetch(`${nodes.A.url}/rest/v2/cluster/nodes`, { signal: AbortSignal.timeout(5000) })).json();
+  assert.deepEqual(root.map((n) => n.id), ['A', 'B', 'C']);
 });
 
 test('published on A, played on B and C: both decode; REST on C names A as the origin', { timeout: 90_000 }, async (t) => {

@@ -244,7 +244,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     };
     let rest_router = rest::router(rest);
     let console_state =
-        console::ConsoleState::new(&config, hub_tx.clone(), apps.clone(), rest_router.clone());
+        console::ConsoleState::new(&config, hub_tx.clone(), apps.clone(), rest_router.clone())
+            .with_cluster(cluster.clone());
     let encoder_rules = socket_limits::Rules {
         per_ip: config.limits.sockets_per_ip,
         new_per_second: config.limits.new_sockets_per_second,

@@ -57,6 +57,7 @@ pub struct ConsoleState {
     apps: Apps,
     assets: Assets,
     rest: Router,
+    cluster: Option<crate::cluster::Cluster>,
 }
 
 impl ConsoleState {
@@ -76,7 +77,14 @@ impl ConsoleState {
             apps,
             assets: Assets::from_env(),
             rest,
+            cluster: None,
         }
+    }
+
+    /// Serve `/rest/v2/cluster/nodes` for this cluster.
+    pub fn with_cluster(mut self, cluster: Option<crate::cluster::Cluster>) -> Self {
+        self.cluster = cluster;
+        self
     }
 }
 
@@ -142,6 +150,11 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/console/api/events", get(snapshot::events))
         .route("/console/api/rest/{*rest}", any(rest))
         .route("/console/api/{*rest}", any(no_api))
+        // Ant Media's server-wide path of the cluster's members.
+        .route(
+            "/rest/v2/cluster/nodes",
+            get(|State(st): State<ConsoleState>| crate::rest::cluster::list(st.cluster)),
+        )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             api_guard,

@@ -24,7 +24,15 @@ pub async fn nodes(
     State(state): State<RestState>,
     ApiPath(AppPath { .. }): ApiPath<AppPath>,
 ) -> Result<Json<Vec<NodeInfo>>, RestError> {
-    let Some(cluster) = state.cluster else {
+    list(state.cluster).await
+}
+
+/// The members, for the app's route above and the server-wide
+/// `/rest/v2/cluster/nodes` (behind the console's guard).
+pub async fn list(
+    cluster: Option<crate::cluster::Cluster>,
+) -> Result<Json<Vec<NodeInfo>>, RestError> {
+    let Some(cluster) = cluster else {
         return Err(RestError::not_found(
             "not in cluster mode (--cluster-redis)",
         ));

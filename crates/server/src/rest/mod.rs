@@ -5,7 +5,7 @@
 //! route requests.
 
 mod broadcasts;
-mod cluster;
+pub(crate) mod cluster;
 mod data;
 mod extract;
 mod guard;
