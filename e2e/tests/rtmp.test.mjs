@@ -302,6 +302,8 @@ test('a stream without audio, and one without video, each play', { timeout: 90_0
     const v = push('LiveApp', videoOnly, { gop: 30, audio: false });
     const pv = await env.player(videoOnly, 'video-only');
     await pv.waitForEvent('play_started', { kind: 'callback', timeoutMs: 20_000 });
+    // play_started comes before the first packet: sample once video is there.
+    await waitForFirstFrame(pv, 20_000);
     await assertMediaFlowing(pv, { audio: false });
     v.kill('SIGINT');
     const audioOnly = uniqueStreamId('rtmpa');
