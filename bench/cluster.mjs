@@ -9,8 +9,10 @@
 // 3. Relay cost: CPU time of A+B per relayed packet, with the second viewer on B (through the relay) against the
 //    second viewer on A (no relay), over --seconds each.
 //    Redis commands per second meanwhile (three nodes beating and reaping, nobody joining).
-// 4. Failover: kill -9 of A; time to play_finished on B; then the encoder republishes to B at once and a new player
-//    on C: time from the kill to its first decoded frame.
+// 4. Failover: kill -9 of A with players on B and C; the encoder republishes to B at once (retrying while A's claim
+//    holds). Time from the kill to the republish being accepted, and to each player decoding again (they keep their
+//    sessions: no play_finished, the edges' relays follow the stream to B). Then the same without a republish on an
+//    app with a 3 s restore window: time to play_finished.
 //
 //   cargo build --release -p tern-server && (cd e2e && npm ci)
 //   node bench/cluster.mjs [--samples 8] [--seconds 20]
@@ -24,6 +26,7 @@ import { launchChromium } from '../e2e/lib/chromium.mjs';
 import { openParticipant } from '../e2e/lib/participant.mjs';
 import { sleep, waitUntil } from '../e2e/lib/poll.mjs';
 import { uniqueStreamId } from '../e2e/lib/test-env.mjs';
+import { startFrameLog, waitForVideoAgain } from '../e2e/lib/frame-log.mjs';
 import { startRedis, startNode } from '../e2e/lib/cluster.mjs';
 import { stats, pushLiveArgs, glassToGlass } from './stamp.mjs';
 
@@ -64,16 +67,17 @@ function redisCommands(port) {
 async function main() {
   const redis = await startRedis();
   const nodes = {};
-  const config = '[apps.LiveApp]\nvp8Enabled = false\nh264Enabled = true\n';
+  const config = '[apps.LiveApp]\nvp8Enabled = false\nh264Enabled = true\n'
+    + '[apps.ShortApp]\nvp8Enabled = false\nh264Enabled = true\nwebRTCClientStartTimeoutMs = 3000\n';
   for (const name of ['A', 'B', 'C']) {
     nodes[name] = await startNode(redis, name, { rtmpAddr: '127.0.0.1:0', configToml: config });
   }
   const web = await startStaticServer();
   const browser = await launchChromium();
   const result = {};
-  const open = (node, id, label) => openParticipant(browser, web.pageUrl('play.html', { ws: node.wsUrl(), id, firstFrame: '1' }), label);
-  const firstFrame = async (node, id, label) => {
-    const p = await open(node, id, label);
+  const open = (node, id, label, app = 'LiveApp') => openParticipant(browser, web.pageUrl('play.html', { ws: node.wsUrl(app), id, firstFrame: '1' }), label);
+  const firstFrame = async (node, id, label, app = 'LiveApp') => {
+    const p = await open(node, id, label, app);
     const ff = await waitUntil(() => p.page.evaluate(() => (window.firstFrame.statsAt != null ? window.firstFrame : null)),
       { timeoutMs: 20_000, what: `${label}: first frame` });
     return { p, ms: ff.statsAt - ff.playCalledAt };
@@ -138,36 +142,52 @@ async function main() {
       usPerRelayedPacket: ((withRelay.cpu - noRelay.cpu) / withRelay.relayedPackets) * 1e6,
     };
 
-    // 4. Failover.
+    // 4. Failover with a republish to B: the players on B and C keep their sessions.
     const onB = await firstFrame(nodes.B, id, 'failover-B');
+    const onC = await firstFrame(nodes.C, id, 'failover-C');
+    for (const w of [onB, onC]) await startFrameLog(w.p);
     await sleep(2000);
     const killedAt = Date.now();
     nodes.A.kill('SIGKILL');
     encoder.kill('SIGKILL');
-    await onB.p.waitForEvent('play_finished', { kind: 'callback', timeoutMs: 10_000 });
-    const notifiedMs = Date.now() - killedAt;
     // The encoder reconnects at once, and again while B refuses it (A's claim holds until its heartbeat expires).
-    const republish = async () => {
-      for (;;) {
-        encoder = ffmpeg(pushLiveArgs(`rtmp://127.0.0.1:${nodes.B.rtmpPort}/LiveApp/${id}`, { gop: 30 }));
-        const exited = await Promise.race([new Promise((r) => encoder.once('exit', () => r(true))), sleep(2000).then(() => false)]);
-        if (!exited) return;
-        await sleep(200);
-      }
-    };
-    await republish();
-    let again;
-    await waitUntil(async () => {
-      const p = await open(nodes.C, id, 'after-failover-C');
-      const ok = await waitUntil(() => p.page.evaluate(() => window.firstFrame.statsAt != null), { timeoutMs: 3000 }).then(() => true, () => false);
-      if (ok) { again = p; return true; }
-      await p.close();
-      return false;
-    }, { timeoutMs: 30_000, intervalMs: 0, what: 'a player on C after the republish to B' });
-    result.failoverMs = { playersNotified: notifiedMs, mediaAgainAfterRepublish: Date.now() - killedAt };
-    await again.close();
+    let accepted;
+    for (;;) {
+      encoder = ffmpeg(pushLiveArgs(`rtmp://127.0.0.1:${nodes.B.rtmpPort}/LiveApp/${id}`, { gop: 30 }));
+      const exited = await Promise.race([new Promise((r) => encoder.once('exit', () => r(true))), sleep(2000).then(() => false)]);
+      if (!exited) { accepted = Date.now() - killedAt - 2000; break; }
+      if (Date.now() - killedAt > 30_000) throw new Error('B never took the republish');
+      await sleep(200);
+    }
+    const again = {};
+    for (const [name, w] of [['B', onB], ['C', onC]]) {
+      again[name] = (await waitForVideoAgain(w.p, killedAt, { timeoutMs: 20_000 })).dropToResumeMs;
+      const finished = (await w.p.events()).filter((e) => e.name === 'play_finished').length;
+      if (finished) throw new Error(`the player on ${name} got play_finished although the stream came back`);
+    }
+    result.failoverMs = { republishAcceptedBefore: accepted, playersDecodingAgain: again };
     await onB.p.close();
+    await onC.p.close();
     await onA.p.close();
+    encoder.kill('SIGKILL');
+
+    // 4b. Failover without a republish: B's origin dies; C's player hears play_finished after the 3 s window.
+    const short = uniqueStreamId('short');
+    encoder = ffmpeg(pushLiveArgs(`rtmp://127.0.0.1:${nodes.B.rtmpPort}/ShortApp/${short}`, { gop: 30 }));
+    await waitUntil(async () => (await nodes.B.rest('GET', `/broadcasts/${short}`, undefined, 'ShortApp')).json?.status === 'broadcasting',
+      { timeoutMs: 20_000, what: 'the short stream live on B' });
+    const onShort = await firstFrame(nodes.C, short, 'short-C', 'ShortApp');
+    await sleep(1000);
+    const diedAt = Date.now();
+    nodes.B.kill('SIGKILL');
+    encoder.kill('SIGKILL');
+    const finishedInRest = waitUntil(async () => {
+      const r = await nodes.C.rest('GET', `/broadcasts/${short}`, undefined, 'ShortApp');
+      return r.status === 404 || r.json?.status === 'finished';
+    }, { timeoutMs: 10_000, intervalMs: 50, what: 'finished in REST on C' }).then(() => Date.now() - diedAt);
+    await onShort.p.waitForEvent('play_finished', { kind: 'callback', timeoutMs: 10_000 });
+    result.failoverNoReturnMs = { restoreWindow: 3000, playersNotified: Date.now() - diedAt, recordFinished: await finishedInRest };
+    await onShort.p.close();
   } finally {
     for (const c of children) c.kill('SIGKILL');
     await browser.close().catch(() => {});

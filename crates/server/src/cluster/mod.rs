@@ -308,13 +308,17 @@ impl Cluster {
         ready
     }
 
-    fn forget_relay(&self, app: &str, stream: &str, token: &str) {
+    /// The relay ended. `keep_count`: this node now publishes the stream
+    /// itself, and its viewer count stays its own.
+    fn forget_relay(&self, app: &str, stream: &str, token: &str, keep_count: bool) {
         let key = (app.to_owned(), stream.to_owned());
         let mut relays = lock(&self.inner.relays);
         if relays.get(&key).is_some_and(|h| h.token == token) {
             relays.remove(&key);
             drop(relays);
-            self.forget_viewers(app, stream);
+            if !keep_count {
+                self.forget_viewers(app, stream);
+            }
         }
     }
 
@@ -525,6 +529,17 @@ impl Cluster {
         for (app, stream, holder) in reaped {
             tracing::warn!(app, stream, node = %holder.node, "origin node is gone: stream finished");
             self.finish_record(&app, &stream, now);
+            // Its own count goes; edges keep theirs while their players wait
+            // for the publisher to come back.
+            if let Err(e) = self.with(&self.inner.beats, |c| {
+                viewers::forget(c, &app, &stream, &holder.node)
+            }) {
+                tracing::warn!(
+                    app,
+                    stream,
+                    "cannot drop the dead origin's viewer count: {e}"
+                );
+            }
         }
         let stale: Vec<(String, String)> = lock(&self.inner.owned)
             .iter()

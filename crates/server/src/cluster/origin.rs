@@ -10,6 +10,7 @@ use redis::{Connection, Script};
 use super::keys;
 
 /// Takes the claim unless a live node holds it; answers the holder when one does.
+/// A dead holder's viewer count goes with its claim (its edges keep theirs).
 static CLAIM: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r"
@@ -17,6 +18,7 @@ local cur = redis.call('HGET', KEYS[1], ARGV[1])
 if cur and cur ~= ARGV[2] then
   local node, epoch = string.match(cur, '^(%S+) (%S+)$')
   if node and redis.call('GET', ARGV[3] .. node) == epoch then return cur end
+  if node then redis.call('HDEL', KEYS[2], node) end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 if cur == ARGV[2] then return 1 end
@@ -70,6 +72,7 @@ pub enum Claimed {
 pub fn claim(c: &mut Connection, field: &str, me: &Holder) -> redis::RedisResult<Claimed> {
     let v: redis::Value = CLAIM
         .key(keys::ORIGINS)
+        .key(keys::viewers(field))
         .arg(field)
         .arg(me.value())
         .arg(keys::ALIVE_PREFIX)

@@ -33,6 +33,19 @@ pub const READY_WITHIN: Duration = Duration::from_secs(5);
 const IDLE_FOR: Duration = Duration::from_secs(10);
 /// The origin closes sockets that send nothing; the SDK pings this often too.
 const PING_EVERY: Duration = Duration::from_secs(3);
+/// How often an edge whose origin vanished looks for the stream's new origin.
+const LOOK_EVERY: Duration = Duration::from_millis(250);
+
+/// How one relay connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The stream ended (or is no longer wanted here): the edge's players
+    /// hear `play_finished` now.
+    Finished(&'static str),
+    /// The origin vanished without ending the stream (killed, cut off): the
+    /// edge's stream waits out its restore window for a republish anywhere.
+    Lost(&'static str),
+}
 
 /// `Some(Ok)` once the edge's publisher of the stream exists, `Some(Err)`
 /// when the relay could not be made.
@@ -76,35 +89,93 @@ fn websocket_url(http_url: &str, app: &str) -> String {
 }
 
 pub async fn run(
-    job: Job,
+    mut job: Job,
     ready: watch::Sender<Option<Result<(), String>>>,
     viewers: watch::Receiver<usize>,
 ) {
-    let started = Instant::now();
-    let (app, stream, origin) = (&job.app, &job.stream, &job.origin.id);
-    match relay(&job, &ready, viewers).await {
-        Ok(why) => tracing::info!(app, stream, origin, "relay ended: {why}"),
-        Err(e) => {
-            tracing::warn!(
-                app,
-                stream,
-                origin,
-                "relay failed after {:?}: {e}",
-                started.elapsed()
-            );
-            ready.send_replace(Some(Err(e)));
+    let mut keep_count = false;
+    loop {
+        let started = Instant::now();
+        let (app, stream, origin) = (&job.app, &job.stream, &job.origin.id);
+        match relay(&job, &ready, viewers.clone()).await {
+            Ok(End::Finished(why)) => {
+                tracing::info!(app, stream, origin, "relay ended: {why}");
+                break;
+            }
+            Ok(End::Lost(why)) => {
+                tracing::info!(app, stream, origin, "relay lost its origin: {why}");
+                match next_origin(&job).await {
+                    Next::Elsewhere(o) => {
+                        tracing::info!(app, stream, origin = %o.id, "the stream is back on another node; relaying from there");
+                        job.origin = o;
+                    }
+                    Next::Here => {
+                        tracing::info!(app, stream, "the stream is now published on this node");
+                        keep_count = true;
+                        break;
+                    }
+                    Next::Gone => break,
+                }
+            }
+            Err(e) => {
+                tracing::warn!(
+                    app,
+                    stream,
+                    origin,
+                    "relay failed after {:?}: {e}",
+                    started.elapsed()
+                );
+                ready.send_replace(Some(Err(e)));
+                break;
+            }
         }
     }
     let c = job.cluster.clone();
     let (app, stream, token) = (job.app.clone(), job.stream.clone(), job.token.clone());
-    let _ = tokio::task::spawn_blocking(move || c.forget_relay(&app, &stream, &token)).await;
+    let _ = tokio::task::spawn_blocking(move || c.forget_relay(&app, &stream, &token, keep_count))
+        .await;
+}
+
+/// Where a stream whose origin vanished went.
+enum Next {
+    Elsewhere(NodeInfo),
+    Here,
+    Gone,
+}
+
+/// Watches the stream's claim for the edge's restore window: a publisher
+/// that comes back on another node (this one included) within it keeps the
+/// edge's players, as a dropped publisher's return does on one node.
+async fn next_origin(job: &Job) -> Next {
+    let window = job
+        .cluster
+        .inner
+        .attached
+        .get()
+        .and_then(|a| a.apps.get(&job.app))
+        .map_or(Duration::from_secs(10), |s| s.client_start_timeout);
+    let until = Instant::now() + window;
+    let dead = (job.origin.id.clone(), job.origin.epoch);
+    while Instant::now() < until {
+        tokio::time::sleep(LOOK_EVERY).await;
+        let (c, a, s) = (job.cluster.clone(), job.app.clone(), job.stream.clone());
+        let found = tokio::task::spawn_blocking(move || c.origin_of(&a, &s)).await;
+        match found {
+            Ok(Ok(Some(o))) if o.id == job.cluster.node_id() => return Next::Here,
+            Ok(Ok(Some(o))) if (o.id.as_str(), o.epoch) != (dead.0.as_str(), dead.1) => {
+                return Next::Elsewhere(o)
+            }
+            _ => {}
+        }
+    }
+    Next::Gone
 }
 
 async fn relay(
     job: &Job,
     ready: &watch::Sender<Option<Result<(), String>>>,
     mut viewers: watch::Receiver<usize>,
-) -> Result<&'static str, String> {
+) -> Result<End, String> {
     let (cluster, app, stream, origin, token) = (
         &job.cluster,
         job.app.as_str(),
@@ -123,9 +194,10 @@ async fn relay(
         .map_err(|e| format!("cannot reach {url}: {e}"))?;
     // This edge's field in the stream's viewer counts exists before its
     // player on the origin does: the origin's count then never counts the
-    // relay as a viewer.
+    // relay as a viewer. (A relay moved to a new origin keeps its viewers.)
     let (c, a, s) = (cluster.clone(), app.to_owned(), stream.to_owned());
-    let _ = tokio::task::spawn_blocking(move || c.count_viewers(&a, &s, 0)).await;
+    let here = *viewers.borrow();
+    let _ = tokio::task::spawn_blocking(move || c.count_viewers(&a, &s, here)).await;
     let play = json!({"command": "play", "streamId": stream, "token": cluster.play_token()});
     send(&mut ws, &play).await?;
     // The origin's offer, and the candidates it may trickle before our answer.
@@ -147,6 +219,9 @@ async fn relay(
                 break v["sdp"].as_str().unwrap_or_default().to_owned()
             }
             Some("takeCandidate") => early.push(v),
+            // The origin's publisher is not live yet (it is coming back): the
+            // origin keeps the play waiting and offers once it is.
+            Some("error") if v["definition"] == "no_stream_exist" => {}
             Some("error") => return Err(format!("the origin refused: {}", v["definition"])),
             Some("notification") if v["definition"] == "play_finished" => {
                 return Err("the stream ended on the origin".into())
@@ -205,18 +280,21 @@ async fn relay(
         let _ = s.send(candidate(stream, &c)).await;
     }
     ready.send_replace(Some(Ok(())));
-    let why = pump(&mut ws, &mut s, stream, &mut viewers, &job.wanted).await;
-    // An explicit stop: the edge's players hear `play_finished` now, not after
-    // the restore window a dropped publisher gets (the origin is gone, or
-    // nobody watches here).
-    let _ = s
-        .send(ClientMessage::Stop {
-            stream_id: stream.to_owned(),
-        })
-        .await;
+    let end = pump(&mut ws, &mut s, stream, &mut viewers, &job.wanted).await;
+    if let End::Finished(_) = end {
+        // An explicit stop: the edge's players hear `play_finished` now, not
+        // after the restore window a dropped publisher gets.
+        let _ = s
+            .send(ClientMessage::Stop {
+                stream_id: stream.to_owned(),
+            })
+            .await;
+    }
+    // Otherwise the session just closes, as a dropped publisher's does: the
+    // stream and its players wait for the publisher to come back.
     s.close().await;
     let _ = ws.close(None).await;
-    Ok(why)
+    Ok(end)
 }
 
 /// Carries candidates both ways until one side ends or no viewer is left.
@@ -226,7 +304,7 @@ async fn pump<S>(
     stream: &str,
     viewers: &mut watch::Receiver<usize>,
     wanted: &AtomicBool,
-) -> &'static str
+) -> End
 where
     S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
         + futures_util::Sink<Message>
@@ -239,7 +317,7 @@ where
             msg = ws.next() => {
                 let text = match msg {
                     Some(Ok(Message::Text(t))) => t,
-                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return "the origin closed the socket",
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return End::Lost("the origin closed the socket"),
                     Some(Ok(_)) => continue,
                 };
                 let v: Value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
@@ -248,9 +326,9 @@ where
                         let _ = s.send(candidate(stream, &v)).await;
                     }
                     Some("notification") if v["definition"] == "play_finished" => {
-                        return "the stream ended on the origin";
+                        return End::Finished("the stream ended on the origin");
                     }
-                    Some("error") => return "the origin sent an error",
+                    Some("error") => return End::Finished("the origin sent an error"),
                     _ => {}
                 }
             }
@@ -258,20 +336,20 @@ where
                 Some(Outbound::Text(t)) => {
                     let v: Value = serde_json::from_str(&t).unwrap_or(Value::Null);
                     if v["command"] == "takeCandidate" && ws.send(Message::Text(t.into())).await.is_err() {
-                        return "the origin closed the socket";
+                        return End::Lost("the origin closed the socket");
                     }
                 }
                 Some(Outbound::Watch) => {}
-                Some(Outbound::Close(_)) | None => return "the edge's publisher ended",
+                Some(Outbound::Close(_)) | None => return End::Finished("the edge's publisher ended"),
             },
             _ = ping.tick() => {
                 let ping = json!({"command": "ping"}).to_string();
                 if ws.send(Message::Text(ping.into())).await.is_err() {
-                    return "the origin closed the socket";
+                    return End::Lost("the origin closed the socket");
                 }
                 if *viewers.borrow_and_update() == 0 && !wanted.load(Ordering::Relaxed) {
                     if idle_since.get_or_insert_with(Instant::now).elapsed() >= IDLE_FOR {
-                        return "no viewer left on this node";
+                        return End::Finished("no viewer left on this node");
                     }
                 } else {
                     idle_since = None;
