@@ -30,6 +30,7 @@ fuzz_target!(|data: &[u8]| {
         no_media_timeout: None,
         full_ice: false,
         local: None,
+        whole_gop: false,
     };
     sfu.handle_command(
         Instant::now(),

@@ -25,6 +25,10 @@ pub struct MediaProfile {
     /// one socket per relay keeps every relay's 5-tuple apart, as str0m
     /// tells its peers apart by their remote address alone).
     pub local: Option<std::net::SocketAddr>,
+    /// A publisher whose packets keep a whole group of pictures for new
+    /// players (a cluster relay of a stream whose origin cannot make a
+    /// keyframe on request).
+    pub whole_gop: bool,
 }
 
 /// `dataChannelPlayerDistribution` (PROTOCOL.md §6.4).

@@ -40,6 +40,10 @@ pub struct AppSettings {
     pub full_ice: bool,
     /// The session's peer uses this UDP address of its own (a cluster relay).
     pub relay_local: Option<std::net::SocketAddr>,
+    /// The session's publisher relays a stream whose origin's source gives
+    /// frames (RTMP, SRT): new players get its whole group of pictures, as on
+    /// the origin, since a keyframe request cannot be served there.
+    pub relay_whole_gop: bool,
 }
 
 impl Default for AppSettings {
@@ -62,6 +66,7 @@ impl Default for AppSettings {
             },
             full_ice: false,
             relay_local: None,
+            relay_whole_gop: false,
         }
     }
 }
@@ -77,6 +82,7 @@ impl AppSettings {
             no_media_timeout: self.drop_if_no_packets.then_some(self.client_start_timeout),
             full_ice: self.full_ice,
             local: self.relay_local,
+            whole_gop: self.relay_whole_gop,
         }
     }
 

@@ -19,6 +19,7 @@ fn profile(vp8: bool, h264: bool, data_channel: bool) -> MediaProfile {
         no_media_timeout: None,
         full_ice: false,
         local: None,
+        whole_gop: false,
     }
 }
 

@@ -23,6 +23,7 @@ fn profile() -> MediaProfile {
         no_media_timeout: None,
         full_ice: false,
         local: None,
+        whole_gop: false,
     }
 }
 

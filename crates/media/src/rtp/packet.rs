@@ -33,9 +33,10 @@ pub struct Ingress {
     /// rest are each sink's own.
     pub(crate) ext: ExtensionValues,
     pub(crate) payload: Arc<[u8]>,
-    /// From a source that gives frames: it cannot be asked for a keyframe,
-    /// so its stream keeps a whole group of pictures for new players.
-    pub(crate) from_frames: bool,
+    /// Its stream keeps a whole group of pictures for new players: it comes
+    /// from a source that cannot be asked for a keyframe (one that gives
+    /// frames, or a cluster relay of one).
+    pub(crate) whole_gop: bool,
 }
 
 impl Ingress {
@@ -68,19 +69,19 @@ impl Ingress {
             arrived,
             ext: ExtensionValues::default(),
             payload: Arc::clone(&packet.payload),
-            from_frames: false,
+            whole_gop: false,
         }
     }
 
     /// Marks it as from a source that cannot be asked for keyframes.
     pub(crate) fn made_from_frames(mut self) -> Ingress {
-        self.from_frames = true;
+        self.whole_gop = true;
         self
     }
 
     #[cfg(test)]
     pub(crate) fn made_from_rtp(mut self) -> Ingress {
-        self.from_frames = false;
+        self.whole_gop = false;
         self
     }
 
@@ -101,7 +102,7 @@ impl Ingress {
             arrived,
             ext: self.ext.clone(),
             payload: Arc::clone(&self.payload),
-            from_frames: self.from_frames,
+            whole_gop: self.whole_gop,
         }
     }
 }

@@ -67,7 +67,7 @@ impl GopCache {
         } else if track.packets.is_empty() {
             return;
         }
-        let limit = if ingress.from_frames {
+        let limit = if ingress.whole_gop {
             MAX_FRAME_SOURCE_PACKETS
         } else {
             MAX_PACKETS
@@ -89,7 +89,7 @@ impl GopCache {
         let mut out = Vec::new();
         for t in &self.tracks {
             let first = t.packets.first()?;
-            if first.from_frames {
+            if first.whole_gop {
                 out.extend(squeezed(&t.packets));
                 continue;
             }

@@ -56,7 +56,7 @@ pub fn ingress(now: Instant, peer: &mut Peer, packet: RtpPacket) -> Option<Ingre
         arrived: packet.timestamp,
         ext: relayed_extensions(&packet.header.ext_vals),
         payload: packet.payload,
-        from_frames: false,
+        whole_gop: peer.profile.whole_gop,
     })
 }
 
