@@ -73,10 +73,26 @@ test('every node lists the three members, serving', { timeout: 30_000 }, async (
   for (const n of list) {
     assert.equal(n.state, 'serving');
     assert.equal(n.httpUrl, nodes[n.id].url);
+    // Its media workers' UDP addresses (one worker each here) and the address its relays bind to.
+    assert.ok(n.mediaAddresses.length >= 1 && n.mediaAddresses.every((a) => /^127\.0\.0\.1:\d+$/.test(a)), JSON.stringify(n.mediaAddresses));
+    assert.equal(n.relayIp, '127.0.0.1');
   }
   // Ant Media's server-wide path answers the same (from loopback, which the console allows).
   const root = await (await fetch(`${nodes.A.url}/rest/v2/cluster/nodes`, { signal: AbortSignal.timeout(5000) })).json();
   assert.deepEqual(root.map((n) => n.id), ['A', 'B', 'C']);
+});
+
+test('a settings change through REST on A is in force on B and C within 3 s', { timeout: 30_000 }, async (t) => {
+  const before = (await nodes.B.rest('GET', '/settings', undefined, 'ShortApp')).json;
+  const limit = before.webRTCViewerLimit === 77 ? 78 : 77;
+  const put = await nodes.A.rest('PUT', '/settings', { webRTCViewerLimit: limit }, 'ShortApp');
+  assert.equal(put.status, 200, put.text);
+  const changedAt = Date.now();
+  for (const name of ['B', 'C']) {
+    await waitUntil(async () => (await nodes[name].rest('GET', '/settings', undefined, 'ShortApp')).json?.webRTCViewerLimit === limit,
+      { timeoutMs: 3_000, intervalMs: 50, what: `the new limit on ${name}` });
+    t.diagnostic(`${name}: new setting in force after ${Date.now() - changedAt} ms`);
+  }
 });
 
 test('published on A, played on B and C: both decode; REST on C names A as the origin', { timeout: 90_000 }, async (t) => {

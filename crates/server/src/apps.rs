@@ -109,6 +109,46 @@ impl Apps {
         map.insert(app.to_owned(), Arc::new(settings));
     }
 
+    /// Takes the settings another node saved (cluster mode: one store, many
+    /// nodes); answers the apps that changed. Damaged or invalid saved
+    /// settings are logged and left aside: the ones in force stay.
+    pub fn refresh(&self, store: &SharedStore) -> Vec<String> {
+        let mut changed = Vec::new();
+        for name in self.names() {
+            let saved = db::lock(store).app_settings(&name);
+            let json = match saved {
+                Ok(Some(json)) => json,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::debug!(app = %name, "cannot read the saved settings: {e}");
+                    continue;
+                }
+            };
+            let saved: Settings = match serde_json::from_str(&json) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(app = %name, "the saved settings are damaged: {e}");
+                    continue;
+                }
+            };
+            let Some(current) = self.settings(&name) else {
+                continue;
+            };
+            let differ = saved.differences(&current);
+            if differ.is_empty() {
+                continue;
+            }
+            if let Err(e) = saved.validate() {
+                tracing::warn!(app = %name, "the saved settings are invalid: {e}");
+                continue;
+            }
+            tracing::info!(app = %name, changed = differ.join(","), "settings changed on another node");
+            self.replace(&name, saved);
+            changed.push(name);
+        }
+        changed
+    }
+
     fn read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<String, Arc<Settings>>> {
         // Values are replaced whole, so a poisoned lock still holds consistent data.
         self.inner.read().unwrap_or_else(|p| p.into_inner())

@@ -111,6 +111,8 @@ mod tests {
             publishers: 0,
             players: peers,
             origins: 0,
+            media_addresses: Vec::new(),
+            relay_ip: String::new(),
             started_at: 0,
             updated_at: 0,
         }

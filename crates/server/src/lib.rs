@@ -194,6 +194,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         )),
         None => None,
     };
+    // What a cluster node announces of itself.
+    let node_media: Vec<std::net::SocketAddr> = media_addrs.iter().map(|(a, _)| *a).collect();
     let turn = turn::start(
         &config.turn,
         rustls.clone(),
@@ -225,7 +227,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     ));
     let mut tasks = vec![hub_task];
     if let Some(c) = &cluster {
-        c.attach(hub_tx.clone(), apps.clone(), inboxes.clone());
+        c.attach(hub_tx.clone(), apps.clone(), inboxes.clone(), node_media);
         tasks.push(tokio::spawn(cluster::membership::run(
             c.clone(),
             hub_tx.clone(),

@@ -191,7 +191,7 @@ impl Registry for StoreRegistry {
 
     fn check_play(&mut self, app: &str, req: &Play, viewers: usize) -> Result<(), Refusal> {
         if let Some(c) = &self.cluster {
-            if c.is_relay_play(req.token.as_deref()) {
+            if c.is_relay_play(app, &req.stream_id, req.token.as_deref()) {
                 return Ok(());
             }
             if let Some(why) = c.refusing() {

@@ -51,6 +51,12 @@ pub struct NodeInfo {
     pub players: u64,
     /// Streams whose origin the node is.
     pub origins: u64,
+    /// The UDP addresses its media workers announce to clients.
+    #[serde(default)]
+    pub media_addresses: Vec<String>,
+    /// The address its relays bind their own UDP sockets to (any port).
+    #[serde(default)]
+    pub relay_ip: String,
     /// Unix milliseconds.
     pub started_at: i64,
     pub updated_at: i64,

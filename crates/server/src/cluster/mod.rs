@@ -9,6 +9,7 @@ pub mod membership;
 mod origin;
 mod relay;
 mod rooms;
+mod token;
 mod viewers;
 
 use std::collections::HashMap;
@@ -96,10 +97,8 @@ struct Attached {
     apps: Apps,
     /// Each media worker's inbox: a relay's own socket is announced to all.
     workers: Vec<tokio::sync::mpsc::UnboundedSender<crate::media_worker::WorkerMsg>>,
+    media: Vec<std::net::SocketAddr>,
 }
-
-/// The prefix of the play token of relays.
-const RELAY_PLAY_PREFIX: &str = "tern-cluster:";
 
 /// Why a cluster call failed.
 #[derive(Debug)]
@@ -189,27 +188,32 @@ impl Cluster {
     }
 
     /// Relays need the hub (for their edge publisher) and the apps' settings.
+    /// `media`: the UDP addresses the node's media workers announce.
     pub fn attach(
         &self,
         hub: tokio::sync::mpsc::Sender<HubMsg>,
         apps: Apps,
         workers: Vec<tokio::sync::mpsc::UnboundedSender<crate::media_worker::WorkerMsg>>,
+        media: Vec<std::net::SocketAddr>,
     ) {
-        let _ = self.inner.attached.set(Attached { hub, apps, workers });
+        let _ = self.inner.attached.set(Attached {
+            hub,
+            apps,
+            workers,
+            media,
+        });
     }
 
-    /// The `token` a relay plays with on the origin.
-    fn play_token(&self) -> String {
-        format!("{RELAY_PLAY_PREFIX}{}", self.inner.secret)
+    /// The `token` a relay plays `app/stream` with on the origin.
+    fn play_token(&self, app: &str, stream: &str) -> String {
+        token::make(&self.inner.secret, app, stream, unix_seconds())
     }
 
-    /// Whether a play's token is a relay's: such plays skip the app's rules
-    /// (the viewers behind the relay were checked on their node).
-    pub fn is_relay_play(&self, token: Option<&str>) -> bool {
-        token.is_some_and(|t| {
-            t.strip_prefix(RELAY_PLAY_PREFIX)
-                .is_some_and(|s| constant_time_eq(s.as_bytes(), self.inner.secret.as_bytes()))
-        })
+    /// Whether a play's token is a relay's for this stream: such plays skip
+    /// the app's rules (the viewers behind the relay were checked on their
+    /// node).
+    pub fn is_relay_play(&self, app: &str, stream: &str, token: Option<&str>) -> bool {
+        token.is_some_and(|t| token::check(&self.inner.secret, app, stream, t, unix_seconds()))
     }
 
     /// Whether a publish is the relay's own edge publisher of the stream.
@@ -522,6 +526,10 @@ impl Cluster {
             self.reannounce();
         }
         let reaped = self.with(&self.inner.beats, |c| membership::reap(c, &self.inner.me))?;
+        if let Some(a) = self.inner.attached.get() {
+            // A settings change made through another node's REST.
+            a.apps.refresh(&self.inner.store);
+        }
         if let Err(e) = self.sync_rooms() {
             tracing::warn!("cannot relay the rooms' remote participants: {e}");
         }
@@ -603,6 +611,13 @@ impl Cluster {
             publishers: load.publishers,
             players: load.players,
             origins: lock(&self.inner.owned).len() as u64,
+            media_addresses: self
+                .inner
+                .attached
+                .get()
+                .map(|a| a.media.iter().map(ToString::to_string).collect())
+                .unwrap_or_default(),
+            relay_ip: self.media_ip().to_string(),
             started_at: self.inner.started_at,
             updated_at: crate::db::now_ms(),
         }
@@ -677,6 +692,12 @@ impl Cluster {
             tracing::warn!("cannot remove this node from Redis (it expires on its own): {e}");
         }
     }
+}
+
+fn unix_seconds() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -198,7 +198,8 @@ async fn relay(
     let (c, a, s) = (cluster.clone(), app.to_owned(), stream.to_owned());
     let here = *viewers.borrow();
     let _ = tokio::task::spawn_blocking(move || c.count_viewers(&a, &s, here)).await;
-    let play = json!({"command": "play", "streamId": stream, "token": cluster.play_token()});
+    let play =
+        json!({"command": "play", "streamId": stream, "token": cluster.play_token(app, stream)});
     send(&mut ws, &play).await?;
     // The origin's offer, and the candidates it may trickle before our answer.
     let mut early = Vec::new();
@@ -234,6 +235,7 @@ async fn relay(
         .ok_or_else(|| format!("no application {app:?} on this node"))?;
     settings.max_peers_per_session = 1;
     settings.full_ice = true;
+    settings.relay_whole_gop = origin_gives_frames(cluster, app, stream).await;
     let socket = OwnSocket::open(cluster.media_ip(), &attached.workers)
         .await
         .map_err(|e| format!("cannot open the relay's UDP socket: {e}"))?;
@@ -295,6 +297,25 @@ async fn relay(
     s.close().await;
     let _ = ws.close(None).await;
     Ok(end)
+}
+
+/// Whether the stream's origin publishes it from a source that gives frames
+/// (RTMP, SRT), as its record says: such a source cannot make a keyframe on
+/// request, so the edge keeps whole groups of pictures for its new players.
+async fn origin_gives_frames(cluster: &Cluster, app: &str, stream: &str) -> bool {
+    let store = cluster.inner.store.clone();
+    let (a, s) = (app.to_owned(), stream.to_owned());
+    let kind = tokio::task::spawn_blocking(move || {
+        crate::db::lock(&store)
+            .broadcast(&a, &s)
+            .ok()
+            .flatten()
+            .and_then(|b| b.publish_type)
+    })
+    .await
+    .ok()
+    .flatten();
+    matches!(kind.as_deref(), Some("RTMP" | "SRT"))
 }
 
 /// Carries candidates both ways until one side ends or no viewer is left.
