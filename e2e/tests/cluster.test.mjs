@@ -200,6 +200,30 @@ test('a conference room with a participant on each of A, B and C: each decodes t
   });
 });
 
+test('a play-only viewer of a room on C, whose participants are on A and B: it decodes both', { timeout: 90_000 }, async (t) => {
+  await guard('cluster-room-viewer', async () => {
+    const room = uniqueStreamId('hall');
+    const ids = { A: uniqueStreamId('ha'), B: uniqueStreamId('hb') };
+    const pages = {};
+    for (const k of ['A', 'B']) {
+      const url = web.pageUrl('conference.html', { ws: nodes[k].wsUrl(), id: ids[k], room });
+      pages[k] = await openParticipant(browser, url, `speaker-${k}`);
+      participants.push(pages[k]);
+      await pages[k].waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000, match: (d) => d?.streamId === ids[k] });
+    }
+    // C has no participant of the room: its viewer's play makes C relay both speakers into its part of the room.
+    const viewer = await openParticipant(browser, web.pageUrl('conference.html', { ws: nodes.C.wsUrl(), id: uniqueStreamId('hv'), room, publish: 'none' }), 'room-viewer-C');
+    participants.push(viewer);
+    await waitForRemoteVideos(viewer, Object.values(ids), 30_000);
+    const s = await assertRemoteTracks(viewer, { flowing: Object.values(ids), gapMs: 1500, audio: true });
+    t.diagnostic(`viewer on C: ${describeTracks(s.after)}`);
+    for (const p of [...Object.values(pages), viewer]) {
+      await p.close();
+      participants.splice(participants.indexOf(p), 1);
+    }
+  });
+});
+
 test('one one-time token presented at once on A, B and C: exactly one play gets in', { timeout: 60_000 }, async (t) => {
   await guard('cluster-token', async () => {
     const sid = uniqueStreamId('tk');

@@ -61,6 +61,30 @@ impl Core {
     }
 }
 
+impl Core {
+    /// Ids players here watch that no stream of this node publishes: rooms
+    /// with players, and ids players wait for (a cluster relays a room's
+    /// participants from other nodes for them).
+    pub fn watched(&self) -> Vec<crate::ids::StreamKey> {
+        let rooms = self
+            .state
+            .rooms
+            .iter()
+            .filter(|(_, r)| !r.players.is_empty())
+            .map(|(k, _)| k);
+        let waited = self
+            .state
+            .waiting
+            .iter()
+            .filter(|(_, w)| !w.is_empty())
+            .map(|(k, _)| k);
+        let mut out: Vec<_> = rooms.chain(waited).cloned().collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
 fn entry<'a>(out: &'a mut BTreeMap<String, AppCensus>, app: &str) -> &'a mut AppCensus {
     out.entry(app.to_owned()).or_insert_with(|| AppCensus {
         app: app.to_owned(),

@@ -38,6 +38,8 @@ pub enum HubMsg {
     Admin(crate::admin::AdminRequest),
     /// What the node holds, for `/metrics`.
     Census(oneshot::Sender<Vec<tern_core::AppCensus>>),
+    /// Rooms and ids that players here watch, for the cluster's room relays.
+    Watched(oneshot::Sender<Vec<tern_core::StreamKey>>),
     /// Every live stream with its players' figures, for the console.
     Live(oneshot::Sender<Vec<tern_core::LiveStream>>),
     /// A publisher of `session` that gives frames (RTMP, SRT) opens its
@@ -198,6 +200,9 @@ impl Hub {
             }
             HubMsg::Live(reply) => {
                 let _ = reply.send(self.core.live_streams());
+            }
+            HubMsg::Watched(reply) => {
+                let _ = reply.send(self.core.watched());
             }
             HubMsg::FrameSource {
                 session,

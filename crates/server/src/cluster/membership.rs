@@ -29,6 +29,9 @@ pub struct Load {
     pub publishers: u64,
     pub players: u64,
     pub draining: bool,
+    /// (app, id) that players here watch without a local stream: rooms
+    /// whose participants may be on other nodes.
+    pub watched: Vec<(String, String)>,
 }
 
 /// A member as `GET /rest/v2/cluster/nodes` shows it.
@@ -201,6 +204,12 @@ pub async fn run(
                     load.publishers += app.publishers.values().sum::<u64>();
                     load.players += app.players.values().sum::<u64>();
                 }
+            }
+        }
+        let (tx, rx) = oneshot::channel();
+        if hub.send(HubMsg::Watched(tx)).await.is_ok() {
+            if let Ok(Ok(keys)) = tokio::time::timeout(Duration::from_millis(500), rx).await {
+                load.watched = keys.into_iter().map(|k| (k.app, k.id)).collect();
             }
         }
         let c = cluster.clone();

@@ -257,6 +257,7 @@ impl Cluster {
                         tracing::warn!(app, stream, "cannot look up the stream's origin: {e}");
                         return;
                     }
+                    Ok(Ok(None)) => return self.prepare_room_play(app, stream).await,
                     _ => return,
                 };
                 self.start_relay(app, stream, origin, None)
@@ -266,6 +267,45 @@ impl Cluster {
             tokio::time::timeout(relay::READY_WITHIN, ready.wait_for(Option::is_some)).await;
         if waited.is_err() {
             tracing::warn!(app, stream, "relay not ready in time; the play goes on");
+        }
+    }
+
+    /// A play of an id no node publishes: when it is a room with members on
+    /// other nodes, relay them here now (the beat keeps them while the room
+    /// has players here), and wait (a bounded time) for the first.
+    async fn prepare_room_play(&self, app: &str, room: &str) {
+        let c = self.clone();
+        let (a, r) = (app.to_owned(), room.to_owned());
+        let remote = tokio::task::spawn_blocking(move || c.remote_room_members(&a, &r)).await;
+        let remote = match remote {
+            Ok(Ok(m)) => m,
+            Ok(Err(e)) => {
+                tracing::warn!(app, room, "cannot look up the room's members: {e}");
+                return;
+            }
+            Err(_) => return,
+        };
+        let mut waits = Vec::new();
+        for (stream, origin) in remote {
+            waits.push(self.start_relay(app, &stream, origin, Some(room.to_owned())));
+        }
+        if waits.is_empty() {
+            return;
+        }
+        let first = futures_util::future::select_all(
+            waits
+                .iter_mut()
+                .map(|r| Box::pin(r.wait_for(Option::is_some))),
+        );
+        if tokio::time::timeout(relay::READY_WITHIN, first)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                app,
+                room,
+                "no relay of the room ready in time; the play goes on"
+            );
         }
     }
 
@@ -530,7 +570,7 @@ impl Cluster {
             // A settings change made through another node's REST.
             a.apps.refresh(&self.inner.store);
         }
-        if let Err(e) = self.sync_rooms() {
+        if let Err(e) = self.sync_rooms(&load.watched) {
             tracing::warn!("cannot relay the rooms' remote participants: {e}");
         }
         let now = crate::db::now_ms();

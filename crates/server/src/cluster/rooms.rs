@@ -1,7 +1,8 @@
 //! Conference rooms across nodes. Each node publishes its participants of a
 //! room; the room's members (stream ids) are a set in Redis. A node with a
-//! participant of a room relays the room's other members from their origins
-//! into its own part of the room, so its participants see and hear everyone.
+//! participant or a player of a room relays the room's other members from
+//! their origins into its own part of the room, so its participants see and
+//! hear everyone, and its play-only viewers see the whole room.
 
 use std::collections::{HashMap, HashSet};
 
@@ -49,18 +50,41 @@ fn remote_members(
 }
 
 impl Cluster {
+    /// The members of `room` published on other live nodes.
+    pub(super) fn remote_room_members(
+        &self,
+        app: &str,
+        room: &str,
+    ) -> Result<Vec<(String, NodeInfo)>, super::ClusterError> {
+        let nodes: HashMap<String, NodeInfo> = self
+            .nodes()?
+            .into_iter()
+            .map(|n| (n.id.clone(), n))
+            .collect();
+        let me = self.inner.me.node.clone();
+        self.with(&self.inner.calls, |c| {
+            remote_members(c, app, room, &me, &nodes)
+        })
+    }
+
     /// Relays into each room that has a participant here the room's members
     /// published on other nodes; a room without local participants lets its
     /// relays end.
-    pub(super) fn sync_rooms(&self) -> Result<(), super::ClusterError> {
+    /// `watched`: ids players here watch without a local stream (rooms
+    /// with players here, or ids they wait for).
+    pub(super) fn sync_rooms(
+        &self,
+        watched: &[(String, String)],
+    ) -> Result<(), super::ClusterError> {
         if self.inner.attached.get().is_none() {
             return Ok(());
         }
-        let local: HashSet<(String, String)> = super::lock(&self.inner.owned)
+        let mut local: HashSet<(String, String)> = super::lock(&self.inner.owned)
             .iter()
             .filter(|(_, o)| o.started)
             .filter_map(|((app, _), o)| Some((app.clone(), o.room.clone()?)))
             .collect();
+        local.extend(watched.iter().cloned());
         for ((app, _), h) in super::lock(&self.inner.relays).iter() {
             if let Some(room) = &h.room {
                 let wanted = local.contains(&(app.clone(), room.clone()));
