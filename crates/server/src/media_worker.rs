@@ -248,10 +248,14 @@ pub struct ToRelay {
 pub struct ToSocket {
     pub to: SocketAddr,
     pub data: Vec<u8>,
+    /// The worker that sent it: the one holding the socket's peer.
+    pub worker: usize,
 }
 
 /// Where a worker's packets go out.
 struct Exits {
+    /// This worker's index.
+    index: usize,
     udp: UdpSocket,
     tcp: TcpConns,
     /// The socket is dual-stack ([::]): IPv4 destinations go as mapped addresses.
@@ -294,6 +298,7 @@ async fn run(
     let (tcp, mut tcp_events) = TcpConns::new();
     let v6 = udp.local_addr().is_ok_and(|a| a.is_ipv6());
     let mut out = Exits {
+        index,
         udp,
         tcp,
         v6,
@@ -473,6 +478,7 @@ fn pump(
             let to = ToSocket {
                 to: t.destination,
                 data: t.contents.to_vec(),
+                worker: out.index,
             };
             if link.try_send(to).is_err() {
                 dropped += 1;

@@ -427,18 +427,30 @@ impl OwnSocket {
         let inboxes = workers.to_vec();
         let task = tokio::spawn(async move {
             let mut buf = vec![0u8; 2048];
+            // The worker holding the relay's peer, known from what it sends
+            // (the relay runs full ICE: it speaks first).
+            let mut owner: Option<usize> = None;
             loop {
                 tokio::select! {
                     got = socket.recv_from(&mut buf) => {
                         let Ok((n, from)) = got else { continue };
-                        // The worker holding the relay's peer takes it; the
-                        // others drop it at once.
-                        for w in &inboxes {
-                            let _ = w.send(WorkerMsg::TurnIn { from, to: local, data: buf[..n].to_vec() });
+                        let msg = |data: Vec<u8>| WorkerMsg::TurnIn { from, to: local, data };
+                        match owner.and_then(|i| inboxes.get(i)) {
+                            Some(w) => {
+                                let _ = w.send(msg(buf[..n].to_vec()));
+                            }
+                            // Not known yet: every worker gets it, and the
+                            // others drop it at once.
+                            None => {
+                                for w in &inboxes {
+                                    let _ = w.send(msg(buf[..n].to_vec()));
+                                }
+                            }
                         }
                     }
                     out = rx.recv() => match out {
                         Some(d) => {
+                            owner = Some(d.worker);
                             let _ = socket.send_to(&d.data, d.to).await;
                         }
                         None => break,
