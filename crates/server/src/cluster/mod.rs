@@ -13,7 +13,7 @@ mod token;
 mod viewers;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -62,6 +62,9 @@ struct Owned {
     room: Option<String>,
 }
 
+/// Connections for calls (claims, lookups, counts) at most.
+const CALL_CONNECTIONS: usize = 4;
+
 #[derive(Clone)]
 pub struct Cluster {
     inner: Arc<Inner>,
@@ -72,8 +75,11 @@ struct Inner {
     me: Holder,
     http_url: String,
     store: SharedStore,
-    /// For claims and lookups from the hub and REST (each short).
-    calls: Mutex<Option<Connection>>,
+    /// For claims and lookups from the hub, plays and REST (each short): a
+    /// few connections, opened as needed, so concurrent joins do not queue
+    /// behind one round trip each.
+    calls: Vec<Mutex<Option<Connection>>>,
+    next_call: AtomicUsize,
     /// For the heartbeat, so a slow beat never delays a publish.
     beats: Mutex<Option<Connection>>,
     owned: Mutex<HashMap<(String, String), Owned>>,
@@ -168,7 +174,8 @@ impl Cluster {
                 me: Holder { node, epoch },
                 http_url,
                 store,
-                calls: Mutex::new(None),
+                calls: (0..CALL_CONNECTIONS).map(|_| Mutex::new(None)).collect(),
+                next_call: AtomicUsize::new(0),
                 beats: Mutex::new(Some(c)),
                 owned: Mutex::new(HashMap::new()),
                 started_at: crate::db::now_ms(),
@@ -391,14 +398,43 @@ impl Cluster {
         &self.inner.http_url
     }
 
-    /// Runs `f` on a connection; a kept one found closed (Redis restarted)
-    /// is replaced and `f` runs once more, as the command never left.
+    /// Runs `f` on one of the connections for calls: a free one if any.
+    fn call<T>(
+        &self,
+        f: impl FnMut(&mut Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, ClusterError> {
+        let slots = &self.inner.calls;
+        let start = self.inner.next_call.fetch_add(1, Ordering::Relaxed) % slots.len();
+        for i in 0..slots.len() {
+            match slots[(start + i) % slots.len()].try_lock() {
+                Ok(mut g) => return self.on(&mut g, f),
+                // Values are replaced whole: a poisoned slot still holds a
+                // usable connection or none.
+                Err(std::sync::TryLockError::Poisoned(p)) => {
+                    return self.on(&mut p.into_inner(), f)
+                }
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        self.with(&slots[start], f)
+    }
+
+    /// Runs `f` on the connection of `slot`.
     fn with<T>(
         &self,
         slot: &Mutex<Option<Connection>>,
+        f: impl FnMut(&mut Connection) -> redis::RedisResult<T>,
+    ) -> Result<T, ClusterError> {
+        self.on(&mut lock(slot), f)
+    }
+
+    /// Runs `f` on a connection; a kept one found closed (Redis restarted)
+    /// is replaced and `f` runs once more, as the command never left.
+    fn on<T>(
+        &self,
+        slot: &mut Option<Connection>,
         mut f: impl FnMut(&mut Connection) -> redis::RedisResult<T>,
     ) -> Result<T, ClusterError> {
-        let mut slot = lock(slot);
         let kept = slot.is_some();
         let mut once = |slot: &mut Option<Connection>| {
             if slot.is_none() {
@@ -412,8 +448,8 @@ impl Cluster {
             }
             result
         };
-        match once(&mut slot) {
-            Err(e) if kept && e.is_connection_dropped() => Ok(once(&mut slot)?),
+        match once(slot) {
+            Err(e) if kept && e.is_connection_dropped() => Ok(once(slot)?),
             other => Ok(other?),
         }
     }
@@ -422,9 +458,7 @@ impl Cluster {
     /// live node publishes it.
     pub fn claim(&self, app: &str, stream: &str) -> Result<Claimed, ClusterError> {
         let field = keys::origin_field(app, stream);
-        let claimed = self.with(&self.inner.calls, |c| {
-            origin::claim(c, &field, &self.inner.me)
-        })?;
+        let claimed = self.call(|c| origin::claim(c, &field, &self.inner.me))?;
         if !matches!(claimed, Claimed::Taken(_)) {
             lock(&self.inner.owned)
                 .entry((app.to_owned(), stream.to_owned()))
@@ -461,8 +495,7 @@ impl Cluster {
             drop(owned);
             if let Some(room) = room {
                 // Other nodes relay it into their part of the room.
-                if let Err(e) = self.with(&self.inner.calls, |c| rooms::join(c, app, &room, stream))
-                {
+                if let Err(e) = self.call(|c| rooms::join(c, app, &room, stream)) {
                     tracing::warn!(
                         app,
                         stream,
@@ -478,9 +511,7 @@ impl Cluster {
     /// total (`None` when Redis cannot say).
     pub fn count_viewers(&self, app: &str, stream: &str, n: usize) -> Option<u64> {
         let node = &self.inner.me.node;
-        match self.with(&self.inner.calls, |c| {
-            viewers::count(c, app, stream, node, n)
-        }) {
+        match self.call(|c| viewers::count(c, app, stream, node, n)) {
             Ok(total) => Some(total),
             Err(e) => {
                 tracing::warn!(app, stream, "cannot count the cluster's viewers: {e}");
@@ -492,7 +523,7 @@ impl Cluster {
     /// This node stopped relaying the stream: its viewers no longer count.
     fn forget_viewers(&self, app: &str, stream: &str) {
         let node = &self.inner.me.node;
-        if let Err(e) = self.with(&self.inner.calls, |c| viewers::forget(c, app, stream, node)) {
+        if let Err(e) = self.call(|c| viewers::forget(c, app, stream, node)) {
             tracing::warn!(app, stream, "cannot drop this node's viewer count: {e}");
         }
     }
@@ -504,11 +535,11 @@ impl Cluster {
             return;
         };
         let room = gone.room;
-        if let Err(e) = self.with(&self.inner.calls, |c| viewers::clear(c, app, stream)) {
+        if let Err(e) = self.call(|c| viewers::clear(c, app, stream)) {
             tracing::warn!(app, stream, "cannot clear the stream's viewer counts: {e}");
         }
         if let Some(room) = room {
-            if let Err(e) = self.with(&self.inner.calls, |c| rooms::leave(c, app, &room, stream)) {
+            if let Err(e) = self.call(|c| rooms::leave(c, app, &room, stream)) {
                 tracing::warn!(
                     app,
                     stream,
@@ -518,9 +549,7 @@ impl Cluster {
             }
         }
         let field = keys::origin_field(app, stream);
-        if let Err(e) = self.with(&self.inner.calls, |c| {
-            origin::release(c, &field, &self.inner.me)
-        }) {
+        if let Err(e) = self.call(|c| origin::release(c, &field, &self.inner.me)) {
             // The reaper cannot take it while we live; the next claim of this
             // node (or our next beat) settles it.
             tracing::warn!(app, stream, "cannot release the origin claim: {e}");
@@ -541,7 +570,7 @@ impl Cluster {
     /// The node that publishes a stream, when a live one does.
     pub fn origin_of(&self, app: &str, stream: &str) -> Result<Option<NodeInfo>, ClusterError> {
         let field = keys::origin_field(app, stream);
-        let Some(holder) = self.with(&self.inner.calls, |c| origin::holder(c, &field))? else {
+        let Some(holder) = self.call(|c| origin::holder(c, &field))? else {
             return Ok(None);
         };
         let nodes = self.nodes()?;
@@ -552,7 +581,7 @@ impl Cluster {
 
     /// Every live node with its last announced load.
     pub fn nodes(&self) -> Result<Vec<NodeInfo>, ClusterError> {
-        self.with(&self.inner.calls, membership::list)
+        self.call(membership::list)
     }
 
     /// One heartbeat: announce, re-announce our streams if Redis forgot us,

@@ -62,9 +62,7 @@ impl Cluster {
             .map(|n| (n.id.clone(), n))
             .collect();
         let me = self.inner.me.node.clone();
-        self.with(&self.inner.calls, |c| {
-            remote_members(c, app, room, &me, &nodes)
-        })
+        self.call(|c| remote_members(c, app, room, &me, &nodes))
     }
 
     /// Relays into each room that has a participant here the room's members
