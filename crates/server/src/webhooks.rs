@@ -98,16 +98,19 @@ fn form_escape(s: &str) -> String {
 
 /// `sha256=<hex>` of the body under `secret`.
 pub fn signature(secret: &str, body: &str) -> String {
+    format!("sha256={}", hmac_sha256_hex(secret, body))
+}
+
+/// HMAC-SHA256 of `body` under `secret`, in lowercase hex.
+pub fn hmac_sha256_hex(secret: &str, body: &str) -> String {
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
         .expect("HMAC takes a key of any length");
     mac.update(body.as_bytes());
-    let hex: String = mac
-        .finalize()
+    mac.finalize()
         .into_bytes()
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256={hex}")
+        .collect()
 }
 
 #[derive(Clone)]

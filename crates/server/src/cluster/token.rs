@@ -3,9 +3,6 @@
 //! secret itself never crosses node-to-node signaling, and a token read off
 //! the wire plays that one stream, for a minute.
 
-use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
-
 /// What every relay token starts with.
 pub const PREFIX: &str = "tern-cluster:";
 /// How far (seconds) a token's time may be from the origin's clock.
@@ -36,16 +33,9 @@ pub fn check(secret: &str, app: &str, stream: &str, token: &str, now: u64) -> bo
 }
 
 fn mac(secret: &str, app: &str, stream: &str, at: u64) -> String {
-    let mut m = <Hmac<Sha256> as KeyInit>::new_from_slice(secret.as_bytes())
-        .expect("HMAC takes a key of any length");
     // Newlines never occur in app names or stream ids: the fields cannot run
     // into each other.
-    m.update(format!("relay-play\n{app}\n{stream}\n{at}").as_bytes());
-    m.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::webhooks::hmac_sha256_hex(secret, &format!("relay-play\n{app}\n{stream}\n{at}"))
 }
 
 #[cfg(test)]
