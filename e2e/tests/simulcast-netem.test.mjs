@@ -4,8 +4,9 @@
 //   1. plumbing: B plays a plain (single-layer) stream over the veth, and shaping that veth carries B's media;
 //   2. a simulcast stream: A and B ramp up to the top layer (and stay there 5 s); B's link drops to what carries the lowest layer
 //      only (its rate × 1.5 + 60 kbit/s);
-//      within 10 s B is moved to a lower layer (resolutionChangeInfo, then its <video>) and keeps decoding, while
-//      A stays on top. The time to downswitch is printed (console.log) for the record.
+//      within 10 s B is moved to a lower layer (resolutionChangeInfo, then its <video>) and keeps decoding (no
+//      stall over 5 s while it settles, none over 3 s on the layer it is last told), while A stays on top.
+//      The time to downswitch is printed (console.log) for the record.
 // Needs root (network namespace, veth, tc); without it the file fails in before() saying so. Tern listens on
 // 0.0.0.0 and is started after the veth exists: it announces every interface address as an ICE candidate.
 import { test, before, after } from 'node:test';
@@ -169,16 +170,30 @@ test('simulcast: the viewer on a constrained link moves to a lower layer within 
 
     // Some seconds on the slow link: B goes on decoding, A is untouched.
     await sleep(4000);
+    // The server may still move B once more (a loaded Chromium makes its upper layers lighter, and then one
+    // fits the slow link): each switch waits for the new layer's keyframe. Judge steadiness from the moment B
+    // shows the layer it was last told, over at least 4 s.
+    const last = lastLayerChange(b, shapedAt);
+    let settledFrom = shownAt;
+    if (last.at > shownAt) {
+      const first = await waitUntil(async () => (await readVideoFrameLog(b)).find((f) => f.t >= last.at && f.h === last.height), {
+        timeoutMs: 20_000, what: `viewer B's <video> at ${last.height}p after its later resolutionChangeInfo`,
+      });
+      settledFrom = first.t;
+      await sleep(Math.max(0, settledFrom + 4000 - Date.now()));
+    }
     await assertMediaFlowing(b, { gapMs: 1500, audio: true });
     const bFrames = await readVideoFrameLog(b);
-    // Once its <video> shows the lower layer, B decodes on.
-    const settled = longestFrameGap(bFrames, shownAt, Date.now());
+    // Once its <video> shows its last layer, B decodes on; no stall since the first switch is long either.
+    const settled = longestFrameGap(bFrames, settledFrom, Date.now());
+    const sinceShown = longestFrameGap(bFrames, shownAt, Date.now());
     const aFrames = await readVideoFrameLog(a);
     t.diagnostic(`viewer B: heights ${JSON.stringify(heightRuns(bFrames).map((r) => `${r.h}p×${r.frames}`))}, told ${JSON.stringify(layerChanges(b))}; `
-      + `longest gap from shaping ${longestFrameGap(bFrames, shapedAt).gapMs} ms, after the switch ${settled.gapMs} ms`);
+      + `longest gap from shaping ${longestFrameGap(bFrames, shapedAt).gapMs} ms, after the first switch ${sinceShown.gapMs} ms, on the last layer ${settled.gapMs} ms`);
     t.diagnostic(`viewer A: heights ${JSON.stringify(heightRuns(aFrames).map((r) => `${r.h}p×${r.frames}`))}, told ${JSON.stringify(layerChanges(a))}`);
     t.diagnostic(`qdisc: ${JSON.stringify(await ns.qdiscStats())}`);
-    assert.ok(settled.gapMs <= 3000, `viewer B stopped presenting video for ${settled.gapMs} ms after its switch: ${JSON.stringify(settled)}`);
+    assert.ok(settled.gapMs <= 3000, `viewer B stopped presenting video for ${settled.gapMs} ms on its last layer: ${JSON.stringify(settled)}`);
+    assert.ok(sinceShown.gapMs <= 5000, `viewer B stopped presenting video for ${sinceShown.gapMs} ms after its first switch: ${JSON.stringify(sinceShown)}`);
     assert.ok(lastLayerChange(b).height < top, `viewer B was moved back to ${lastLayerChange(b).height}p on the slow link`);
     assert.equal(lastLayerChange(a)?.height, top, `viewer A was last told ${lastLayerChange(a)?.height}p; all: ${JSON.stringify(layerChanges(a))}`);
     assert.equal((await videoState(a)).videoHeight, top, 'viewer A <video> height at the end');
