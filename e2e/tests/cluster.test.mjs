@@ -2,7 +2,8 @@
 // and C through the origin–edge relay; a stream id is published on one node at a time; a one-time token
 // is good once across the cluster; a Redis restart leaves flowing media alone; a killed origin's players
 // keep playing when its publisher comes back on another node within the restore window, and are finished
-// (with its records) within 5 s when it does not (a 4 s window).
+// (with its records) within 5 s when it does not (a 4 s window). A simulcast publisher's layers all cross the
+// relay, so a player on another node is switched between them as on the origin.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStaticServer } from '../lib/static-server.mjs';
@@ -14,6 +15,8 @@ import { waitUntil, withTimeout, sleep } from '../lib/poll.mjs';
 import { startRedis, startNode, members } from '../lib/cluster.mjs';
 import { waitForRemoteVideos, assertRemoteTracks, describeTracks } from '../lib/room-checks.mjs';
 import { startFrameLog, readFrameLog, analyseStall, waitForVideoAgain } from '../lib/frame-log.mjs';
+import { openTernPage } from '../lib/sdk-harness.mjs';
+import { publishSimulcast, waitForLayers, forceQuality } from '../lib/simulcast-checks.mjs';
 
 let redis;
 let nodes = {};
@@ -140,6 +143,31 @@ test('the publisher\'s data channel messages reach the players on B and C throug
         { timeoutMs: 10_000, what: `data_received on ${name}` });
     }
     t.diagnostic('both edges delivered the message');
+  });
+});
+
+test('simulcast across the relay: a player on B lists the layers of a publisher on A and is switched to the lowest and the top', { timeout: 120_000 }, async (t) => {
+  await guard('cluster-simulcast', async () => {
+    const sid = uniqueStreamId('clsim');
+    const pub = await openTernPage(browser, web.pageUrl('tern-sdk.html', { ws: nodes.A.wsUrl('LiveApp') }), 'simulcast-publisher-A');
+    participants.push(pub);
+    await publishSimulcast(pub, sid);
+    const viewer = await open('play.html', nodes.B, sid, 'simulcast-player-B');
+    await viewer.waitForEvent('play_started', { kind: 'callback', timeoutMs: 20_000 });
+    await waitForFirstFrame(viewer, 20_000);
+    // B learns the layers from what the relay brings: with one layer relayed it would list one.
+    const { heights, info } = await waitForLayers(viewer, sid, { min: 2, timeoutMs: 30_000 });
+    t.diagnostic(`layers on B: ${JSON.stringify(info.map((l) => [l.streamHeight, l.videoBitrate]))}`);
+    for (const h of [heights[heights.length - 1], heights[0]]) {
+      const s = await forceQuality(viewer, sid, h, { timeoutMs: 15_000 });
+      t.diagnostic(`force ${h}p on B: told after ${s.toldAt - s.forcedAt} ms, <video> after ${s.shownAt - s.forcedAt} ms`);
+    }
+    await assertMediaFlowing(viewer, { gapMs: 1500, audio: true });
+    // One relay carries them all: B's players count once on A (its relay is not a viewer there).
+    await waitUntil(async () => (await nodes.A.rest('GET', `/broadcasts/${sid}`)).json?.webRTCViewerCount === 1,
+      { timeoutMs: 10_000, what: 'one viewer of the simulcast stream in REST on A' });
+    // Three encoded layers cost the shared CPU: free it for the tests that follow.
+    for (const p of [viewer, pub]) await p.close().catch(() => {});
   });
 });
 

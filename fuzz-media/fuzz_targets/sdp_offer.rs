@@ -31,6 +31,7 @@ fuzz_target!(|data: &[u8]| {
         full_ice: false,
         local: None,
         whole_gop: false,
+        all_layers: false,
     };
     sfu.handle_command(
         Instant::now(),

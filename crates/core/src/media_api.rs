@@ -29,6 +29,9 @@ pub struct MediaProfile {
     /// players (a cluster relay of a stream whose origin cannot make a
     /// keyframe on request).
     pub whole_gop: bool,
+    /// A player gets each simulcast layer of its sources as a send stream of
+    /// its own, unchosen (a cluster relay, whose edge chooses per viewer).
+    pub all_layers: bool,
 }
 
 /// `dataChannelPlayerDistribution` (PROTOCOL.md §6.4).

@@ -5,7 +5,7 @@ use std::time::Instant;
 use tern_signal::{ErrorDef, Play, ServerMessage};
 
 use crate::ids::{PeerId, SessionId};
-use crate::media_api::{MediaCommand, PeerRole, Source};
+use crate::media_api::{MediaCommand, MediaProfile, PeerRole, Source};
 use crate::state::{Phase, RoomView};
 use crate::Core;
 
@@ -29,7 +29,7 @@ impl PlayError {
 }
 
 impl Core {
-    pub(crate) fn play(&mut self, now: Instant, session: SessionId, req: Play) {
+    pub(crate) fn play(&mut self, now: Instant, session: SessionId, mut req: Play) {
         let Some(key) = self.state.key(session, &req.stream_id) else {
             return;
         };
@@ -39,6 +39,7 @@ impl Core {
             let msg = ServerMessage::error(r.definition, Some(&req.stream_id));
             return self.send(session, msg);
         }
+        req.all_layers = self.registry.is_relay(&key.app, &req);
         if self.session_full(session, &req.stream_id) {
             return;
         }
@@ -79,7 +80,10 @@ impl Core {
         }
         let key = self.state.key(session, id).ok_or(PlayError::NotLive)?;
         let settings = &self.state.sessions[&session].settings;
-        let profile = settings.media_profile();
+        let profile = MediaProfile {
+            all_layers: req.all_layers,
+            ..settings.media_profile()
+        };
         let live_source = self
             .state
             .streams

@@ -47,6 +47,11 @@ pub trait Registry: Send {
     /// May this `play` go ahead? `viewers` is the stream's current player count.
     fn check_play(&mut self, app: &str, req: &Play, viewers: usize) -> Result<(), Refusal>;
     fn stream_event(&mut self, app: &str, stream_id: &str, event: StreamEvent);
+    /// Is this accepted `play` another node's relay of the stream (which
+    /// gets every simulcast layer, to choose among on its own node)?
+    fn is_relay(&mut self, _app: &str, _req: &Play) -> bool {
+        false
+    }
     /// May a session join `room` now (`room_not_active_or_expired` when its
     /// planned window does not contain now)? Rooms have no window by default.
     fn check_room(&mut self, _app: &str, _room: &str) -> Result<(), Refusal> {

@@ -83,6 +83,7 @@ impl AppSettings {
             full_ice: self.full_ice,
             local: self.relay_local,
             whole_gop: self.relay_whole_gop,
+            all_layers: false,
         }
     }
 

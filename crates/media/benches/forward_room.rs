@@ -98,6 +98,7 @@ fn profile() -> MediaProfile {
         full_ice: false,
         local: None,
         whole_gop: false,
+        all_layers: false,
     }
 }
 

@@ -20,6 +20,7 @@ fn profile(vp8: bool, h264: bool, data_channel: bool) -> MediaProfile {
         full_ice: false,
         local: None,
         whole_gop: false,
+        all_layers: false,
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use str0m::media::{MediaKind, Mid};
+use str0m::media::{MediaKind, Mid, Rid};
 use tern_core::{
     MediaCommand, MediaEvent, MediaProfile, PeerId, PlayerData, SessionId, Source, StreamKey,
 };
@@ -24,6 +24,7 @@ fn profile() -> MediaProfile {
         full_ice: false,
         local: None,
         whole_gop: false,
+        all_layers: false,
     }
 }
 
@@ -107,6 +108,7 @@ fn a_mirror_lets_another_worker_negotiate_a_player_and_its_end_reaches_home() {
             (Mid::from("1"), MediaKind::Video),
         ],
         simulcast: false,
+        rids: Vec::new(),
     };
 
     // The other worker offers the player both of the publisher's tracks.
@@ -179,4 +181,64 @@ fn a_stale_unmirror_leaves_a_newer_mirror_running() {
         matches!(gone.as_slice(), [(1, Relay::Gone { source })] if *source == PUBLISHER),
         "{gone:?}"
     );
+}
+
+/// The offer a worker makes to a player of a mirrored simulcast source.
+fn offer_for(all_layers: bool) -> String {
+    let mut other = sfu(1, 5001);
+    other.handle_relay(
+        Instant::now(),
+        Relay::Source {
+            source: PUBLISHER,
+            home: 0,
+            epoch: 1,
+            tracks: vec![
+                (Mid::from("0"), MediaKind::Audio),
+                (Mid::from("1"), MediaKind::Video),
+            ],
+            simulcast: true,
+            rids: ["q", "h", "f"].into_iter().map(Rid::from).collect(),
+        },
+    );
+    other.handle_command(
+        Instant::now(),
+        MediaCommand::OpenPlayer {
+            peer: PLAYER,
+            session: SessionId(2),
+            stream: stream(),
+            sources: vec![Source {
+                peer: PUBLISHER,
+                stream_id: "s".into(),
+            }],
+            profile: MediaProfile {
+                all_layers,
+                ..profile()
+            },
+            offer: None,
+        },
+    );
+    drain(&mut other)
+        .into_iter()
+        .find_map(|o| match o {
+            SfuOutput::Event(MediaEvent::Offer { sdp, .. }) => Some(sdp),
+            _ => None,
+        })
+        .expect("an offer")
+}
+
+#[test]
+fn a_player_of_every_layer_is_offered_each_rid_of_the_source_to_send() {
+    let offer = offer_for(true);
+    let video = offer
+        .split("m=video")
+        .nth(1)
+        .and_then(|v| v.split("m=application").next())
+        .expect("a video section");
+    assert!(video.contains("a=simulcast:send q;h;f"), "{video}");
+    for rid in ["q", "h", "f"] {
+        assert!(video.contains(&format!("a=rid:{rid} send")), "{video}");
+    }
+    assert_eq!(offer.matches("m=video").count(), 1, "one m-line: {offer}");
+    // An ordinary player gets one chosen layer: no simulcast in its offer.
+    assert!(!offer_for(false).contains("a=simulcast"));
 }

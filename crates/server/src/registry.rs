@@ -233,6 +233,12 @@ impl Registry for StoreRegistry {
         consume(&mut **store, app, accepted)
     }
 
+    fn is_relay(&mut self, app: &str, req: &Play) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.is_relay_play(app, &req.stream_id, req.token.as_deref()))
+    }
+
     fn stream_event(&mut self, app: &str, stream_id: &str, event: StreamEvent) {
         if let Some(c) = &self.cluster {
             if !c.owns(app, stream_id) {

@@ -173,6 +173,10 @@ pub struct Play {
     /// The player's own SDP offer (WHEP): Tern answers it instead of offering.
     /// Never read from the wire.
     pub offer: Option<String>,
+    /// Every simulcast layer as its own send stream, none chosen: for a
+    /// cluster relay's play only, which the server recognises by its token.
+    /// Never read from the wire.
+    pub all_layers: bool,
 }
 
 /// `takeCandidate` from the client; every field but `streamId` may be null.
@@ -403,6 +407,7 @@ fn play(obj: &Object, command: &str) -> Result<Play, ParseError> {
         user_publish_id: opt_str(obj, "userPublishId"),
         disable_tracks_by_default: bool_or(obj, "disableTracksByDefault", false),
         offer: None,
+        all_layers: false,
     })
 }
 

@@ -888,3 +888,47 @@ fn forcing_a_quality_pins_a_layer_and_layer_changes_reach_the_player() {
     }
     assert!(w.take_sent(s).is_empty(), "the publisher hears none of it");
 }
+
+/// Open, but a play whose token is "relay" is another node's relay.
+struct RelayAware;
+
+impl Registry for RelayAware {
+    fn check_publish(&mut self, _app: &str, _req: &tern_signal::Publish) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    fn check_play(&mut self, _: &str, _: &tern_signal::Play, _: usize) -> Result<(), Refusal> {
+        Ok(())
+    }
+
+    fn stream_event(&mut self, _app: &str, _id: &str, _event: StreamEvent) {}
+
+    fn is_relay(&mut self, _app: &str, req: &tern_signal::Play) -> bool {
+        req.token.as_deref() == Some("relay")
+    }
+}
+
+#[test]
+fn only_a_relay_play_gets_every_layer_also_when_it_waited() {
+    let mut w = World::new();
+    w.core = Core::with_registry(Box::new(RelayAware));
+    let relay = w.open();
+    let viewer = w.open();
+    let publisher = w.open();
+    // The relay asks before the stream is live (its origin is coming back).
+    w.frame(
+        relay,
+        r#"{"command":"play","streamId":"s","token":"relay"}"#,
+    );
+    w.live_publisher(publisher, "s");
+    w.frame(viewer, r#"{"command":"play","streamId":"s","token":"x"}"#);
+    let profiles: Vec<bool> = w
+        .take_media()
+        .into_iter()
+        .filter_map(|c| match c {
+            MediaCommand::OpenPlayer { profile, .. } => Some(profile.all_layers),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(profiles, [true, false]);
+}

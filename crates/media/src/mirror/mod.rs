@@ -40,6 +40,7 @@ impl Sfu {
             epoch,
             tracks,
             simulcast,
+            rids: self.source_rids(source),
         };
         self.out.push_back(SfuOutput::Relay { worker, relay });
         let list = self.relays.entry(source).or_default();
@@ -58,6 +59,7 @@ impl Sfu {
                 epoch,
                 tracks,
                 simulcast,
+                rids,
             } => {
                 self.mirrors.insert(
                     source,
@@ -66,6 +68,7 @@ impl Sfu {
                         epoch,
                         tracks,
                         simulcast,
+                        rids,
                         layers: Vec::new(),
                     },
                 );
@@ -274,6 +277,18 @@ impl Sfu {
         self.mirrors
             .get(&id)
             .map(|m| (m.tracks.clone(), m.simulcast))
+    }
+
+    /// A source's simulcast rids as offered (none: not simulcast), here or
+    /// mirrored.
+    pub(crate) fn source_rids(&self, id: PeerId) -> Vec<Rid> {
+        if let Some(p) = self.peers.get(&id) {
+            return p.rids.clone();
+        }
+        self.mirrors
+            .get(&id)
+            .map(|m| m.rids.clone())
+            .unwrap_or_default()
     }
 
     /// A source's simulcast layers now, here or mirrored.

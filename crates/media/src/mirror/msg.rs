@@ -18,6 +18,7 @@ pub enum Relay {
         epoch: u64,
         tracks: Vec<(Mid, MediaKind)>,
         simulcast: bool,
+        rids: Vec<Rid>,
     },
     /// From home: one packet of `source`.
     Media {
@@ -74,6 +75,8 @@ pub struct Mirror {
     pub epoch: u64,
     pub tracks: Vec<(Mid, MediaKind)>,
     pub simulcast: bool,
+    /// Simulcast: its video's rids, as offered.
+    pub rids: Vec<Rid>,
     /// Simulcast: its layers as of its last packet, lowest first.
     pub layers: Vec<(Rid, Layer)>,
 }

@@ -86,6 +86,10 @@ fn on_event(
         },
         Event::MediaAdded(m) if peer.role == PeerRole::Publisher => {
             peer.tracks_in.push((m.mid, m.kind));
+            // What it sends, str0m lists as what this side receives.
+            if let Some(s) = m.simulcast.filter(|_| m.kind == MediaKind::Video) {
+                peer.rids = s.recv.iter().map(|l| l.rid).collect();
+            }
         }
         Event::RtpPacket(packet) => {
             if let Some(ingress) = ingress(now, peer, packet) {
@@ -107,11 +111,15 @@ fn on_event(
             }
         }
         Event::KeyframeRequest(req) => {
-            if let Some(track) = peer.tracks_out.iter().find(|t| t.mid == req.mid) {
+            let track = peer
+                .tracks_out
+                .iter()
+                .find(|t| t.mid == req.mid && (t.fixed_rid.is_none() || t.fixed_rid == req.rid));
+            if let Some(track) = track {
                 forwards.push(Forward::Keyframe {
                     source: track.source,
                     mid: track.source_mid,
-                    rid: track.layers.current(),
+                    rid: track.fixed_rid.or(track.layers.current()),
                     kind: req.kind,
                 });
             }

@@ -59,6 +59,9 @@ pub struct TrackOut {
     pub refused: bool,
     /// The SSRC of its send stream, found once: a lookup by mid scans them all.
     pub tx: Option<Ssrc>,
+    /// Sends this one layer of a simulcast source as its own send stream,
+    /// never switched (a player that gets every layer, `all_layers`).
+    pub fixed_rid: Option<Rid>,
     /// Video of a simulcast source: the layer forwarded and the one wanted.
     pub simulcast: bool,
     pub layers: LayerSwitch,
@@ -66,6 +69,21 @@ pub struct TrackOut {
 }
 
 impl TrackOut {
+    /// A track that sends the source's layer `rid` of `source_mid` as is.
+    pub fn layer(source: PeerId, source_mid: Mid, mid: Mid, rid: Rid) -> Self {
+        TrackOut {
+            fixed_rid: Some(rid),
+            ..TrackOut::new(source, source_mid, mid, MediaKind::Video, false)
+        }
+    }
+
+    /// Whether it forwards this packet's track and layer.
+    pub fn carries(&self, source: PeerId, source_mid: Mid, rid: Option<Rid>) -> bool {
+        self.source == source
+            && self.source_mid == source_mid
+            && (self.fixed_rid.is_none() || self.fixed_rid == rid)
+    }
+
     /// A track newly sent to a player, forwarded from its source's `source_mid`.
     pub fn new(
         source: PeerId,
@@ -85,6 +103,7 @@ impl TrackOut {
             pt: None,
             refused: false,
             tx: None,
+            fixed_rid: None,
             simulcast: simulcast && kind == MediaKind::Video,
             layers: LayerSwitch::default(),
             selector: LayerSelector::default(),
@@ -144,6 +163,8 @@ pub struct Peer {
     pub wake_at: Option<Instant>,
     /// Publisher: its offer has simulcast layers.
     pub simulcast: bool,
+    /// Publisher: the rids of its video's simulcast layers, as offered.
+    pub rids: Vec<Rid>,
     /// Publisher: its first video packet came (a keyframe was asked for then
     /// if it was none).
     pub video_seen: bool,
@@ -204,6 +225,7 @@ impl Peer {
             profile,
             wake_at: None,
             simulcast: false,
+            rids: Vec::new(),
             pinned: None,
             estimate: None,
             stuck: StuckEstimate::new(now),

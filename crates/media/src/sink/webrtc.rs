@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use str0m::change::SdpAnswer;
-use str0m::media::{Direction, MediaKind, Mid};
+use str0m::media::{Direction, MediaKind, Mid, Rid, Simulcast, SimulcastLayer};
 use tern_core::{
     MediaEvent, MediaProfile, PeerId, PeerRole, SdpFailure, SessionId, Source, StreamKey,
 };
@@ -33,11 +33,12 @@ impl Sfu {
         profile: MediaProfile,
     ) {
         // Bandwidth estimation costs per packet; only a simulcast source gives
-        // a choice to make with it.
-        let bwe = sources.iter().any(|s| {
-            self.source_tracks(s.peer)
-                .is_some_and(|(_, simulcast)| simulcast)
-        });
+        // a choice to make with it, and a player of every layer makes none.
+        let bwe = !profile.all_layers
+            && sources.iter().any(|s| {
+                self.source_tracks(s.peer)
+                    .is_some_and(|(_, simulcast)| simulcast)
+            });
         let rtc = self.new_rtc(profile, now, bwe);
         let mut peer = Peer::new(rtc, PeerRole::Player, session, profile, now);
         peer.stream_id = stream.id.clone();
@@ -66,6 +67,7 @@ impl Sfu {
             .get(&id)
             .map(|p| p.sources.iter().map(|s| s.peer).collect())
             .unwrap_or_default();
+        let all_layers = self.peers.get(&id).is_some_and(|p| p.profile.all_layers);
         let added: Vec<NewSource> = sources
             .iter()
             .filter(|s| !current.contains(&s.peer))
@@ -74,29 +76,56 @@ impl Sfu {
                 Some((s.clone(), tracks, simulcast))
             })
             .collect();
+        // A player that gets every layer: each source's simulcast rids.
+        let rids: Vec<Vec<Rid>> = added
+            .iter()
+            .map(|(s, _, simulcast)| match all_layers && *simulcast {
+                true => self.source_rids(s.peer),
+                false => Vec::new(),
+            })
+            .collect();
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
         let kept: Vec<PeerId> = sources.iter().map(|s| s.peer).collect();
         let mut api = peer.rtc.sdp_api();
+        let mut stopped = Vec::new();
         for t in peer
             .tracks_out
             .iter_mut()
             .filter(|t| !kept.contains(&t.source))
         {
-            api.stop_media(t.mid);
+            // One m-line may carry several layers' tracks.
+            if !stopped.contains(&t.mid) {
+                api.stop_media(t.mid);
+                stopped.push(t.mid);
+            }
             t.stopping = true;
         }
         let mut new_tracks = Vec::new();
-        for (source, tracks, simulcast) in &added {
+        for ((source, tracks, simulcast), rids) in added.iter().zip(&rids) {
             for (source_mid, kind) in tracks {
+                let layers = (*kind == MediaKind::Video && !rids.is_empty()).then(|| {
+                    let mut s = Simulcast::new();
+                    for rid in rids {
+                        s.add_send_layer(SimulcastLayer::new(rid));
+                    }
+                    s
+                });
                 let mid = api.add_media(
                     *kind,
                     Direction::SendOnly,
                     Some(source.stream_id.clone()),
                     Some(track_id(*kind, &source.stream_id)),
-                    None,
+                    layers.clone(),
                 );
+                if layers.is_some() {
+                    new_tracks.extend(
+                        rids.iter()
+                            .map(|rid| TrackOut::layer(source.peer, *source_mid, mid, *rid)),
+                    );
+                    continue;
+                }
                 new_tracks.push(TrackOut::new(
                     source.peer,
                     *source_mid,
@@ -133,7 +162,7 @@ impl Sfu {
             return;
         };
         peer.pending = Some(pending);
-        let id_mapping: Vec<(String, String)> = peer
+        let mut id_mapping: Vec<(String, String)> = peer
             .tracks_out
             .iter()
             .filter(|t| !t.stopping)
@@ -146,6 +175,7 @@ impl Sfu {
                 (t.mid.to_string(), track_id(t.kind, stream_id))
             })
             .collect();
+        id_mapping.dedup();
         let sdp = offer.to_sdp_string();
         for p in removed {
             if let Some(s) = self.streams.get_mut(&p) {

@@ -52,11 +52,11 @@ impl Sfu {
         let Some(track) = player
             .tracks_out
             .iter_mut()
-            .find(|t| t.source == from && t.source_mid == ingress.mid && t.enabled)
+            .find(|t| t.carries(from, ingress.mid, ingress.rid) && t.enabled)
         else {
             return;
         };
-        if let Some(rid) = ingress.rid {
+        if let (Some(rid), None) = (ingress.rid, track.fixed_rid) {
             let layers = &ingress.layers;
             if track.layers.target().is_none() {
                 if let Some(want) = retarget(now, track, layers, estimate, pinned) {
@@ -140,7 +140,7 @@ impl Sfu {
         let bytes = ingress.payload.len() as u64;
         let mut api = player.rtc.direct_api();
         if track.tx.is_none() {
-            track.tx = api.stream_tx_by_mid(mid, None).map(|s| s.ssrc());
+            track.tx = api.stream_tx_by_mid(mid, track.fixed_rid).map(|s| s.ssrc());
         }
         let Some(tx) = track.tx.and_then(|ssrc| api.stream_tx(&ssrc)) else {
             // Gone with a renegotiation: found again by mid next time.
