@@ -163,6 +163,9 @@ test('simulcast across the relay: a player on B lists the layers of a publisher 
       t.diagnostic(`force ${h}p on B: told after ${s.toldAt - s.forcedAt} ms, <video> after ${s.shownAt - s.forcedAt} ms`);
     }
     await assertMediaFlowing(viewer, { gapMs: 1500, audio: true });
+    // What the relay carries: every layer, by the rates B measured.
+    const rates = (await waitForLayers(viewer, sid, { min: 2, timeoutMs: 10_000 })).info.map((l) => l.videoBitrate);
+    t.diagnostic(`layer rates on B ${JSON.stringify(rates)}: the relay carries ${(rates.reduce((a, b) => a + b, 0) / rates[0]).toFixed(2)}× the top layer`);
     // One relay carries them all: B's players count once on A (its relay is not a viewer there).
     await waitUntil(async () => (await nodes.A.rest('GET', `/broadcasts/${sid}`)).json?.webRTCViewerCount === 1,
       { timeoutMs: 10_000, what: 'one viewer of the simulcast stream in REST on A' });
