@@ -3,7 +3,9 @@
 // is good once across the cluster; a Redis restart leaves flowing media alone; a killed origin's players
 // keep playing when its publisher comes back on another node within the restore window, and are finished
 // (with its records) within 5 s when it does not (a 4 s window). A simulcast publisher's layers all cross the
-// relay, so a player on another node is switched between them as on the origin.
+// relay, so a player on another node is switched between them as on the origin. A publisher that drops (not its
+// node) may come back on another node within the window: that node takes the stream over, and the players on
+// every node play on.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startStaticServer } from '../lib/static-server.mjs';
@@ -332,6 +334,57 @@ test('a node at its CPU limit refuses new publishes with highResourceUsage and i
     assert.ok(Date.now() - stoppedAt < 5_000);
     await nodes.D.waitExit(10_000);
     delete nodes.D;
+  });
+});
+
+test('a publisher that drops on A and comes back on B within the window: B takes the stream over, players on A, B and C keep playing', { timeout: 90_000 }, async (t) => {
+  await guard('cluster-takeover', async () => {
+    const moved = uniqueStreamId('takeover');
+    const first = await open('publish.html', nodes.A, moved, 'publisher-drops-A');
+    await first.waitForEvent('publish_started', { kind: 'callback', timeoutMs: 15_000 });
+    const watchers = {};
+    for (const name of ['A', 'B', 'C']) watchers[name] = await open('play.html', nodes[name], moved, `takeover-watcher-${name}`, { firstFrame: '1' });
+    for (const w of Object.values(watchers)) {
+      await waitForFirstFrame(w, 20_000);
+      await startFrameLog(w);
+    }
+    await sleep(500);
+    // The page goes without `stop` (its network, say): A keeps the stream for its restore window.
+    const droppedAt = Date.now();
+    await first.close();
+    participants.splice(participants.indexOf(first), 1);
+    // A load balancer sends the encoder's new connection to B, which relays the stream from A for its player.
+    const again = await open('publish.html', nodes.B, moved, 'publisher-back-on-B');
+    const back = await waitUntil(async () => (await again.events()).find((e) => ['session_restored', 'publish_started'].includes(e.name)),
+      { timeoutMs: 10_000, what: 'the publish on B accepted' });
+    t.diagnostic(`drop -> ${back.name} on B ${Date.now() - droppedAt} ms`);
+    assert.deepEqual((await again.events()).filter((e) => e.kind === 'error').map((e) => e.name), [], 'B took the publish (no streamIdInUse)');
+    for (const [name, w] of Object.entries(watchers)) {
+      await waitForVideoAgain(w, droppedAt, { timeoutMs: 10_000 });
+      await assertMediaFlowing(w, { gapMs: 1200, audio: true });
+      const evs = await w.events();
+      assert.deepEqual(named(evs, 'play_finished'), [], `the player on ${name} got play_finished although the publisher came back`);
+      assert.equal(named(evs, 'play_started').length, 1, `the player on ${name} played once: ${evs.map((e) => e.name)}`);
+      const stall = analyseStall(await readFrameLog(w), droppedAt);
+      t.diagnostic(`player on ${name}: drop -> decoding again ${stall.dropToResumeMs} ms (longest stall ${stall.stallMs} ms)`);
+    }
+    const rec = await waitUntil(async () => {
+      const r = await nodes.C.rest('GET', `/broadcasts/${moved}`);
+      return r.json?.status === 'broadcasting' && r.json.originAdress === nodes.B.url ? r.json : null;
+    }, { timeoutMs: 5_000, what: 'REST on C: broadcasting from B' });
+    t.diagnostic(`REST on C: ${rec.status} from ${rec.originAdress}, ${rec.webRTCViewerCount} viewers`);
+    // Past A's window: A let the stream go to B and did not end it.
+    await sleep(Math.max(0, droppedAt + 11_000 - Date.now()));
+    for (const [name, w] of Object.entries(watchers)) {
+      assert.deepEqual(named(await w.events(), 'play_finished'), [], `the player on ${name} after A's window`);
+    }
+    await assertMediaFlowing(watchers.A, { gapMs: 1200, audio: true });
+    const after = (await nodes.C.rest('GET', `/broadcasts/${moved}`)).json;
+    assert.equal(after.status, 'broadcasting', JSON.stringify(after));
+    for (const w of [...Object.values(watchers), again]) {
+      await w.close().catch(() => {});
+      participants.splice(participants.indexOf(w), 1);
+    }
   });
 });
 

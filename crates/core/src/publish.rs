@@ -69,6 +69,17 @@ impl Core {
             return Err(PublishError::StreamIdInUse);
         };
         let window = self.state.sessions[&session].settings.client_start_timeout;
+        let relayed = self
+            .state
+            .streams
+            .get(&key)
+            .filter(|s| s.live && s.orphaned_until.is_none() && s.restoring_from.is_none())
+            .map(|s| s.publisher);
+        if let Some(relay) = relayed {
+            if self.registry.takes_over_relay(&key.app, &key.id) {
+                self.yield_publisher(now, relay);
+            }
+        }
         if let Some(stream) = self.state.streams.get(&key) {
             // A dropped publisher's stream takes a republish of its id within the
             // window (a network change gives the page a new socket).

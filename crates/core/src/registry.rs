@@ -39,6 +39,10 @@ pub enum StreamEvent {
     MetaData(Option<String>),
     /// A publish did not reach media in time (`publishTimeoutError`).
     PublishTimeout,
+    /// The publisher dropped without `stop`: the stream and its players wait
+    /// for a republish within the restore window (then `Broadcasting`
+    /// again, or `Finished`).
+    Orphaned,
 }
 
 pub trait Registry: Send {
@@ -47,6 +51,13 @@ pub trait Registry: Send {
     /// May this `play` go ahead? `viewers` is the stream's current player count.
     fn check_play(&mut self, app: &str, req: &Play, viewers: usize) -> Result<(), Refusal>;
     fn stream_event(&mut self, app: &str, stream_id: &str, event: StreamEvent);
+    /// Does an accepted `publish` of this id take the stream over from the
+    /// relay that publishes it here now (its origin's publisher dropped and
+    /// came back on this node)? The relay's publisher then yields as a
+    /// dropped one would, and the publish restores its stream.
+    fn takes_over_relay(&mut self, _app: &str, _stream_id: &str) -> bool {
+        false
+    }
     /// Is this accepted `play` another node's relay of the stream (which
     /// gets every simulcast layer, to choose among on its own node)?
     fn is_relay(&mut self, _app: &str, _req: &Play) -> bool {

@@ -79,16 +79,31 @@ impl Core {
     /// A live publisher dropped without `stop` (socket closed or ICE failed):
     /// its stream and players wait for a republish (PROTOCOL.md §4.9).
     pub(crate) fn orphan_publisher(&mut self, now: Instant, peer: PeerId, reason: &str) {
+        if let Some(key) = self.drop_publisher(now, peer, reason) {
+            self.registry
+                .stream_event(&key.app, &key.id, StreamEvent::Orphaned);
+        }
+    }
+
+    /// A relay's publisher gives its stream up to a local publish that
+    /// restores it at once: as a dropped publisher, but this node keeps
+    /// publishing the stream (no `Orphaned` for the registry).
+    pub(crate) fn yield_publisher(&mut self, now: Instant, peer: PeerId) {
+        self.drop_publisher(now, peer, "a local publisher takes the stream over");
+    }
+
+    /// Takes a live publisher out, its stream and players left waiting for a
+    /// republish; the stream's key, unless it was not live (then it ended).
+    fn drop_publisher(&mut self, now: Instant, peer: PeerId, reason: &str) -> Option<StreamKey> {
         let live = self.state.peers.get(&peer).and_then(|p| {
             let s = self.state.streams.get(&p.stream)?;
             (s.live && s.publisher == peer).then_some(s.restore_window)
         });
         let Some(window) = live else {
-            return self.end_publisher(now, peer, false);
+            self.end_publisher(now, peer, false);
+            return None;
         };
-        let Some(p) = self.state.remove_peer(peer) else {
-            return;
-        };
+        let p = self.state.remove_peer(peer)?;
         self.media(MediaCommand::Close { peer });
         tracing::info!(session = %p.session, %peer, stream = %p.stream, reason, "publisher dropped, waiting for it to come back");
         if let Some(s) = self.state.streams.get_mut(&p.stream) {
@@ -96,6 +111,7 @@ impl Core {
             s.orphaned_until = Some(now + window);
             s.orphaned_by = Some(p.session);
         }
+        Some(p.stream)
     }
 
     /// Ends one player; its session gets `play_finished` when `notify_self`.

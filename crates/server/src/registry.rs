@@ -233,6 +233,12 @@ impl Registry for StoreRegistry {
         consume(&mut **store, app, accepted)
     }
 
+    fn takes_over_relay(&mut self, app: &str, stream_id: &str) -> bool {
+        self.cluster
+            .as_ref()
+            .is_some_and(|c| c.take_over_relay(app, stream_id))
+    }
+
     fn is_relay(&mut self, app: &str, req: &Play) -> bool {
         self.cluster
             .as_ref()
@@ -305,7 +311,7 @@ impl Registry for StoreRegistry {
                     })
                     .map(drop)
             }
-            StreamEvent::PublishTimeout => Ok(()),
+            StreamEvent::PublishTimeout | StreamEvent::Orphaned => Ok(()),
         };
         drop(store);
         if let Some(c) = &self.cluster {
@@ -355,6 +361,7 @@ impl StoreRegistry {
                 c.started(app, stream_id, record, None);
             }
             StreamEvent::Finished => c.finished(app, stream_id),
+            StreamEvent::Orphaned => c.orphaned(app, stream_id),
             _ => {}
         }
     }

@@ -906,6 +906,67 @@ impl Registry for RelayAware {
     fn is_relay(&mut self, _app: &str, req: &tern_signal::Play) -> bool {
         req.token.as_deref() == Some("relay")
     }
+
+    fn takes_over_relay(&mut self, _app: &str, id: &str) -> bool {
+        id.starts_with("moved")
+    }
+}
+
+#[test]
+fn a_local_publish_takes_the_stream_over_from_its_relay() {
+    for (id, takes_over) in [("moved", true), ("kept", false)] {
+        let mut w = World::new();
+        w.core = Core::with_registry(Box::new(RelayAware));
+        let (relay, viewer, local) = (w.open(), w.open(), w.open());
+        let relayed = w.live_publisher(relay, id);
+        w.frame(
+            viewer,
+            &format!(r#"{{"command":"play","streamId":"{id}"}}"#),
+        );
+        let player = w.connect_player(viewer, id);
+        w.heard(relay);
+        w.heard(viewer);
+        w.frame(
+            local,
+            &format!(r#"{{"command":"publish","streamId":"{id}"}}"#),
+        );
+        if !takes_over {
+            assert_eq!(w.heard(local), ["streamIdInUse"]);
+            continue;
+        }
+        w.frame(
+            local,
+            &format!(
+                r#"{{"command":"takeConfiguration","streamId":"{id}","type":"offer","sdp":"v=0"}}"#
+            ),
+        );
+        let media = w.take_media();
+        assert!(
+            media.contains(&MediaCommand::Close { peer: relayed }),
+            "{media:?}"
+        );
+        let Some(MediaCommand::OpenPublisher { peer: new, .. }) = media.last().cloned() else {
+            panic!("{media:?}")
+        };
+        w.event(MediaEvent::Connected { peer: new });
+        assert_eq!(w.heard(local), ["start", "session_restored"]);
+        assert_eq!(
+            w.take_media(),
+            vec![MediaCommand::SwitchSource {
+                peer: player,
+                from: relayed,
+                to: new
+            }]
+        );
+        assert!(
+            w.heard(viewer).is_empty(),
+            "no play_finished for the player"
+        );
+        assert!(
+            w.heard(relay).is_empty(),
+            "the relay is not told: it lets go on its own"
+        );
+    }
 }
 
 #[test]

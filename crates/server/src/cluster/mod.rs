@@ -60,6 +60,11 @@ struct Owned {
     record: Option<Broadcast>,
     /// The conference room it is a participant of (`mainTrack`).
     room: Option<String>,
+    /// Its publisher dropped and its claim is marked so: another node may
+    /// take the stream over.
+    orphaned: bool,
+    /// Its players here (other nodes' relays included), as last counted.
+    viewers: usize,
 }
 
 /// Connections for calls (claims, lookups, counts) at most.
@@ -234,6 +239,23 @@ impl Cluster {
 
     /// Whether this node publishes the stream: only then are its record and
     /// hooks this node's to write (a relayed stream's are its origin's).
+    /// A publish of `stream` here, its claim just taken from an orphaned
+    /// origin: the relay that brings the stream here from that origin lets
+    /// go (true when one runs), so that the publish restores the stream.
+    pub fn take_over_relay(&self, app: &str, stream: &str) -> bool {
+        let key = (app.to_owned(), stream.to_owned());
+        if !lock(&self.inner.owned).contains_key(&key) {
+            return false;
+        }
+        match lock(&self.inner.relays).get(&key) {
+            Some(h) => {
+                h.yielded.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn owns(&self, app: &str, stream: &str) -> bool {
         lock(&self.inner.owned).contains_key(&(app.to_owned(), stream.to_owned()))
     }
@@ -335,6 +357,7 @@ impl Cluster {
         let (ready_tx, ready) = tokio::sync::watch::channel(None);
         let (viewers, viewers_rx) = tokio::sync::watch::channel(0);
         let wanted = Arc::new(AtomicBool::new(room.is_some()));
+        let yielded = Arc::new(tokio::sync::Notify::new());
         relays.insert(
             key,
             relay::Handle {
@@ -343,6 +366,7 @@ impl Cluster {
                 viewers,
                 room: room.clone(),
                 wanted: wanted.clone(),
+                yielded: yielded.clone(),
             },
         );
         tracing::info!(app, stream, origin = %origin.id, room, "relaying the stream from its origin");
@@ -354,6 +378,7 @@ impl Cluster {
             token,
             room,
             wanted,
+            yielded,
         };
         tokio::spawn(relay::run(job, ready_tx, viewers_rx));
         ready
@@ -467,7 +492,11 @@ impl Cluster {
                     claimed_at: Instant::now(),
                     record: None,
                     room: None,
-                });
+                    orphaned: false,
+                    viewers: 0,
+                })
+                // Its publisher is back here: the claim is plain again.
+                .orphaned = false;
         }
         Ok(claimed)
     }
@@ -510,6 +539,9 @@ impl Cluster {
     /// This node's players of a stream are now `n`: answers the cluster's
     /// total (`None` when Redis cannot say).
     pub fn count_viewers(&self, app: &str, stream: &str, n: usize) -> Option<u64> {
+        if let Some(o) = lock(&self.inner.owned).get_mut(&(app.to_owned(), stream.to_owned())) {
+            o.viewers = n;
+        }
         let node = &self.inner.me.node;
         match self.call(|c| viewers::count(c, app, stream, node, n)) {
             Ok(total) => Some(total),
@@ -526,6 +558,58 @@ impl Cluster {
         if let Err(e) = self.call(|c| viewers::forget(c, app, stream, node)) {
             tracing::warn!(app, stream, "cannot drop this node's viewer count: {e}");
         }
+    }
+
+    /// The stream's publisher dropped: its claim says so, and a publish of it
+    /// on another node takes the stream over (see [`Cluster::beat`]).
+    pub fn orphaned(&self, app: &str, stream: &str) {
+        let key = (app.to_owned(), stream.to_owned());
+        match lock(&self.inner.owned).get_mut(&key) {
+            Some(o) => o.orphaned = true,
+            None => return,
+        }
+        let field = keys::origin_field(app, stream);
+        if let Err(e) = self.call(|c| origin::mark_orphaned(c, &field, &self.inner.me)) {
+            tracing::warn!(app, stream, "cannot mark the claim orphaned: {e}");
+        }
+    }
+
+    /// Streams whose publisher dropped here and came back on another node:
+    /// this node no longer publishes them, and relays each from its new
+    /// origin into its waiting stream, whose players (and the edges relaying
+    /// it from here) then go on as after a republish here.
+    fn take_overs(&self) -> Result<(), ClusterError> {
+        let orphans: Vec<((String, String), Option<String>, usize)> = lock(&self.inner.owned)
+            .iter()
+            .filter(|(_, o)| o.orphaned)
+            .map(|(k, o)| (k.clone(), o.room.clone(), o.viewers))
+            .collect();
+        for ((app, stream), room, viewers) in orphans {
+            let field = keys::origin_field(&app, &stream);
+            let holder = self.with(&self.inner.beats, |c| origin::holder(c, &field))?;
+            if holder.as_ref().is_none_or(|h| *h == self.inner.me) {
+                continue;
+            }
+            let Some(origin) = self.origin_of(&app, &stream)? else {
+                continue;
+            };
+            let key = (app.clone(), stream.clone());
+            if lock(&self.inner.owned).remove(&key).is_none() {
+                continue;
+            }
+            tracing::info!(app, stream, origin = %origin.id, "the stream's publisher came back on another node; relaying it from there");
+            // The beat runs on the runtime's blocking pool.
+            let Ok(rt) = tokio::runtime::Handle::try_current() else {
+                continue;
+            };
+            let c = self.clone();
+            rt.spawn(async move {
+                c.start_relay(&app, &stream, origin, room);
+                // Its players are here already: the relay is not idle.
+                c.relay_viewers(&app, &stream, viewers);
+            });
+        }
+        Ok(())
     }
 
     /// The stream ended here: its claim goes.
@@ -601,6 +685,9 @@ impl Cluster {
         }
         if let Err(e) = self.sync_rooms(&load.watched) {
             tracing::warn!("cannot relay the rooms' remote participants: {e}");
+        }
+        if let Err(e) = self.take_overs() {
+            tracing::warn!("cannot look for streams taken over by other nodes: {e}");
         }
         let now = crate::db::now_ms();
         for (app, stream, holder) in reaped {

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
 use tern_signal::{ClientMessage, SdpKind, TakeCandidate};
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{Cluster, NodeInfo};
@@ -61,6 +61,9 @@ pub struct Handle {
     /// the room, whatever its own viewer count.
     pub room: Option<String>,
     pub wanted: Arc<AtomicBool>,
+    /// A publisher of the stream came to this node: the relay lets go of the
+    /// stream, as a vanished origin's does, for that publisher to restore.
+    pub yielded: Arc<Notify>,
 }
 
 /// What one relay pulls, from where, and for what.
@@ -73,6 +76,7 @@ pub struct Job {
     /// The room the stream joins on this node (its `mainTrack` there).
     pub room: Option<String>,
     pub wanted: Arc<AtomicBool>,
+    pub yielded: Arc<Notify>,
 }
 
 /// The origin's WebSocket URL of `app`.
@@ -282,7 +286,7 @@ async fn relay(
         let _ = s.send(candidate(stream, &c)).await;
     }
     ready.send_replace(Some(Ok(())));
-    let end = pump(&mut ws, &mut s, stream, &mut viewers, &job.wanted).await;
+    let end = pump(&mut ws, &mut s, stream, &mut viewers, job).await;
     if let End::Finished(_) = end {
         // An explicit stop: the edge's players hear `play_finished` now, not
         // after the restore window a dropped publisher gets.
@@ -324,7 +328,7 @@ async fn pump<S>(
     s: &mut Headless,
     stream: &str,
     viewers: &mut watch::Receiver<usize>,
-    wanted: &AtomicBool,
+    job: &Job,
 ) -> End
 where
     S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>>
@@ -363,12 +367,13 @@ where
                 Some(Outbound::Watch) => {}
                 Some(Outbound::Close(_)) | None => return End::Finished("the edge's publisher ended"),
             },
+            _ = job.yielded.notified() => return End::Lost("a publisher of the stream came to this node"),
             _ = ping.tick() => {
                 let ping = json!({"command": "ping"}).to_string();
                 if ws.send(Message::Text(ping.into())).await.is_err() {
                     return End::Lost("the origin closed the socket");
                 }
-                if *viewers.borrow_and_update() == 0 && !wanted.load(Ordering::Relaxed) {
+                if *viewers.borrow_and_update() == 0 && !job.wanted.load(Ordering::Relaxed) {
                     if idle_since.get_or_insert_with(Instant::now).elapsed() >= IDLE_FOR {
                         return End::Finished("no viewer left on this node");
                     }
