@@ -569,8 +569,14 @@ impl Cluster {
             None => return,
         }
         let field = keys::origin_field(app, stream);
-        if let Err(e) = self.call(|c| origin::mark_orphaned(c, &field, &self.inner.me)) {
-            tracing::warn!(app, stream, "cannot mark the claim orphaned: {e}");
+        match self.call(|c| origin::mark_orphaned(c, &field, &self.inner.me)) {
+            Ok(true) => tracing::info!(
+                app,
+                stream,
+                "publisher dropped: another node may take the stream over"
+            ),
+            Ok(false) => tracing::warn!(app, stream, "the stream's claim is no longer this node's"),
+            Err(e) => tracing::warn!(app, stream, "cannot mark the claim orphaned: {e}"),
         }
     }
 
