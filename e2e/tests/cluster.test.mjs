@@ -69,6 +69,22 @@ async function guard(name, fn) {
   }
 }
 
+/**
+ * The players (by node name) decode again after the publisher's move at `since`, in the session they had: no
+ * play_finished, one play_started. Their stalls go to the diagnostics.
+ */
+async function assertPlayedOn(t, watchers, since, what) {
+  for (const [name, w] of Object.entries(watchers)) {
+    await waitForVideoAgain(w, since, { timeoutMs: 10_000 });
+    await assertMediaFlowing(w, { gapMs: 1200, audio: true });
+    const evs = await w.events();
+    assert.deepEqual(named(evs, 'play_finished'), [], `the player on ${name} got play_finished although the publisher came back`);
+    assert.equal(named(evs, 'play_started').length, 1, `the player on ${name} played once: ${evs.map((e) => e.name)}`);
+    const stall = analyseStall(await readFrameLog(w), since);
+    t.diagnostic(`player on ${name}: ${what} -> decoding again ${stall.dropToResumeMs} ms (longest stall ${stall.stallMs} ms)`);
+  }
+}
+
 test('every node lists the three members, serving', { timeout: 30_000 }, async () => {
   const list = await waitUntil(async () => {
     const l = await members(nodes.C);
@@ -360,15 +376,7 @@ test('a publisher that drops on A and comes back on B within the window: B takes
       { timeoutMs: 10_000, what: 'the publish on B accepted' });
     t.diagnostic(`drop -> ${back.name} on B ${Date.now() - droppedAt} ms`);
     assert.deepEqual((await again.events()).filter((e) => e.kind === 'error').map((e) => e.name), [], 'B took the publish (no streamIdInUse)');
-    for (const [name, w] of Object.entries(watchers)) {
-      await waitForVideoAgain(w, droppedAt, { timeoutMs: 10_000 });
-      await assertMediaFlowing(w, { gapMs: 1200, audio: true });
-      const evs = await w.events();
-      assert.deepEqual(named(evs, 'play_finished'), [], `the player on ${name} got play_finished although the publisher came back`);
-      assert.equal(named(evs, 'play_started').length, 1, `the player on ${name} played once: ${evs.map((e) => e.name)}`);
-      const stall = analyseStall(await readFrameLog(w), droppedAt);
-      t.diagnostic(`player on ${name}: drop -> decoding again ${stall.dropToResumeMs} ms (longest stall ${stall.stallMs} ms)`);
-    }
+    await assertPlayedOn(t, watchers, droppedAt, 'drop');
     const rec = await waitUntil(async () => {
       const r = await nodes.C.rest('GET', `/broadcasts/${moved}`);
       return r.json?.status === 'broadcasting' && r.json.originAdress === nodes.B.url ? r.json : null;
@@ -415,15 +423,7 @@ test('kill -9 of the origin, its publisher back on B within the window: session_
     t.diagnostic(`kill -> session_restored on B ${Date.now() - killedAt} ms`);
     assert.equal(restored.data?.streamId, moved);
     assert.deepEqual(named(await again.events(), 'publish_started'), [], 'a restore, not a new publish');
-    for (const [name, w] of Object.entries(watchers)) {
-      await waitForVideoAgain(w, killedAt, { timeoutMs: 10_000 });
-      await assertMediaFlowing(w, { gapMs: 1200, audio: true });
-      const evs = await w.events();
-      assert.deepEqual(named(evs, 'play_finished'), [], `the player on ${name} got play_finished although the publisher came back`);
-      assert.equal(named(evs, 'play_started').length, 1, `the player on ${name} played once: ${evs.map((e) => e.name)}`);
-      const stall = analyseStall(await readFrameLog(w), killedAt);
-      t.diagnostic(`player on ${name}: kill -> decoding again ${stall.dropToResumeMs} ms (longest stall ${stall.stallMs} ms)`);
-    }
+    await assertPlayedOn(t, watchers, killedAt, 'kill');
     const rec = await waitUntil(async () => {
       const r = await nodes.C.rest('GET', `/broadcasts/${moved}`);
       // The dead origin's count went with its claim: the two players, once each.

@@ -114,27 +114,7 @@ fn a_mirror_lets_another_worker_negotiate_a_player_and_its_end_reaches_home() {
     // The other worker offers the player both of the publisher's tracks.
     let mut other = sfu(1, 5001);
     other.handle_relay(Instant::now(), source);
-    other.handle_command(
-        Instant::now(),
-        MediaCommand::OpenPlayer {
-            peer: PLAYER,
-            session: SessionId(2),
-            stream: stream(),
-            sources: vec![Source {
-                peer: PUBLISHER,
-                stream_id: "s".into(),
-            }],
-            profile: profile(),
-            offer: None,
-        },
-    );
-    let offer = drain(&mut other)
-        .into_iter()
-        .find_map(|o| match o {
-            SfuOutput::Event(MediaEvent::Offer { sdp, .. }) => Some(sdp),
-            _ => None,
-        })
-        .expect("an offer from the mirror");
+    let offer = player_offer(&mut other, profile());
     assert!(
         offer.contains("m=audio") && offer.contains("m=video"),
         "{offer}"
@@ -183,6 +163,31 @@ fn a_stale_unmirror_leaves_a_newer_mirror_running() {
     );
 }
 
+/// Opens the player of the publisher (mirrored on `sfu`) and returns its offer.
+fn player_offer(sfu: &mut Sfu, profile: MediaProfile) -> String {
+    sfu.handle_command(
+        Instant::now(),
+        MediaCommand::OpenPlayer {
+            peer: PLAYER,
+            session: SessionId(2),
+            stream: stream(),
+            sources: vec![Source {
+                peer: PUBLISHER,
+                stream_id: "s".into(),
+            }],
+            profile,
+            offer: None,
+        },
+    );
+    drain(sfu)
+        .into_iter()
+        .find_map(|o| match o {
+            SfuOutput::Event(MediaEvent::Offer { sdp, .. }) => Some(sdp),
+            _ => None,
+        })
+        .expect("an offer from the mirror")
+}
+
 /// The offer a worker makes to a player of a mirrored simulcast source.
 fn offer_for(all_layers: bool) -> String {
     let mut other = sfu(1, 5001);
@@ -200,30 +205,13 @@ fn offer_for(all_layers: bool) -> String {
             rids: ["q", "h", "f"].into_iter().map(Rid::from).collect(),
         },
     );
-    other.handle_command(
-        Instant::now(),
-        MediaCommand::OpenPlayer {
-            peer: PLAYER,
-            session: SessionId(2),
-            stream: stream(),
-            sources: vec![Source {
-                peer: PUBLISHER,
-                stream_id: "s".into(),
-            }],
-            profile: MediaProfile {
-                all_layers,
-                ..profile()
-            },
-            offer: None,
+    player_offer(
+        &mut other,
+        MediaProfile {
+            all_layers,
+            ..profile()
         },
-    );
-    drain(&mut other)
-        .into_iter()
-        .find_map(|o| match o {
-            SfuOutput::Event(MediaEvent::Offer { sdp, .. }) => Some(sdp),
-            _ => None,
-        })
-        .expect("an offer")
+    )
 }
 
 #[test]
