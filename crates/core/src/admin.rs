@@ -32,6 +32,26 @@ impl Core {
         true
     }
 
+    /// Ends `app`/`id` if its publisher dropped and none came back yet (its
+    /// players get `play_finished`); a stream that is live or being
+    /// restored is left alone. Returns whether it ended.
+    pub fn end_orphaned(&mut self, now: Instant, app: &str, id: &str) -> bool {
+        let key = StreamKey {
+            app: app.to_owned(),
+            id: id.to_owned(),
+        };
+        let waiting = self
+            .state
+            .streams
+            .get(&key)
+            .is_some_and(|s| s.orphaned_until.is_some() && s.restoring_from.is_none());
+        if waiting {
+            tracing::debug!(stream = %key, "its publisher is not coming back");
+            self.end_stream(now, &key);
+        }
+        waiting
+    }
+
     /// The renditions of a live stream (what `getStreamInfo` answers); `None`
     /// when the stream is not live.
     pub fn live_stream_info(&self, app: &str, id: &str) -> Option<Vec<StreamInfo>> {

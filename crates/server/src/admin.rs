@@ -19,6 +19,9 @@ pub struct AdminRequest {
 pub enum AdminAction {
     /// End the stream; answers whether it was published.
     Stop(oneshot::Sender<bool>),
+    /// End the stream only if its publisher dropped and none came back;
+    /// answers whether it ended.
+    EndOrphaned(oneshot::Sender<bool>),
     /// The live stream's renditions; `None` when it is not live.
     StreamInfo(oneshot::Sender<Option<Vec<StreamInfo>>>),
     /// Write a text message to every player; answers how many, or `None` when
@@ -33,6 +36,9 @@ pub fn handle(core: &mut Core, now: Instant, req: AdminRequest) {
     match req.action {
         AdminAction::Stop(reply) => {
             let _ = reply.send(core.stop_stream(now, &req.app, &req.stream_id));
+        }
+        AdminAction::EndOrphaned(reply) => {
+            let _ = reply.send(core.end_orphaned(now, &req.app, &req.stream_id));
         }
         AdminAction::StreamInfo(reply) => {
             let _ = reply.send(core.live_stream_info(&req.app, &req.stream_id));
@@ -54,6 +60,17 @@ pub struct HubGone;
 pub async fn stop(hub: &mpsc::Sender<HubMsg>, app: &str, stream_id: &str) -> Result<bool, HubGone> {
     let (tx, rx) = oneshot::channel();
     send(hub, app, stream_id, AdminAction::Stop(tx)).await?;
+    rx.await.map_err(|_| HubGone)
+}
+
+/// Asks the hub to end `app`/`stream_id` if it waits for a dropped publisher.
+pub async fn end_orphaned(
+    hub: &mpsc::Sender<HubMsg>,
+    app: &str,
+    stream_id: &str,
+) -> Result<bool, HubGone> {
+    let (tx, rx) = oneshot::channel();
+    send(hub, app, stream_id, AdminAction::EndOrphaned(tx)).await?;
     rx.await.map_err(|_| HubGone)
 }
 

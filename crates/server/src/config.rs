@@ -91,6 +91,10 @@ pub struct Cli {
     /// Cluster mode: likewise over this egress, Mbit/s.
     #[arg(long, env = "TERN_CLUSTER_MAX_EGRESS_MBPS")]
     pub cluster_max_egress_mbps: Option<f64>,
+    /// Cluster mode: how long at most another node's players wait, after their stream's origin node vanished,
+    /// for its publisher to come back on some node (else `play_finished`), ms [default: 4500].
+    #[arg(long, env = "TERN_CLUSTER_FAILOVER_MS")]
+    pub cluster_failover_ms: Option<u64>,
     /// Copy the records of --data-dir's SQLite store into --cluster-redis, then exit.
     #[arg(long)]
     pub migrate_to_redis: bool,
@@ -198,6 +202,7 @@ struct FileConfig {
     cluster_node_url: Option<String>,
     cluster_max_cpu_percent: Option<f64>,
     cluster_max_egress_mbps: Option<f64>,
+    cluster_failover_ms: Option<u64>,
     #[serde(default)]
     turn: crate::turn::TurnFile,
     #[serde(default)]
@@ -323,6 +328,10 @@ impl Config {
                     node_url: cli.cluster_node_url.or(file.cluster_node_url),
                     max_cpu_percent,
                     max_egress_bps: max_egress.map(|m| (m * 1e6) as u64),
+                    failover: cli
+                        .cluster_failover_ms
+                        .or(file.cluster_failover_ms)
+                        .map_or(crate::cluster::FAILOVER_WINDOW, Duration::from_millis),
                 })
             }
         };

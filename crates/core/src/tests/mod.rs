@@ -993,3 +993,25 @@ fn only_a_relay_play_gets_every_layer_also_when_it_waited() {
         .collect();
     assert_eq!(profiles, [true, false]);
 }
+
+#[test]
+fn only_a_stream_waiting_for_its_publisher_is_ended_as_orphaned() {
+    let mut w = World::new();
+    let (s, p) = (w.open(), w.open());
+    w.live_publisher(s, "s1");
+    w.frame(p, r#"{"command":"play","streamId":"s1"}"#);
+    w.connect_player(p, "s1");
+    w.heard(p);
+    assert!(
+        !w.core.end_orphaned(w.now, "LiveApp", "s1"),
+        "live: left alone"
+    );
+    assert!(w.heard(p).is_empty());
+    w.core.close_session(w.now, s);
+    w.drain();
+    assert!(w.heard(p).is_empty(), "waiting for a republish");
+    assert!(w.core.end_orphaned(w.now, "LiveApp", "s1"));
+    w.drain();
+    assert_eq!(w.heard(p), ["play_finished"]);
+    assert!(!w.core.end_orphaned(w.now, "LiveApp", "s1"), "gone already");
+}

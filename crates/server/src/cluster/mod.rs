@@ -48,7 +48,16 @@ pub struct ClusterConfig {
     pub max_cpu_percent: Option<f64>,
     /// Likewise over this egress, bits per second.
     pub max_egress_bps: Option<u64>,
+    /// How long at most an edge whose origin vanished keeps the stream's
+    /// players waiting for the publisher to come back on some node (the
+    /// app's restore window, when shorter).
+    pub failover: Duration,
 }
+
+/// The default of [`ClusterConfig::failover`]: a dead node's viewers hear
+/// `play_finished` within 5 s of its death. Its claim lapses within 2.5 s,
+/// which leaves its publisher about 2 s to come back elsewhere.
+pub const FAILOVER_WINDOW: Duration = Duration::from_millis(4_500);
 
 /// A stream this node publishes.
 struct Owned {
@@ -96,6 +105,7 @@ struct Inner {
     /// The hub and apps, set once the node has them.
     attached: OnceLock<Attached>,
     limits: (Option<f64>, Option<u64>),
+    failover: Duration,
     /// Over a limit at the last beat.
     overloaded: AtomicBool,
     /// Stopping: no new sessions, and other nodes are told.
@@ -188,6 +198,7 @@ impl Cluster {
                 relays: Mutex::new(HashMap::new()),
                 attached: OnceLock::new(),
                 limits: (config.max_cpu_percent, config.max_egress_bps),
+                failover: config.failover,
                 overloaded: AtomicBool::new(false),
                 draining: AtomicBool::new(false),
             }),

@@ -118,7 +118,17 @@ pub async fn run(
                         keep_count = true;
                         break;
                     }
-                    Next::Gone => break,
+                    Next::Gone => {
+                        tracing::info!(
+                            app,
+                            stream,
+                            "the stream did not come back; its players here are told it ended"
+                        );
+                        if let Some(a) = job.cluster.inner.attached.get() {
+                            let _ = crate::admin::end_orphaned(&a.hub, app, stream).await;
+                        }
+                        break;
+                    }
                 }
             }
             Err(e) => {
@@ -157,7 +167,9 @@ async fn next_origin(job: &Job) -> Next {
         .attached
         .get()
         .and_then(|a| a.apps.get(&job.app))
-        .map_or(Duration::from_secs(10), |s| s.client_start_timeout);
+        .map_or(job.cluster.inner.failover, |s| {
+            s.client_start_timeout.min(job.cluster.inner.failover)
+        });
     let until = Instant::now() + window;
     let dead = (job.origin.id.clone(), job.origin.epoch);
     while Instant::now() < until {
