@@ -2,7 +2,6 @@
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
-use std::sync::Once;
 use std::time::Instant;
 
 use str0m::config::DtlsCert;
@@ -60,8 +59,6 @@ pub struct Sfu {
     pub(crate) shared_tcp_port: Option<u16>,
 }
 
-static CRYPTO: Once = Once::new();
-
 /// Why the SFU could not start.
 #[derive(Debug)]
 pub enum SfuError {
@@ -83,7 +80,7 @@ impl Sfu {
     /// One DTLS certificate serves every peer: generating a key per peer would
     /// cost milliseconds on every publish and play.
     pub fn new(local: LocalAddrs) -> Result<Self, SfuError> {
-        CRYPTO.call_once(|| str0m::crypto::from_feature_flags().install_process_default());
+        crate::shared_dtls::install();
         let cert = str0m::crypto::from_feature_flags()
             .dtls_provider
             .generate_certificate()
