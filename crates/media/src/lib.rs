@@ -47,7 +47,7 @@ mod rtc_setup;
 mod rtp;
 pub use rtp::codec_info;
 mod sdp_text;
-pub mod shared_dtls;
+mod shared_dtls;
 mod simulcast;
 mod sink;
 mod source;

@@ -20,12 +20,12 @@ static INSTALL: Once = Once::new();
 
 /// Makes the process's str0m crypto the aws-lc-rs provider with shared DTLS
 /// configurations. Idempotent; every `Rtc` built afterwards uses it.
-pub fn install() {
+pub(crate) fn install() {
     INSTALL.call_once(|| provider().install_process_default());
 }
 
 /// The aws-lc-rs provider, with [`SharedConfigDtls`] for DTLS.
-pub fn provider() -> CryptoProvider {
+fn provider() -> CryptoProvider {
     static DTLS: SharedConfigDtls = SharedConfigDtls {
         configs: Mutex::new(Vec::new()),
     };
@@ -35,7 +35,7 @@ pub fn provider() -> CryptoProvider {
 }
 
 /// Creates dimpl DTLS instances from one configuration per MTU.
-pub struct SharedConfigDtls {
+struct SharedConfigDtls {
     configs: Mutex<Vec<(Option<usize>, Arc<dimpl::Config>)>>,
 }
 
