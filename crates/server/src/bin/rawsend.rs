@@ -6,7 +6,11 @@
 //! - `sendmmsg`: destinations interleaved, so every datagram is a message of
 //!   its own (the limit without GSO);
 //! - `gso`: each destination's datagrams together, one segmented message per
-//!   destination and frame.
+//!   destination and frame;
+//! - `gso_srtp`: as `gso`, but each datagram is made for its receiver first,
+//!   as any SFU must: an RTP header with the receiver's SSRC and sequence
+//!   number, and AES-256-GCM (RFC 7714) under the receiver's own key. This is
+//!   the ceiling of a forwarder that encrypts per player and sends with GSO.
 //!
 //! The receivers are sockets bound here that are never read: the kernel drops
 //! at their full buffers, on the core the receive work is steered to. Prints
@@ -15,6 +19,7 @@
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdSocket};
 use std::time::{Duration, Instant};
 
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
 use clap::Parser;
 use tern_server::udp_batch::send_all;
 
@@ -74,6 +79,96 @@ async fn run(
     (sent as f64 / wall, cpu * 1e6 / sent.max(1) as f64)
 }
 
+/// One receiver's SRTP state: its key, salt, SSRC and next sequence number.
+struct Receiver {
+    key: LessSafeKey,
+    salt: [u8; 12],
+    ssrc: u32,
+    seq: u16,
+}
+
+/// RTP header (12 bytes) plus the GCM tag (16): the rest of a datagram is payload.
+const RTP_HEADER: usize = 12;
+const TAG: usize = 16;
+
+impl Receiver {
+    fn new(i: usize) -> Self {
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&(i as u64 + 1).to_be_bytes());
+        let key = LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &key).expect("32-byte key"));
+        Receiver {
+            key,
+            salt: [i as u8; 12],
+            ssrc: 0x1000_0000 + i as u32,
+            seq: 0,
+        }
+    }
+
+    /// Writes one SRTP packet carrying `payload` into `out` (cleared first).
+    fn seal(&mut self, payload: &[u8], ts: u32, out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&[0x80, 96]);
+        out.extend_from_slice(&self.seq.to_be_bytes());
+        out.extend_from_slice(&ts.to_be_bytes());
+        out.extend_from_slice(&self.ssrc.to_be_bytes());
+        out.extend_from_slice(payload);
+        // RFC 7714 IV: 00 00 | SSRC | ROC | SEQ, XORed with the salt (ROC 0).
+        let mut iv = [0u8; 12];
+        iv[2..6].copy_from_slice(&self.ssrc.to_be_bytes());
+        iv[10..12].copy_from_slice(&self.seq.to_be_bytes());
+        for (b, s) in iv.iter_mut().zip(self.salt) {
+            *b ^= s;
+        }
+        let (header, body) = out.split_at_mut(RTP_HEADER);
+        let tag = self
+            .key
+            .seal_in_place_separate_tag(
+                Nonce::assume_unique_for_key(iv),
+                Aad::from(&*header),
+                body,
+            )
+            .expect("GCM seal");
+        out.extend_from_slice(tag.as_ref());
+        self.seq = self.seq.wrapping_add(1);
+    }
+}
+
+/// As [`run`], but every datagram is sealed for its receiver before the send.
+async fn run_srtp(
+    socket: &tokio::net::UdpSocket,
+    dests: &[SocketAddr],
+    args: &Args,
+) -> (f64, f64) {
+    let payload = vec![0x5au8; args.size.saturating_sub(RTP_HEADER + TAG)];
+    let mut receivers: Vec<Receiver> = (0..dests.len()).map(Receiver::new).collect();
+    let mut bufs: Vec<Vec<u8>> = vec![Vec::with_capacity(args.size); dests.len() * args.segments];
+    let (start, cpu0) = (Instant::now(), thread_cpu());
+    let until = start + Duration::from_secs_f64(args.seconds);
+    let mut sent = 0u64;
+    let mut ts = 0u32;
+    while Instant::now() < until {
+        if socket.writable().await.is_err() {
+            break;
+        }
+        ts = ts.wrapping_add(3000);
+        for (r, chunk) in receivers.iter_mut().zip(bufs.chunks_mut(args.segments)) {
+            for buf in chunk {
+                r.seal(&payload, ts, buf);
+            }
+        }
+        let order: Vec<(SocketAddr, &[u8])> = dests
+            .iter()
+            .zip(bufs.chunks(args.segments))
+            .flat_map(|(d, chunk)| chunk.iter().map(move |b| (*d, b.as_slice())))
+            .collect();
+        let dropped = send_all(socket, &order);
+        sent += (order.len() - dropped) as u64;
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = (thread_cpu() - cpu0).as_secs_f64();
+    (sent as f64 / wall, cpu * 1e6 / sent.max(1) as f64)
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -105,6 +200,7 @@ async fn probe(args: Args) -> anyhow::Result<()> {
         .collect();
     let (plain_pps, plain_us) = run(&socket, &interleaved, args.seconds).await;
     let (gso_pps, gso_us) = run(&socket, &grouped, args.seconds).await;
+    let (srtp_pps, srtp_us) = run_srtp(&socket, &dests, &args).await;
     println!(
         "{}",
         serde_json::json!({
@@ -115,6 +211,8 @@ async fn probe(args: Args) -> anyhow::Result<()> {
             "sendmmsg_us_per_packet": (plain_us * 1000.0).round() / 1000.0,
             "gso_pps": gso_pps.round(),
             "gso_us_per_packet": (gso_us * 1000.0).round() / 1000.0,
+            "gso_srtp_pps": srtp_pps.round(),
+            "gso_srtp_us_per_packet": (srtp_us * 1000.0).round() / 1000.0,
         })
     );
     Ok(())
