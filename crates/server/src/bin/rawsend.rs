@@ -19,7 +19,7 @@
 use std::net::{IpAddr, SocketAddr, UdpSocket as StdSocket};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, Nonce, UnboundKey};
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM};
 use clap::Parser;
 use tern_server::udp_batch::send_all;
 
@@ -122,11 +122,7 @@ impl Receiver {
         let (header, body) = out.split_at_mut(RTP_HEADER);
         let tag = self
             .key
-            .seal_in_place_separate_tag(
-                Nonce::assume_unique_for_key(iv),
-                Aad::from(&*header),
-                body,
-            )
+            .seal_in_place_separate_tag(Nonce::assume_unique_for_key(iv), Aad::from(&*header), body)
             .expect("GCM seal");
         out.extend_from_slice(tag.as_ref());
         self.seq = self.seq.wrapping_add(1);
@@ -134,11 +130,7 @@ impl Receiver {
 }
 
 /// As [`run`], but every datagram is sealed for its receiver before the send.
-async fn run_srtp(
-    socket: &tokio::net::UdpSocket,
-    dests: &[SocketAddr],
-    args: &Args,
-) -> (f64, f64) {
+async fn run_srtp(socket: &tokio::net::UdpSocket, dests: &[SocketAddr], args: &Args) -> (f64, f64) {
     let payload = vec![0x5au8; args.size.saturating_sub(RTP_HEADER + TAG)];
     let mut receivers: Vec<Receiver> = (0..dests.len()).map(Receiver::new).collect();
     let mut bufs: Vec<Vec<u8>> = vec![Vec::with_capacity(args.size); dests.len() * args.segments];
