@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs fuzz targets with cargo-fuzz (nightly). Usage:
 #   bash scripts/fuzz.sh [SECONDS] [TARGET...]
-# Targets: signal_parse, core_sequences, trickle_sdpfrag (fuzz/), sdp_offer, frame_assembly, tcp_framing, turn_relay, shared_port, recording, rtmp_ingest, hls_request (fuzz-media/).
+# Targets: signal_parse, core_sequences, trickle_sdpfrag (fuzz/), sdp_offer, frame_assembly, tcp_framing, turn_relay, shared_port, recording, rtmp_ingest, hls_request, vp8_ids (fuzz-media/).
 # Default: 20 s each for signal_parse, core_sequences and trickle_sdpfrag.
 # A longer run:  bash scripts/fuzz.sh 600 signal_parse core_sequences sdp_offer
 # Each run starts from the checked-in seed corpus, copied to a temporary folder
@@ -24,7 +24,7 @@ command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked
 
 for t in "${targets[@]}"; do
   case "$t" in
-    sdp_offer|frame_assembly|tcp_framing|turn_relay|shared_port|recording|rtmp_ingest|hls_request) dir=fuzz-media ;;
+    sdp_offer|frame_assembly|tcp_framing|turn_relay|shared_port|recording|rtmp_ingest|hls_request|vp8_ids) dir=fuzz-media ;;
     *) dir=fuzz ;;
   esac
   corpus=$(mktemp -d)

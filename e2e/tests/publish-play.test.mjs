@@ -44,6 +44,43 @@ test('publisher goes live; two players decode video and receive audio', { timeou
   });
 });
 
+// The server seals players' media itself (crates/media/src/egress): Chromium must accept its sender reports
+// (SRTCP) for both tracks, with packet counts that match what arrived and an NTP time that is now.
+test('players get the server\'s sender reports for audio and video', { timeout: 30_000 }, async (t) => {
+  await env.guard('publish-play-reports', async () => {
+    assert.ok(players.length === 2, 'the first test did not set up players');
+    for (const p of players) {
+      let reports = null;
+      for (let i = 0; i < 40; i++) {
+        reports = await p.page.evaluate(async () => {
+          const pc = window.adaptor?.remotePeerConnection[window.streamId];
+          if (!pc) return null;
+          const out = {};
+          const stats = await pc.getStats();
+          stats.forEach((s) => {
+            if (s.type === 'remote-outbound-rtp') {
+              const inbound = [...stats.values()].find((x) => x.type === 'inbound-rtp' && x.kind === s.kind);
+              out[s.kind] = { reportsSent: s.reportsSent, packetsSent: s.packetsSent,
+                remoteTimestamp: s.remoteTimestamp, received: inbound?.packetsReceived, now: Date.now() };
+            }
+          });
+          return out;
+        });
+        if (reports?.audio?.reportsSent >= 2 && reports?.video?.reportsSent >= 2) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      t.diagnostic(`${p.label}: ${JSON.stringify(reports)}`);
+      for (const kind of ['audio', 'video']) {
+        const r = reports?.[kind];
+        assert.ok(r && r.reportsSent >= 2, `${p.label}: ${kind} sender reports: ${JSON.stringify(r)}`);
+        assert.ok(r.packetsSent > 0 && Math.abs(r.packetsSent - r.received) <= Math.max(60, r.received * 0.2),
+          `${p.label}: ${kind} packets the reports count match those received: ${JSON.stringify(r)}`);
+        assert.ok(Math.abs(r.remoteTimestamp - r.now) < 5_000, `${p.label}: ${kind} report NTP time is now: ${JSON.stringify(r)}`);
+      }
+    }
+  });
+});
+
 test('publisher stop(): both players get play_finished', { timeout: 30_000 }, async (t) => {
   await env.guard('publish-play-stop', async () => {
     assert.ok(publisher && players.length === 2, 'previous test did not set up publisher and players');

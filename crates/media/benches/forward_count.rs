@@ -2,9 +2,11 @@
 //! on a busy machine: run under callgrind, counting only inside `Room::serve`
 //! (bench/metrics_cost.sh does this with and without metrics).
 //!
-//! `forward_count PLAYERS PACKETS on|off`: builds the room (not counted), then
-//! forwards PACKETS publisher packets, with metrics as the server keeps them
-//! (`on`) or without (`off`), and prints how many packets went out.
+//! `forward_count PLAYERS PACKETS on|off [direct|str0m]`: builds the room
+//! (not counted), then forwards PACKETS publisher packets, with metrics as
+//! the server keeps them (`on`) or without (`off`), players' media sealed by
+//! Tern (`direct`, the default) or written through str0m (`str0m`), and
+//! prints how many packets went out.
 
 #[path = "forward_room.rs"]
 mod forward_room;
@@ -13,8 +15,8 @@ use forward_room::Room;
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // `cargo bench` runs every bench target with `--bench`: nothing to do then.
-    if args.len() != 4 {
-        eprintln!("usage: forward_count PLAYERS PACKETS on|off");
+    if args.len() != 4 && args.len() != 5 {
+        eprintln!("usage: forward_count PLAYERS PACKETS on|off [direct|str0m]");
         return;
     }
     let players: u16 = args[1].parse().expect("PLAYERS");
@@ -22,7 +24,8 @@ fn main() {
     let metrics = args[3] == "on";
     let datagrams_out = prometheus_client::metrics::counter::Counter::<u64>::default();
     let bytes_out = prometheus_client::metrics::counter::Counter::<u64>::default();
-    let mut room = Room::new(players, metrics);
+    let direct = args.get(4).is_none_or(|a| a != "str0m");
+    let mut room = Room::with(players, metrics, direct, false);
     let mut sent = 0u64;
     for _ in 0..packets {
         room.step(players, |out| {

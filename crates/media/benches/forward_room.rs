@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use str0m::change::{SdpAnswer, SdpOffer};
 use str0m::media::{Direction, MediaKind, MediaTime, Mid};
 use str0m::net::{Protocol, Receive};
+use str0m::rtp::RawPacket;
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
 use tern_core::{
     MediaCommand, MediaEvent, MediaProfile, PeerId, PlayerData, SessionId, Source, StreamKey,
@@ -24,10 +25,12 @@ const PAYLOAD: usize = 1_100;
 pub struct Client {
     rtc: Rtc,
     addr: SocketAddr,
+    /// Every RTP and RTCP packet it sent and got, decrypted (tests only).
+    pub raw: Option<Vec<RawPacket>>,
 }
 
 impl Client {
-    fn new(now: Instant, n: u16) -> Client {
+    fn new(now: Instant, n: u16, inspect: bool) -> Client {
         let addr: SocketAddr = format!("10.0.1.{}:{}", 1 + n / 250, 10_000 + n)
             .parse()
             .unwrap();
@@ -35,9 +38,11 @@ impl Client {
             .clear_codecs()
             .enable_opus(true, false)
             .enable_vp8(true)
+            .enable_raw_packets(inspect)
             .build(now);
         rtc.add_local_candidate(Candidate::host(addr, "udp").unwrap());
-        Client { rtc, addr }
+        let raw = inspect.then(Vec::new);
+        Client { rtc, addr, raw }
     }
 
     /// Feeds the client one datagram and returns what it sends.
@@ -68,7 +73,12 @@ impl Client {
                     return out;
                 }
                 Output::Transmit(t) => out.push(t.contents.to_vec()),
-                Output::Event(Event::MediaAdded(_)) | Output::Event(_) => {}
+                Output::Event(Event::RawPacket(p)) => {
+                    if let Some(raw) = &mut self.raw {
+                        raw.push(*p);
+                    }
+                }
+                Output::Event(_) => {}
             }
         }
     }
@@ -85,6 +95,9 @@ pub struct Room {
     seq: u64,
     /// Peers the server saw connect.
     connected: usize,
+    /// Drop the server's RTP packet with this sequence number to this
+    /// player, once (a loss on its path).
+    pub drop_once: Option<(SocketAddr, u16)>,
 }
 
 fn profile() -> MediaProfile {
@@ -104,15 +117,23 @@ fn profile() -> MediaProfile {
 
 impl Room {
     pub fn new(players: u16, metrics: bool) -> Room {
+        Room::with(players, metrics, true, false)
+    }
+
+    /// `direct`: players' media sealed by Tern (the default); `inspect`:
+    /// clients keep every packet they send and get.
+    pub fn with(players: u16, metrics: bool, direct: bool, inspect: bool) -> Room {
         let now = Instant::now();
         let server: SocketAddr = SERVER.parse().unwrap();
-        let sfu = Sfu::new(LocalAddrs::new(vec![server]).unwrap()).unwrap();
+        let sfu = Sfu::new(LocalAddrs::new(vec![server]).unwrap())
+            .unwrap()
+            .with_direct_egress(direct);
         let sfu = if metrics {
             sfu
         } else {
             sfu.without_peer_stats()
         };
-        let mut publisher = Client::new(now, 0);
+        let mut publisher = Client::new(now, 0, false);
         let mut api = publisher.rtc.sdp_api();
         api.add_media(MediaKind::Audio, Direction::SendOnly, None, None, None);
         let video_mid = api.add_media(MediaKind::Video, Direction::SendOnly, None, None, None);
@@ -126,6 +147,7 @@ impl Room {
             players: HashMap::new(),
             seq: 0,
             connected: 0,
+            drop_once: None,
         };
         let stream = StreamKey {
             app: "LiveApp".into(),
@@ -169,7 +191,7 @@ impl Room {
                 },
             );
             let offer = room.offer_sdp();
-            let mut player = Client::new(room.now, n);
+            let mut player = Client::new(room.now, n, inspect);
             let offer = SdpOffer::from_sdp_string(&offer).unwrap();
             let answer = player.rtc.sdp_api().accept_offer(offer).unwrap();
             room.sfu.handle_command(
@@ -270,6 +292,14 @@ impl Room {
         let (now, server) = (self.now, self.server);
         let mut back = Vec::new();
         for (to, d) in out {
+            let rtp_seq = (d.len() >= 12 && d[0] >> 6 == 2 && !(200..=206).contains(&d[1]))
+                .then(|| u16::from_be_bytes([d[2], d[3]]));
+            if let Some((addr, seq)) = self.drop_once {
+                if addr == to && rtp_seq == Some(seq) {
+                    self.drop_once = None;
+                    continue;
+                }
+            }
             let client = if to == self.publisher.addr {
                 &mut self.publisher
             } else if let Some(p) = self.players.get_mut(&to) {
@@ -361,5 +391,33 @@ impl Room {
         let back = self.deliver(out);
         self.exchange(back);
         spent
+    }
+}
+
+impl Room {
+    /// Advances the clock by `by` in 5 ms steps, delivering everything.
+    pub fn run_for(&mut self, by: Duration) {
+        let steps = by.as_millis() / 5;
+        for _ in 0..steps {
+            self.tick(Duration::from_millis(5));
+        }
+    }
+
+    pub fn players(&self) -> impl Iterator<Item = &Client> {
+        self.players.values()
+    }
+
+    pub fn player_mut(&mut self, addr: SocketAddr) -> Option<&mut Client> {
+        self.players.get_mut(&addr)
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+}
+
+impl Client {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 }

@@ -37,6 +37,7 @@
 //!   [`tern_core::MediaEvent`]s for the session logic and [`Relay`]s for other
 //!   workers (each worker's relays must reach it in the order given).
 
+mod egress;
 pub mod frames;
 mod keyframe_throttle;
 mod local_addrs;
@@ -53,6 +54,7 @@ mod sink;
 mod source;
 mod stream;
 pub mod tcp_framing;
+mod timers;
 mod worker;
 
 pub use local_addrs::LocalAddrs;
@@ -62,3 +64,7 @@ pub use rtc_setup::worker_of_username;
 pub use rtp::packet::Ingress;
 pub use sink::frame_sink::{FrameSink, Offer};
 pub use worker::{Sfu, SfuError};
+
+/// For the fuzzer (`fuzz-media/fuzz_targets/vp8_ids.rs`).
+#[doc(hidden)]
+pub use egress::vp8::patch as vp8_patch_ids;

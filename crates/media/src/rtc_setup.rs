@@ -12,7 +12,16 @@ use tern_core::{LocalCandidates, MediaProfile, PeerId};
 use crate::worker::Sfu;
 
 impl Sfu {
-    pub(crate) fn new_rtc(&self, profile: MediaProfile, now: Instant, bwe: bool) -> Rtc {
+    /// `direct`: a player whose media Tern seals itself (`egress/`): str0m
+    /// sends no sender reports of its own (they would describe streams it
+    /// never wrote) and hands over incoming RTCP for the NACKs.
+    pub(crate) fn new_rtc(
+        &self,
+        profile: MediaProfile,
+        now: Instant,
+        bwe: bool,
+        direct: bool,
+    ) -> Rtc {
         // RTP mode: packets are forwarded as they come, never reassembled into
         // frames and cut up again, and a payload is shared by every player.
         // The worker's tag leads the ufrag: a connection on the shared HTTPS
@@ -37,6 +46,12 @@ impl Sfu {
             );
         if bwe {
             cfg = cfg.enable_bwe(Some(Bitrate::bps(INITIAL_ESTIMATE)));
+        }
+        if direct {
+            cfg = cfg
+                .set_rtcp_report_interval_audio(NO_REPORTS)
+                .set_rtcp_report_interval_video(NO_REPORTS)
+                .enable_raw_packets(true);
         }
         // The answer lists codecs in this order, and the publisher sends the
         // first it can.
@@ -143,6 +158,9 @@ pub fn worker_of_username(username: &str) -> Option<usize> {
 const AUDIO_REPORT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 const VIDEO_SEND_BUFFER: usize = 300;
+
+/// str0m's report interval for streams Tern writes itself: never, in practice.
+const NO_REPORTS: std::time::Duration = std::time::Duration::from_secs(86_400 * 365);
 
 /// Where a player's bandwidth estimate starts: enough for a middle layer, so
 /// the first frames come quickly and probing finds out the rest.

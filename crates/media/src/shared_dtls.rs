@@ -16,6 +16,8 @@ use str0m::crypto::dtls::{
 use str0m::crypto::CryptoProvider;
 use str0m_proto::crypto::CryptoError;
 
+use crate::egress::keys::{self, KeySlot, SrtpKeys};
+
 static INSTALL: Once = Once::new();
 
 /// Makes the process's str0m crypto the aws-lc-rs provider with shared DTLS
@@ -93,12 +95,19 @@ impl DtlsProvider for SharedConfigDtls {
                 )))
             }
         };
-        Ok(Box::new(Instance(dtls)))
+        Ok(Box::new(Instance {
+            dtls,
+            keys: keys::new_slot(),
+        }))
     }
 }
 
-/// One peer's DTLS: dimpl's, as str0m drives it.
-struct Instance(dimpl::Dtls);
+/// One peer's DTLS: dimpl's, as str0m drives it, leaving the SRTP keys it
+/// makes in the peer's slot as well (`egress/keys.rs`).
+struct Instance {
+    dtls: dimpl::Dtls,
+    keys: KeySlot,
+}
 
 impl std::fmt::Debug for Instance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -108,43 +117,51 @@ impl std::fmt::Debug for Instance {
 
 impl DtlsInstance for Instance {
     fn set_active(&mut self, active: bool) {
-        self.0.set_active(active);
+        self.dtls.set_active(active);
     }
 
     fn handle_packet(&mut self, packet: &[u8]) -> Result<(), DtlsImplError> {
-        self.0.handle_packet(packet)
+        self.dtls.handle_packet(packet)
     }
 
     fn poll_output<'a>(&mut self, buf: &'a mut [u8]) -> DtlsOutput<'a> {
-        self.0.poll_output(buf)
+        let out = self.dtls.poll_output(buf);
+        if let DtlsOutput::KeyingMaterial(material, profile) = &out {
+            self.keys.fill(SrtpKeys {
+                profile: *profile,
+                material: material.to_vec(),
+                active: self.dtls.is_active(),
+            });
+        }
+        out
     }
 
     fn handle_timeout(&mut self, now: Instant) -> Result<(), DtlsImplError> {
-        self.0.handle_timeout(now)
+        self.dtls.handle_timeout(now)
     }
 
     fn send_application_data(&mut self, data: &[u8]) -> Result<usize, DtlsImplError> {
-        self.0.send_application_data(data)
+        self.dtls.send_application_data(data)
     }
 
     fn is_active(&self) -> bool {
-        self.0.is_active()
+        self.dtls.is_active()
     }
 
     fn protocol_version(&self) -> Option<ProtocolVersion> {
-        self.0.protocol_version()
+        self.dtls.protocol_version()
     }
 
     fn is_closing(&self) -> bool {
-        self.0.is_closing()
+        self.dtls.is_closing()
     }
 
     fn is_closed(&self) -> bool {
-        self.0.is_closed()
+        self.dtls.is_closed()
     }
 
     fn close(&mut self) -> Result<(), DtlsImplError> {
-        self.0.close()
+        self.dtls.close()
     }
 }
 

@@ -5,7 +5,6 @@ use std::net::SocketAddr;
 use std::time::Instant;
 
 use str0m::config::DtlsCert;
-use str0m::media::KeyframeRequestKind;
 use str0m::net::{DatagramRecv, Protocol, Receive};
 use str0m::Input;
 use tern_core::{MediaCommand, MediaEvent, PeerId, SdpFailure};
@@ -14,7 +13,7 @@ use crate::local_addrs::LocalAddrs;
 use crate::mirror::msg::Mirror;
 use crate::output::SfuOutput;
 use crate::peer::events::drain;
-use crate::peer::{Peer, SILENCE};
+use crate::peer::Peer;
 use crate::stream::local::LocalStream;
 
 /// The sans-IO loop of one media worker: its peers, the streams they form,
@@ -32,6 +31,8 @@ pub struct Sfu {
     pub(crate) streams: HashMap<PeerId, LocalStream>,
     pub(crate) out: VecDeque<SfuOutput>,
     pub(crate) dirty: Vec<PeerId>,
+    /// Players with media sealed by Tern waiting to go out (`egress/`).
+    pub(crate) direct_dirty: Vec<PeerId>,
     /// The latest instant the driver gave, for work deferred to `poll_output`.
     pub(crate) now: Instant,
     /// This SFU's media worker, as other workers address it.
@@ -47,7 +48,7 @@ pub struct Sfu {
     pub(crate) frame_sources: HashMap<PeerId, crate::source::frames::state::FrameSource>,
     /// Each peer's earliest timer, so waking up costs no scan of every peer.
     /// An entry may be early (the peer then finds nothing due), never late.
-    timers: BTreeSet<(Instant, PeerId)>,
+    pub(crate) timers: BTreeSet<(Instant, PeerId)>,
     /// Peers report their connection quality (str0m statistics); off only to
     /// measure what it costs.
     pub(crate) peer_stats: bool,
@@ -57,6 +58,8 @@ pub struct Sfu {
     /// Passive TCP candidates on this port too: the HTTPS port, which hands
     /// ICE-TCP connections to their worker (one port for everything).
     pub(crate) shared_tcp_port: Option<u16>,
+    /// Players' media sealed by Tern itself (`egress/`).
+    pub(crate) direct_egress: bool,
 }
 
 /// Why the SFU could not start.
@@ -94,6 +97,7 @@ impl Sfu {
             streams: HashMap::new(),
             out: VecDeque::new(),
             dirty: Vec::new(),
+            direct_dirty: Vec::new(),
             now: Instant::now(),
             index: 0,
             relays: HashMap::new(),
@@ -104,6 +108,7 @@ impl Sfu {
             peer_stats: true,
             ice_tcp: false,
             shared_tcp_port: None,
+            direct_egress: true,
         })
     }
 
@@ -118,6 +123,12 @@ impl Sfu {
     /// driver feeds what arrives there to [`Sfu::handle_tcp_packet_on`].
     pub fn with_shared_tcp_port(mut self, port: u16) -> Self {
         self.shared_tcp_port = Some(port);
+        self
+    }
+
+    /// Whether players' media goes past str0m's per-packet poll (`egress/`).
+    pub fn with_direct_egress(mut self, on: bool) -> Self {
+        self.direct_egress = on;
         self
     }
 
@@ -141,33 +152,10 @@ impl Sfu {
     /// are drained here, once each for the whole batch: fewer polls, and a
     /// player's packets leave together (one GSO send).
     pub fn poll_output(&mut self) -> Option<SfuOutput> {
-        if self.out.is_empty() && !self.dirty.is_empty() {
+        if self.out.is_empty() && !(self.dirty.is_empty() && self.direct_dirty.is_empty()) {
             self.drive(self.now);
         }
         self.out.pop_front()
-    }
-
-    /// The earliest instant at which [`Sfu::handle_timeout`] has work.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        self.timers.first().map(|(t, _)| *t)
-    }
-
-    /// Files a peer's earliest timer in the index.
-    fn reschedule(&mut self, id: PeerId) {
-        let Some(peer) = self.peers.get_mut(&id) else {
-            return;
-        };
-        let wake = peer.wake();
-        if wake == peer.wake_at {
-            return;
-        }
-        if let Some(old) = peer.wake_at.take() {
-            self.timers.remove(&(old, id));
-        }
-        if let Some(t) = wake {
-            self.timers.insert((t, id));
-        }
-        peer.wake_at = wake;
     }
 
     pub fn handle_command(&mut self, now: Instant, cmd: MediaCommand) {
@@ -335,65 +323,6 @@ impl Sfu {
         self.drive_peer(now, id);
     }
 
-    pub fn handle_timeout(&mut self, now: Instant) {
-        let due: Vec<PeerId> = self
-            .timers
-            .range(..=(now, PeerId(u64::MAX)))
-            .map(|(_, id)| *id)
-            .collect();
-        for &id in &due {
-            let Some(peer) = self.peers.get_mut(&id) else {
-                continue;
-            };
-            // Whatever happens below, its timers are filed again.
-            self.dirty.push(id);
-            if peer.silent_deadline().is_some_and(|t| t <= now) {
-                peer.last_media = None;
-                self.event(MediaEvent::NoMedia { peer: id });
-                continue;
-            }
-            if peer.silence_check.is_some_and(|t| t <= now) {
-                if now.saturating_duration_since(peer.last_heard) >= SILENCE {
-                    let why = format!("nothing received for {} s", SILENCE.as_secs());
-                    self.fail(id, why);
-                    continue;
-                }
-                // Filed again from its last datagram: one timer move per
-                // check, not one per packet.
-                peer.silence_check = Some(peer.last_heard + SILENCE);
-            }
-            if peer.deadline.is_some_and(|t| t <= now) {
-                let why = if peer.connected {
-                    "ICE disconnected"
-                } else {
-                    "ICE did not connect in time"
-                };
-                self.fail(id, why.into());
-                continue;
-            }
-            for (mid, rid) in peer.keyframes.take_due(now) {
-                peer.ask_keyframe(mid, rid, KeyframeRequestKind::Pli);
-            }
-            if peer.next_timeout.is_some_and(|t| t <= now) {
-                if let Err(e) = peer.rtc.handle_input(Input::Timeout(now)) {
-                    self.fail(id, format!("timeout handling failed: {e}"));
-                    continue;
-                }
-            }
-        }
-        for id in due {
-            if self
-                .peers
-                .get(&id)
-                .and_then(|p| p.next_tick)
-                .is_some_and(|t| t <= now)
-            {
-                self.tick(now, id);
-            }
-        }
-        self.drive(now);
-    }
-
     /// A player's answer is in and its DTLS started: the handshake records
     /// that came before it are handled now, not lost until the browser sends
     /// them again (50 ms later in Chromium).
@@ -426,7 +355,7 @@ impl Sfu {
         self.event(MediaEvent::SdpFailed { peer, failure });
     }
 
-    fn remove_peer(&mut self, id: PeerId) -> Option<Peer> {
+    pub(crate) fn remove_peer(&mut self, id: PeerId) -> Option<Peer> {
         let peer = self.peers.remove(&id)?;
         if let Some(t) = peer.wake_at {
             self.timers.remove(&(t, id));
@@ -449,7 +378,7 @@ impl Sfu {
     }
 
     /// Drops a peer and tells the session logic why.
-    fn fail(&mut self, id: PeerId, reason: String) {
+    pub(crate) fn fail(&mut self, id: PeerId, reason: String) {
         if self.remove_peer(id).is_some() {
             self.event(MediaEvent::Disconnected { peer: id, reason });
         }
@@ -457,8 +386,20 @@ impl Sfu {
 
     /// Drains every peer that got input until each says when it wants time next,
     /// carrying media, data and keyframe requests between peers.
-    fn drive(&mut self, now: Instant) {
+    pub(crate) fn drive(&mut self, now: Instant) {
         self.now = now;
+        // Each player's sealed packets together: one GSO send per player.
+        let mut direct = std::mem::take(&mut self.direct_dirty);
+        direct.sort_unstable();
+        direct.dedup();
+        for id in direct {
+            if let Some(peer) = self.peers.get_mut(&id) {
+                self.out
+                    .extend(peer.direct.take_queued().map(SfuOutput::Transmit));
+                // Its first packet of a stream sets a report timer.
+                self.reschedule(id);
+            }
+        }
         while !self.dirty.is_empty() {
             // A player is marked once per packet written to it; one drain
             // takes them all.
@@ -471,13 +412,18 @@ impl Sfu {
         }
     }
 
-    fn drive_peer(&mut self, now: Instant, id: PeerId) {
+    pub(crate) fn drive_peer(&mut self, now: Instant, id: PeerId) {
         let Some(peer) = self.peers.get_mut(&id) else {
             return;
         };
         let mut forwards = Vec::new();
         let mut events = Vec::new();
         let dead = drain(now, id, peer, &mut self.out, &mut forwards, &mut events);
+        // Retransmissions it asked for.
+        if peer.direct.has_queued() {
+            self.out
+                .extend(peer.direct.take_queued().map(SfuOutput::Transmit));
+        }
         if let Some(info) = peer.stats.poll(now) {
             events.push(MediaEvent::SourceInfo { peer: id, info });
         }

@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use str0m::bwe::BweKind;
 use str0m::media::{KeyframeRequestKind, MediaKind};
+use str0m::rtp::rtcp::Rtcp;
+use str0m::rtp::RawPacket;
 use str0m::{Event, IceConnectionState, Input, Output};
 use tern_core::{MediaEvent, PeerId, PeerRole};
 
@@ -49,7 +51,10 @@ pub fn drain(
                 peer.next_timeout = Some(t);
                 return None;
             }
-            Output::Transmit(t) => out.push_back(SfuOutput::Transmit(t)),
+            Output::Transmit(t) => {
+                peer.direct.saw(&t);
+                out.push_back(SfuOutput::Transmit(t))
+            }
             // The page closed its peer connection: gone now, not when its
             // silence is noticed.
             Output::Event(Event::Closed) => {
@@ -138,6 +143,12 @@ fn on_event(
         Event::ChannelOpen(cid, _label) => {
             peer.channel.get_or_insert(cid);
         }
+        // Only players whose media Tern seals get these (`egress/`).
+        Event::RawPacket(raw) => {
+            if let RawPacket::RtcpRx(Rtcp::Nack(nack)) = *raw {
+                peer.direct.on_nack(now, &nack);
+            }
+        }
         Event::MediaEgressStats(s) => {
             let kind = peer.kind_of(s.mid);
             peer.quality.on_egress(&s, kind);
@@ -147,7 +158,7 @@ fn on_event(
             peer.quality.on_ingress(&s, kind);
         }
         Event::PeerStats(s) if peer.connected => {
-            let quality = peer.quality.report(&s);
+            let quality = peer.quality.report(&s, peer.direct.counts);
             events.push(MediaEvent::Quality { peer: id, quality });
         }
         Event::ChannelData(d) if peer.role == PeerRole::Publisher => {

@@ -178,6 +178,8 @@ pub struct Peer {
     pub next_tick: Option<Instant>,
     pub report: ForwardedBytes,
     pub quality: quality::QualityTally,
+    /// Player: media sealed and sent by Tern itself (`egress/`).
+    pub direct: crate::egress::direct::DirectTx,
 }
 
 /// Media bytes written to a player since its last bitrate report.
@@ -237,6 +239,7 @@ impl Peer {
                 audio: 0,
             },
             quality: quality::QualityTally::default(),
+            direct: Default::default(),
         }
     }
 
@@ -260,6 +263,7 @@ impl Peer {
             self.silent_deadline(),
             self.keyframes.next_due(),
             self.next_tick,
+            self.direct.next_report(),
         ]
         .into_iter()
         .flatten()

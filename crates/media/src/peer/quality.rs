@@ -9,6 +9,8 @@ use str0m::media::{MediaKind, Mid, Rid};
 use str0m::stats::{MediaEgressStats, MediaIngressStats, PeerStats};
 use tern_core::PeerQuality;
 
+use crate::egress::direct::DirectCounts;
+
 /// How often str0m reports a peer's statistics.
 pub const QUALITY_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -69,18 +71,21 @@ impl QualityTally {
     /// The report for this `PeerStats` event. str0m sends the peer's event
     /// before its streams' events of the same round, so the stream figures
     /// are those of the previous round: at most one interval old.
-    pub fn report(&mut self, s: &PeerStats) -> PeerQuality {
+    /// `direct`: what Tern sent past str0m (`egress/`), which str0m's
+    /// figures do not count.
+    pub fn report(&mut self, s: &PeerStats, direct: DirectCounts) -> PeerQuality {
+        let bytes_tx = s.bytes_tx + direct.bytes;
         let (send_bitrate, receive_bitrate) = match self.last {
             Some((at, tx, rx)) if s.timestamp > at => {
                 let ms = s.timestamp.duration_since(at).as_millis().max(1) as u64;
                 (
-                    s.bytes_tx.saturating_sub(tx) * 8 * 1000 / ms,
+                    bytes_tx.saturating_sub(tx) * 8 * 1000 / ms,
                     s.bytes_rx.saturating_sub(rx) * 8 * 1000 / ms,
                 )
             }
             _ => (0, 0),
         };
-        self.last = Some((s.timestamp, s.bytes_tx, s.bytes_rx));
+        self.last = Some((s.timestamp, bytes_tx, s.bytes_rx));
         let streams = self.streams.values();
         let rtt = s
             .rtt
@@ -98,6 +103,8 @@ impl QualityTally {
             remote: s.selected_candidate_pair.as_ref().map(|p| p.remote.addr),
             ..PeerQuality::default()
         };
+        q.video_packets += direct.video_packets;
+        q.audio_packets += direct.audio_packets;
         for f in streams {
             q.packets_lost += f.lost;
             if f.video {
@@ -133,10 +140,13 @@ mod tests {
     fn rates_come_from_byte_deltas_and_packets_add_up_by_kind() {
         let t0 = Instant::now();
         let mut q = QualityTally::default();
-        let first = q.report(&peer_stats(t0, 1000, 0));
+        let first = q.report(&peer_stats(t0, 1000, 0), DirectCounts::default());
         assert_eq!(first.send_bitrate, 0, "no rate before a second report");
         // 250 kB more in 2 s: 1 Mbit/s.
-        let second = q.report(&peer_stats(t0 + QUALITY_INTERVAL, 251_000, 0));
+        let second = q.report(
+            &peer_stats(t0 + QUALITY_INTERVAL, 251_000, 0),
+            DirectCounts::default(),
+        );
         assert_eq!(second.send_bitrate, 1_000_000);
         assert_eq!(second.rtt_ms, Some(42));
         assert_eq!(second.loss_percent, Some(2.0));

@@ -9,6 +9,7 @@ use tern_core::{
     MediaEvent, MediaProfile, PeerId, PeerRole, SdpFailure, SessionId, Source, StreamKey,
 };
 
+use crate::egress::direct::DirectTx;
 use crate::peer::{Peer, TrackOut};
 use crate::sdp_text::first_mid;
 use crate::worker::Sfu;
@@ -23,6 +24,23 @@ fn track_id(kind: MediaKind, stream_id: &str) -> String {
 }
 
 impl Sfu {
+    /// A player's `Rtc`, and how its media leaves: sealed by Tern itself
+    /// when that is on and it has no bandwidth estimate (which needs str0m's
+    /// transport-wide sequence numbers on every packet).
+    pub(crate) fn new_player_rtc(
+        &self,
+        profile: MediaProfile,
+        now: Instant,
+        bwe: bool,
+    ) -> (str0m::Rtc, DirectTx) {
+        let direct = self.direct_egress && !bwe;
+        let mut rtc = self.new_rtc(profile, now, bwe, direct);
+        // The slot of the DTLS instance that `new_rtc` just made.
+        let slot = crate::egress::keys::take_last().filter(|_| direct);
+        let cname = format!("tern-{}", rtc.direct_api().local_ice_credentials().ufrag);
+        (rtc, DirectTx::new(slot, cname))
+    }
+
     pub(crate) fn open_player(
         &mut self,
         now: Instant,
@@ -39,8 +57,9 @@ impl Sfu {
                 self.source_tracks(s.peer)
                     .is_some_and(|(_, simulcast)| simulcast)
             });
-        let rtc = self.new_rtc(profile, now, bwe);
+        let (rtc, direct) = self.new_player_rtc(profile, now, bwe);
         let mut peer = Peer::new(rtc, PeerRole::Player, session, profile, now);
+        peer.direct = direct;
         peer.stream_id = stream.id.clone();
         self.peers.insert(id, peer);
         self.negotiate(now, id, sources, true);

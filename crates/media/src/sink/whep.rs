@@ -43,7 +43,7 @@ impl Sfu {
             })
             .collect();
         let bwe = source_tracks.iter().any(|(_, _, simulcast)| *simulcast);
-        let mut rtc = self.new_rtc(profile, now, bwe);
+        let (mut rtc, direct) = self.new_player_rtc(profile, now, bwe);
         let answer = match rtc.sdp_api().accept_offer(parsed) {
             Ok(a) if profile.data_channel => a.to_sdp_string(),
             Ok(a) => reject_application(&a.to_sdp_string()),
@@ -106,6 +106,7 @@ impl Sfu {
         }
         let answer = one_media_stream(&answer, &stream.id);
         let mut peer = Peer::new(rtc, PeerRole::Player, session, profile, now);
+        peer.direct = direct;
         peer.stream_id = stream.id.clone();
         // The answer is given: DTLS may start as soon as the player's packets come.
         peer.dtls_started = true;

@@ -8,6 +8,8 @@ use str0m::media::{KeyframeRequestKind, MediaKind, Rid};
 use str0m::rtp::RtpWrite;
 use tern_core::{MediaEvent, PeerId, SdpFailure};
 
+use crate::egress::direct::Outgoing;
+use crate::egress::header::Fields;
 use crate::output::SfuOutput;
 use crate::rtp::packet::Ingress;
 use crate::simulcast::choice::retarget;
@@ -123,6 +125,50 @@ impl Sfu {
             return;
         };
         let video = ingress.kind == MediaKind::Video;
+        if player.direct.intended() && player.direct.ready() {
+            if track.tx.is_none() {
+                track.tx = player
+                    .rtc
+                    .direct_api()
+                    .stream_tx_by_mid(track.mid, track.fixed_rid)
+                    .map(|s| s.ssrc());
+            }
+            let Some(ssrc) = track.tx else {
+                return;
+            };
+            let vp8 = ingress
+                .info
+                .vp8
+                .map(|d| track.rewrite.vp8.map(d.picture_id(), d.tl0_pic_idx()))
+                .unwrap_or_default();
+            let ids = player.direct.ext_ids(track.mid, &player.rtc);
+            let out = Outgoing {
+                kind: ingress.kind,
+                fields: Fields {
+                    pt: *pt,
+                    marker: ingress.marker,
+                    seq: seq as u16,
+                    timestamp: time,
+                    ssrc: *ssrc,
+                },
+                seq,
+                ids: &ids,
+                ext: &ingress.ext,
+                payload: &ingress.payload,
+                vp8,
+                arrived: ingress.arrived,
+                hz: ingress.hz,
+            };
+            if player.direct.send(now, out) {
+                let bytes = ingress.payload.len() as u64;
+                match ingress.kind {
+                    MediaKind::Audio => player.report.audio += bytes,
+                    _ => player.report.video += bytes,
+                }
+                self.direct_dirty.push(pid);
+            }
+            return;
+        }
         let mut write = RtpWrite::new(
             pt,
             seq.into(),

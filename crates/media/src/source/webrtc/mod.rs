@@ -35,7 +35,7 @@ impl Sfu {
             }
         };
         let simulcast = offers_simulcast(&offer);
-        let mut rtc = self.new_rtc(profile, now, false);
+        let mut rtc = self.new_rtc(profile, now, false, false);
         let answer = match rtc.sdp_api().accept_offer(parsed) {
             Ok(a) if profile.data_channel => a.to_sdp_string(),
             Ok(a) => reject_application(&a.to_sdp_string()),

@@ -1,0 +1,342 @@
+//! A player's media written and sealed by Tern, past str0m's poll: its
+//! packets (`header.rs`, `vp8.rs`, `srtp.rs`), its sender reports
+//! (`report.rs`), and answers to its NACKs from a short history.
+//!
+//! str0m still runs the peer's ICE, DTLS, data channel and incoming RTCP
+//! (receiver reports, keyframe requests); it only never sees these packets.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use str0m::media::{MediaKind, Mid};
+use str0m::net::{Protocol, Transmit};
+use str0m::rtp::rtcp::Nack;
+use str0m::rtp::ExtensionValues;
+use str0m::Rtc;
+
+use super::header::{self, ExtIds, Fields};
+use super::keys::KeySlot;
+use super::report::{sender_report, SentStream};
+use super::srtp::{SrtpSealer, SRTCP_INDEX_LEN, TAG_LEN};
+use super::vp8;
+
+/// Sender reports of each stream, for audio as for video.
+pub(crate) const REPORT_INTERVAL: Duration = Duration::from_secs(1);
+/// Video packets kept per stream to answer NACKs: about 2 s at 1.5 Mbit/s,
+/// as str0m's cache was for Tern's players.
+const HISTORY: usize = 300;
+/// At most this many packets sent again per NACK, and none again sooner than
+/// `RESEND_GAP` after its last resend: a player that asks too much only
+/// gets less.
+const MAX_RESENDS: usize = 64;
+const RESEND_GAP: Duration = Duration::from_millis(50);
+
+/// One packet to send, as the fast path hands it over.
+pub(crate) struct Outgoing<'a> {
+    pub kind: MediaKind,
+    pub fields: Fields,
+    /// Extended sequence number (its rollover counter is `seq >> 16`).
+    pub seq: u64,
+    pub ids: &'a ExtIds,
+    pub ext: &'a ExtensionValues,
+    pub payload: &'a Arc<[u8]>,
+    /// Rewritten VP8 picture id and TL0PICIDX.
+    pub vp8: (Option<u16>, Option<u8>),
+    /// When the source's packet arrived, and its RTP clock rate.
+    pub arrived: Instant,
+    pub hz: u32,
+}
+
+/// A packet kept to answer a NACK: sealed again the same way on demand.
+struct Kept {
+    seq: u64,
+    header: Vec<u8>,
+    payload: Arc<[u8]>,
+    vp8: (Option<u16>, Option<u8>),
+    resent: Option<Instant>,
+}
+
+/// One stream (SSRC) this player is sent.
+struct Stream {
+    ssrc: u32,
+    packets: u32,
+    octets: u32,
+    /// RTP time of the last packet and when its source's packet came.
+    last: (u32, Instant),
+    hz: u32,
+    next_report: Instant,
+    history: VecDeque<Kept>,
+    nackable: bool,
+}
+
+/// Packets sealed and bytes sent this way, for the quality reports.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct DirectCounts {
+    pub bytes: u64,
+    pub video_packets: u64,
+    pub audio_packets: u64,
+}
+
+/// One player's direct sending state.
+#[derive(Default)]
+pub(crate) struct DirectTx {
+    /// Filled by its DTLS when the handshake ends.
+    slot: Option<KeySlot>,
+    sealer: Option<SrtpSealer>,
+    /// Its keys are of a profile not sealed here: str0m sends.
+    refused: bool,
+    /// Where str0m last sent this peer's datagrams from and to.
+    route: Option<(Protocol, SocketAddr, SocketAddr)>,
+    /// Sealed packets not yet handed to the socket.
+    queue: Vec<Transmit>,
+    streams: Vec<Stream>,
+    /// The wall clock against the SFU's clock, for sender reports' NTP time.
+    epoch: Option<(Instant, SystemTime)>,
+    cname: String,
+    /// The extension ids of each m-line, as the player's answer gave them.
+    ext_ids: Vec<(Mid, Arc<ExtIds>)>,
+    pub counts: DirectCounts,
+}
+
+impl DirectTx {
+    /// `slot` is the peer's DTLS key slot; without one it never sends.
+    pub fn new(slot: Option<KeySlot>, cname: String) -> Self {
+        DirectTx {
+            slot,
+            cname,
+            ..DirectTx::default()
+        }
+    }
+
+    /// Notes the path of a datagram str0m sends to the peer: media follows
+    /// it. Not STUN: an ICE-lite server answers checks on every candidate
+    /// pair, while DTLS, RTCP and SCTP go only on the selected one.
+    pub fn saw(&mut self, t: &Transmit) {
+        let stun = t.contents.first().is_some_and(|b| *b < 2);
+        if !stun {
+            self.route = Some((t.proto, t.source, t.destination));
+        }
+    }
+
+    /// Whether media goes out this way now (keys of a profile sealed here,
+    /// and a path).
+    pub fn ready(&mut self) -> bool {
+        if self.sealer.is_none() && !self.refused {
+            let Some(keys) = self.slot.as_ref().and_then(KeySlot::get) else {
+                return false;
+            };
+            match SrtpSealer::new(&keys) {
+                Ok(s) => self.sealer = Some(s),
+                Err(e) => {
+                    tracing::debug!("media through str0m: {e:?}");
+                    self.refused = true;
+                }
+            }
+        }
+        self.sealer.is_some() && self.route.is_some()
+    }
+
+    /// Whether a key slot was ever given (the peer was made for this path).
+    pub fn intended(&self) -> bool {
+        self.slot.is_some()
+    }
+
+    /// The extension ids of m-line `mid` (looked up once).
+    pub fn ext_ids(&mut self, mid: Mid, rtc: &Rtc) -> Arc<ExtIds> {
+        if let Some((_, ids)) = self.ext_ids.iter().find(|(m, _)| *m == mid) {
+            return ids.clone();
+        }
+        let ids = rtc
+            .media(mid)
+            .map(|m| ExtIds::new(m.remote_extmap(), &mid))
+            .unwrap_or_default();
+        let ids = Arc::new(ids);
+        self.ext_ids.push((mid, ids.clone()));
+        ids
+    }
+
+    pub fn take_queued(&mut self) -> impl Iterator<Item = Transmit> + '_ {
+        self.queue.drain(..)
+    }
+
+    pub fn has_queued(&self) -> bool {
+        !self.queue.is_empty()
+    }
+
+    /// Seals and queues one packet. False when it could not be sent.
+    pub fn send(&mut self, now: Instant, p: Outgoing) -> bool {
+        let f = p.fields;
+        let mut buf = Vec::with_capacity(40 + p.payload.len() + TAG_LEN);
+        let header_len = header::write(&mut buf, f, p.ids, p.ext);
+        let header = buf.clone();
+        buf.extend_from_slice(p.payload);
+        if !self.seal_and_queue(buf, header_len, p.seq, p.vp8) {
+            return false;
+        }
+        let size = header_len + p.payload.len() + TAG_LEN;
+        self.counts.bytes += size as u64;
+        match p.kind {
+            MediaKind::Audio => self.counts.audio_packets += 1,
+            _ => self.counts.video_packets += 1,
+        }
+        let nackable = p.kind == MediaKind::Video;
+        let i = match self.streams.iter().position(|s| s.ssrc == f.ssrc) {
+            Some(i) => i,
+            None => {
+                self.streams.push(Stream {
+                    ssrc: f.ssrc,
+                    packets: 0,
+                    octets: 0,
+                    last: (f.timestamp, p.arrived),
+                    hz: p.hz,
+                    // The first report soon: a player syncs from two.
+                    next_report: now + Duration::from_millis(100),
+                    history: VecDeque::new(),
+                    nackable,
+                });
+                self.streams.len() - 1
+            }
+        };
+        let s = &mut self.streams[i];
+        s.packets = s.packets.wrapping_add(1);
+        s.octets = s.octets.wrapping_add(p.payload.len() as u32);
+        s.last = (f.timestamp, p.arrived);
+        s.hz = p.hz;
+        if s.nackable {
+            if s.history.len() == HISTORY {
+                s.history.pop_front();
+            }
+            let kept = Kept {
+                seq: p.seq,
+                header,
+                payload: p.payload.clone(),
+                vp8: p.vp8,
+                resent: None,
+            };
+            // In order of sequence number: a late packet of the source (its
+            // own retransmission) goes where it belongs.
+            match s.history.back() {
+                Some(last) if last.seq > kept.seq => {
+                    let at = s.history.partition_point(|k| k.seq < kept.seq);
+                    s.history.insert(at, kept);
+                }
+                _ => s.history.push_back(kept),
+            }
+        }
+        true
+    }
+
+    fn seal_and_queue(
+        &mut self,
+        mut buf: Vec<u8>,
+        header_len: usize,
+        seq: u64,
+        vp8: (Option<u16>, Option<u8>),
+    ) -> bool {
+        let (Some((proto, source, destination)), Some(sealer)) = (self.route, self.sealer.as_mut())
+        else {
+            return false;
+        };
+        if (vp8.0.is_some() || vp8.1.is_some()) && !vp8::patch(&mut buf[header_len..], vp8.0, vp8.1)
+        {
+            // As str0m does with a patch that does not fit: the ids as they came.
+            tracing::trace!("VP8 ids left as they came");
+        }
+        if sealer
+            .seal_rtp(&mut buf, header_len, (seq >> 16) as u32)
+            .is_err()
+        {
+            return false;
+        }
+        self.queue.push(Transmit {
+            proto,
+            source,
+            destination,
+            contents: buf.into(),
+        });
+        true
+    }
+
+    /// Sends again what a NACK asks for, from the history.
+    pub fn on_nack(&mut self, now: Instant, nack: &Nack) {
+        let ssrc = *nack.ssrc;
+        let Some(s) = self.streams.iter_mut().find(|s| s.ssrc == ssrc) else {
+            return;
+        };
+        let Some(newest) = s.history.back().map(|k| k.seq) else {
+            return;
+        };
+        let mut again = Vec::new();
+        let lost = nack.reports.iter().flat_map(|e| {
+            (0..17u16)
+                .filter(move |b| *b == 0 || e.blp & (1 << (b - 1)) != 0)
+                .map(move |b| e.pid.wrapping_add(b))
+        });
+        for seq in lost {
+            if again.len() == MAX_RESENDS {
+                break;
+            }
+            // The extended number: the newest at or before it.
+            let back = u64::from((newest as u16).wrapping_sub(seq));
+            let Some(ext) = newest.checked_sub(back) else {
+                continue;
+            };
+            let Ok(i) = s.history.binary_search_by_key(&ext, |k| k.seq) else {
+                continue;
+            };
+            let k = &mut s.history[i];
+            if k.resent.is_some_and(|t| now < t + RESEND_GAP) {
+                continue;
+            }
+            k.resent = Some(now);
+            let mut buf = k.header.clone();
+            buf.extend_from_slice(&k.payload);
+            again.push((buf, k.header.len(), k.seq, k.vp8));
+        }
+        for (buf, header_len, seq, vp8) in again {
+            self.seal_and_queue(buf, header_len, seq, vp8);
+        }
+    }
+
+    /// When the next sender report is due.
+    pub fn next_report(&self) -> Option<Instant> {
+        self.streams.iter().map(|s| s.next_report).min()
+    }
+
+    /// Queues the sender reports due at `now`.
+    pub fn reports(&mut self, now: Instant) {
+        let (at, wall) = *self.epoch.get_or_insert((now, SystemTime::now()));
+        let wall_now = wall + now.saturating_duration_since(at);
+        let mut due = Vec::new();
+        for s in self.streams.iter_mut().filter(|s| s.next_report <= now) {
+            s.next_report = now + REPORT_INTERVAL;
+            // The RTP clock runs on from the last packet, as str0m's reports do.
+            let since = now.saturating_duration_since(s.last.1);
+            let ticks = (since.as_secs_f64() * f64::from(s.hz)) as u64;
+            let rtp_now = s.last.0.wrapping_add(ticks as u32);
+            let sent = SentStream {
+                ssrc: s.ssrc,
+                packets: s.packets,
+                octets: s.octets,
+            };
+            due.push(sender_report(sent, wall_now, rtp_now, &self.cname));
+        }
+        let (Some((proto, source, destination)), Some(sealer)) = (self.route, self.sealer.as_mut())
+        else {
+            return;
+        };
+        for mut p in due {
+            p.reserve(TAG_LEN + SRTCP_INDEX_LEN);
+            if sealer.seal_rtcp(&mut p).is_ok() {
+                self.queue.push(Transmit {
+                    proto,
+                    source,
+                    destination,
+                    contents: p.into(),
+                });
+            }
+        }
+    }
+}
