@@ -95,6 +95,10 @@ pub struct Cli {
     /// for its publisher to come back on some node (else `play_finished`), ms [default: 4500].
     #[arg(long, env = "TERN_CLUSTER_FAILOVER_MS")]
     pub cluster_failover_ms: Option<u64>,
+    /// Players' media sealed and sent by Tern itself, past str0m's per-packet poll
+    /// (players of simulcast streams always go through str0m) [default: true].
+    #[arg(long, env = "TERN_DIRECT_EGRESS")]
+    pub direct_egress: Option<bool>,
     /// Copy the records of --data-dir's SQLite store into --cluster-redis, then exit.
     #[arg(long)]
     pub migrate_to_redis: bool,
@@ -125,6 +129,9 @@ pub struct Config {
     pub console_password: Option<String>,
     /// Passive ICE-TCP candidates on each media worker's address (`ice_tcp`, on by default).
     pub ice_tcp: bool,
+    /// Players' media sealed and sent by Tern past str0m's per-packet poll
+    /// (`direct_egress`, on by default).
+    pub direct_egress: bool,
     /// The built-in TURN server (`[turn]`).
     pub turn: crate::turn::TurnConfig,
     /// RTMP ingest (`rtmp_addr`).
@@ -197,6 +204,7 @@ struct FileConfig {
     console_allowed_cidr: Option<String>,
     console_password: Option<String>,
     ice_tcp: Option<bool>,
+    direct_egress: Option<bool>,
     cluster_redis: Option<String>,
     cluster_node_id: Option<String>,
     cluster_node_url: Option<String>,
@@ -342,6 +350,7 @@ impl Config {
             console_allowed,
             console_password,
             ice_tcp: file.ice_tcp.unwrap_or(true),
+            direct_egress: cli.direct_egress.or(file.direct_egress).unwrap_or(true),
             rtmp: crate::encoder::ListenConfig::build(
                 cli.rtmp_addr.clone().or(file.rtmp_addr.clone()),
                 crate::rtmp::DEFAULT_ADDR,

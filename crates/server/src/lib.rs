@@ -143,7 +143,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         } else {
             None
         };
-        let mut sfu = tern_media::Sfu::new(local)?;
+        let mut sfu = tern_media::Sfu::new(local)?.with_direct_egress(config.direct_egress);
         if tcp.is_some() {
             sfu = sfu.with_ice_tcp();
         }
