@@ -38,7 +38,9 @@ def main():
         print(f"Raw limit of the server's core ({raw['dests']} receivers, {raw['segments']} datagrams of "
               f"{raw['size']} bytes per frame): sendmmsg {raw['sendmmsg_pps']:.0f} pkt/s "
               f"({raw['sendmmsg_us_per_packet']:.2f} µs/pkt), UDP GSO {raw['gso_pps']:.0f} pkt/s "
-              f"({raw['gso_us_per_packet']:.2f} µs/pkt)")
+              f"({raw['gso_us_per_packet']:.2f} µs/pkt)"
+              + (f", GSO with per-receiver SRTP {raw['gso_srtp_pps']:.0f} pkt/s "
+                 f"({raw['gso_srtp_us_per_packet']:.2f} µs/pkt)" if 'gso_srtp_pps' in raw else ""))
     print()
     print("Sweep (1 core for the server; loss = worse of sequence gaps and shortfall against packets sent;")
     print("others = share of the server's core taken by other processes during the window):")
@@ -61,6 +63,9 @@ def main():
         (f"egress packets/s per core at <{limit * 100:g}% loss", lambda r: r["best"]["delivered_pps"], "{:.0f}", True),
         ("  as a fraction of the raw GSO limit", lambda r: r["best"]["delivered_pps"] / raw["gso_pps"], "{:.3f}", True),
         ("  as a fraction of the raw sendmmsg limit", lambda r: r["best"]["delivered_pps"] / raw["sendmmsg_pps"], "{:.3f}", True),
+        ("  as a fraction of GSO with per-receiver SRTP", lambda r: r["best"]["delivered_pps"] / raw["gso_srtp_pps"], "{:.3f}", True),
+        ("egress per second of the server's CPU (pkt/s)", lambda r: r["best"]["delivered_pps"] / r["best"]["server_cpu_share"], "{:.0f}", True),
+        ("  as a fraction of the raw GSO limit", lambda r: r["best"]["delivered_pps"] / r["best"]["server_cpu_share"] / raw["gso_pps"], "{:.3f}", True),
         ("server CPU share at that point", lambda r: 100 * r["best"]["server_cpu_share"], "{:.0f}%", None),
         ("CPU time per forwarded packet (µs)", lambda r: r["best"]["server_us_per_packet"], "{:.2f}", False),
         ("RSS per subscriber (KiB)", lambda r: r["best"]["server_rss_per_subscriber"] / 1024, "{:.0f}", False),

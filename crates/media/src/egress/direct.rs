@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime};
 use str0m::media::{MediaKind, Mid};
 use str0m::net::{Protocol, Transmit};
 use str0m::rtp::rtcp::Nack;
-use str0m::rtp::ExtensionValues;
+use str0m::rtp::{ExtensionValues, VideoOrientation};
 use str0m::Rtc;
 
 use super::header::{self, ExtIds, Fields};
@@ -39,7 +39,7 @@ pub(crate) struct Outgoing<'a> {
     pub fields: Fields,
     /// Extended sequence number (its rollover counter is `seq >> 16`).
     pub seq: u64,
-    pub ids: &'a ExtIds,
+    pub ids: ExtIds,
     pub ext: &'a ExtensionValues,
     pub payload: &'a Arc<[u8]>,
     /// Rewritten VP8 picture id and TL0PICIDX.
@@ -49,18 +49,32 @@ pub(crate) struct Outgoing<'a> {
     pub hz: u32,
 }
 
-/// A packet kept to answer a NACK: sealed again the same way on demand.
+/// A packet kept to answer a NACK, small (40 bytes, a history is read
+/// through once per packet sent): its header is written again from these.
 struct Kept {
     seq: u64,
-    header: Vec<u8>,
     payload: Arc<[u8]>,
-    vp8: (Option<u16>, Option<u8>),
-    resent: Option<Instant>,
+    timestamp: u32,
+    /// Payload type, marker bit set as in the header.
+    pt_marker: u8,
+    /// The video-orientation byte, `NONE8` for none.
+    orientation: u8,
+    /// Rewritten VP8 picture id (`NONE16` for none) and TL0PICIDX.
+    vp8_picture: u16,
+    vp8_tl0: Option<u8>,
+    /// Milliseconds after the stream's start when last sent again, 0 never.
+    resent_ms: u32,
 }
+
+const NONE8: u8 = 0xff;
+const NONE16: u16 = 0xffff;
 
 /// One stream (SSRC) this player is sent.
 struct Stream {
     ssrc: u32,
+    /// Its payload type's header extension ids.
+    ids: ExtIds,
+    started: Instant,
     packets: u32,
     octets: u32,
     /// RTP time of the last packet and when its source's packet came.
@@ -95,8 +109,6 @@ pub(crate) struct DirectTx {
     /// The wall clock against the SFU's clock, for sender reports' NTP time.
     epoch: Option<(Instant, SystemTime)>,
     cname: String,
-    /// The extension ids of each m-line, as the player's answer gave them.
-    ext_ids: Vec<(Mid, Arc<ExtIds>)>,
     pub counts: DirectCounts,
 }
 
@@ -143,18 +155,11 @@ impl DirectTx {
         self.slot.is_some()
     }
 
-    /// The extension ids of m-line `mid` (looked up once).
-    pub fn ext_ids(&mut self, mid: Mid, rtc: &Rtc) -> Arc<ExtIds> {
-        if let Some((_, ids)) = self.ext_ids.iter().find(|(m, _)| *m == mid) {
-            return ids.clone();
-        }
-        let ids = rtc
-            .media(mid)
+    /// The extension ids of m-line `mid`, as the player's answer gave them.
+    pub fn ext_ids(mid: Mid, rtc: &Rtc) -> ExtIds {
+        rtc.media(mid)
             .map(|m| ExtIds::new(m.remote_extmap(), &mid))
-            .unwrap_or_default();
-        let ids = Arc::new(ids);
-        self.ext_ids.push((mid, ids.clone()));
-        ids
+            .unwrap_or_default()
     }
 
     pub fn take_queued(&mut self) -> impl Iterator<Item = Transmit> + '_ {
@@ -168,9 +173,8 @@ impl DirectTx {
     /// Seals and queues one packet. False when it could not be sent.
     pub fn send(&mut self, now: Instant, p: Outgoing) -> bool {
         let f = p.fields;
-        let mut buf = Vec::with_capacity(40 + p.payload.len() + TAG_LEN);
-        let header_len = header::write(&mut buf, f, p.ids, p.ext);
-        let header = buf.clone();
+        let mut buf = Vec::with_capacity(header::MAX_LEN + p.payload.len() + TAG_LEN);
+        let header_len = header::write(&mut buf, f, &p.ids, p.ext);
         buf.extend_from_slice(p.payload);
         if !self.seal_and_queue(buf, header_len, p.seq, p.vp8) {
             return false;
@@ -187,6 +191,8 @@ impl DirectTx {
             None => {
                 self.streams.push(Stream {
                     ssrc: f.ssrc,
+                    ids: p.ids,
+                    started: now,
                     packets: 0,
                     octets: 0,
                     last: (f.timestamp, p.arrived),
@@ -210,10 +216,13 @@ impl DirectTx {
             }
             let kept = Kept {
                 seq: p.seq,
-                header,
                 payload: p.payload.clone(),
-                vp8: p.vp8,
-                resent: None,
+                timestamp: f.timestamp,
+                pt_marker: f.pt & 0x7f | if f.marker { 0x80 } else { 0 },
+                orientation: p.ext.video_orientation.map_or(NONE8, |o| o as u8),
+                vp8_picture: p.vp8.0.unwrap_or(NONE16),
+                vp8_tl0: p.vp8.1,
+                resent_ms: 0,
             };
             // In order of sequence number: a late packet of the source (its
             // own retransmission) goes where it belongs.
@@ -286,14 +295,32 @@ impl DirectTx {
             let Ok(i) = s.history.binary_search_by_key(&ext, |k| k.seq) else {
                 continue;
             };
+            let at_ms = now.saturating_duration_since(s.started).as_millis() as u32 + 1;
             let k = &mut s.history[i];
-            if k.resent.is_some_and(|t| now < t + RESEND_GAP) {
+            if k.resent_ms != 0 && at_ms < k.resent_ms + RESEND_GAP.as_millis() as u32 {
                 continue;
             }
-            k.resent = Some(now);
-            let mut buf = k.header.clone();
+            k.resent_ms = at_ms;
+            let fields = Fields {
+                pt: k.pt_marker & 0x7f,
+                marker: k.pt_marker & 0x80 != 0,
+                seq: k.seq as u16,
+                timestamp: k.timestamp,
+                ssrc,
+            };
+            let ext = ExtensionValues {
+                video_orientation: (k.orientation != NONE8)
+                    .then(|| VideoOrientation::from(k.orientation)),
+                ..ExtensionValues::default()
+            };
+            let mut buf = Vec::with_capacity(header::MAX_LEN + k.payload.len() + TAG_LEN);
+            let len = header::write(&mut buf, fields, &s.ids, &ext);
             buf.extend_from_slice(&k.payload);
-            again.push((buf, k.header.len(), k.seq, k.vp8));
+            let vp8 = (
+                (k.vp8_picture != NONE16).then_some(k.vp8_picture),
+                k.vp8_tl0,
+            );
+            again.push((buf, len, k.seq, vp8));
         }
         for (buf, header_len, seq, vp8) in again {
             self.seal_and_queue(buf, header_len, seq, vp8);

@@ -6,10 +6,12 @@
 
 use str0m::rtp::{Extension, ExtensionMap, ExtensionValues};
 
-/// The ids a player's m-line gave the extensions Tern writes.
-#[derive(Debug, Default, Clone)]
+/// The ids a player's m-line gave the extensions Tern writes (plain data,
+/// kept with the track: looked up once).
+#[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct ExtIds {
-    mid: Option<(u8, Vec<u8>)>,
+    /// The mid extension's id, and the mid (at most 16 bytes, its length).
+    mid: Option<(u8, [u8; 16], u8)>,
     audio_level: Option<u8>,
     orientation: Option<u8>,
 }
@@ -23,12 +25,20 @@ impl ExtIds {
         ExtIds {
             mid: one_byte(map.id_of(Extension::RtpMid))
                 .filter(|_| !mid_bytes.is_empty() && mid_bytes.len() <= 16)
-                .map(|id| (id, mid_bytes.to_vec())),
+                .map(|id| {
+                    let mut m = [0u8; 16];
+                    m[..mid_bytes.len()].copy_from_slice(mid_bytes);
+                    (id, m, mid_bytes.len() as u8)
+                }),
             audio_level: one_byte(map.id_of(Extension::AudioLevel)),
             orientation: one_byte(map.id_of(Extension::VideoOrientation)),
         }
     }
 }
+
+/// The longest header written: 12 bytes, the extension block's 4, the mid
+/// (1 + 16), audio level and orientation (2 each), padding.
+pub(crate) const MAX_LEN: usize = 40;
 
 /// What a header says besides its extensions.
 #[derive(Debug, Clone, Copy)]
@@ -49,8 +59,8 @@ pub(crate) fn write(buf: &mut Vec<u8>, f: Fields, ids: &ExtIds, vals: &Extension
     buf.extend_from_slice(&f.ssrc.to_be_bytes());
     let ext_start = buf.len();
     buf.extend_from_slice(&[0xbe, 0xde, 0, 0]);
-    if let Some((id, mid)) = &ids.mid {
-        element(buf, *id, mid);
+    if let Some((id, mid, len)) = &ids.mid {
+        element(buf, *id, &mid[..usize::from(*len)]);
     }
     if let (Some(id), Some(level)) = (ids.audio_level, vals.audio_level) {
         let vad = if vals.voice_activity == Some(true) {

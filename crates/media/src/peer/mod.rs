@@ -59,6 +59,8 @@ pub struct TrackOut {
     pub refused: bool,
     /// The SSRC of its send stream, found once: a lookup by mid scans them all.
     pub tx: Option<Ssrc>,
+    /// The header extension ids of its m-line, for media Tern seals itself.
+    pub ext_ids: Option<crate::egress::header::ExtIds>,
     /// Sends this one layer of a simulcast source as its own send stream,
     /// never switched (a player that gets every layer, `all_layers`).
     pub fixed_rid: Option<Rid>,
@@ -103,6 +105,7 @@ impl TrackOut {
             pt: None,
             refused: false,
             tx: None,
+            ext_ids: None,
             fixed_rid: None,
             simulcast: simulcast && kind == MediaKind::Video,
             layers: LayerSwitch::default(),

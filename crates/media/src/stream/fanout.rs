@@ -8,7 +8,7 @@ use str0m::media::{KeyframeRequestKind, MediaKind, Rid};
 use str0m::rtp::RtpWrite;
 use tern_core::{MediaEvent, PeerId, SdpFailure};
 
-use crate::egress::direct::Outgoing;
+use crate::egress::direct::{DirectTx, Outgoing};
 use crate::egress::header::Fields;
 use crate::output::SfuOutput;
 use crate::rtp::packet::Ingress;
@@ -141,7 +141,9 @@ impl Sfu {
                 .vp8
                 .map(|d| track.rewrite.vp8.map(d.picture_id(), d.tl0_pic_idx()))
                 .unwrap_or_default();
-            let ids = player.direct.ext_ids(track.mid, &player.rtc);
+            let ids = *track
+                .ext_ids
+                .get_or_insert_with(|| DirectTx::ext_ids(track.mid, &player.rtc));
             let out = Outgoing {
                 kind: ingress.kind,
                 fields: Fields {
@@ -152,7 +154,7 @@ impl Sfu {
                     ssrc: *ssrc,
                 },
                 seq,
-                ids: &ids,
+                ids,
                 ext: &ingress.ext,
                 payload: &ingress.payload,
                 vp8,
