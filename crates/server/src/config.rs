@@ -96,7 +96,7 @@ pub struct Cli {
     #[arg(long, env = "TERN_CLUSTER_FAILOVER_MS")]
     pub cluster_failover_ms: Option<u64>,
     /// Players' media sealed and sent by Tern itself, past str0m's per-packet poll
-    /// (players of simulcast streams always go through str0m) [default: true].
+    /// (players of simulcast streams always go through str0m) [default: false: a cluster relay test failed with it on].
     #[arg(long, env = "TERN_DIRECT_EGRESS")]
     pub direct_egress: Option<bool>,
     /// Copy the records of --data-dir's SQLite store into --cluster-redis, then exit.
@@ -350,7 +350,7 @@ impl Config {
             console_allowed,
             console_password,
             ice_tcp: file.ice_tcp.unwrap_or(true),
-            direct_egress: cli.direct_egress.or(file.direct_egress).unwrap_or(true),
+            direct_egress: cli.direct_egress.or(file.direct_egress).unwrap_or(false),
             rtmp: crate::encoder::ListenConfig::build(
                 cli.rtmp_addr.clone().or(file.rtmp_addr.clone()),
                 crate::rtmp::DEFAULT_ADDR,
