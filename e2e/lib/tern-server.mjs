@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import http from 'node:http';
 import https from 'node:https';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { createWriteStream, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -119,6 +119,12 @@ export async function startTern(opts = {}) {
   child.stderr.setEncoding('utf8');
   child.stdout.setEncoding('utf8');
   child.stderr.on('data', (d) => { stderr = appendBounded(stderr, d); });
+  // TERN_TEST_LOG_DIR keeps every server's whole log, for a failure that needs more than the tail.
+  if (process.env.TERN_TEST_LOG_DIR) {
+    const file = createWriteStream(path.join(process.env.TERN_TEST_LOG_DIR, `tern-${child.pid}.log`));
+    child.stderr.on('data', (d) => file.write(d));
+    child.on('exit', () => file.end());
+  }
   const exitPromise = new Promise((resolve) => {
     child.on('exit', (code, signal) => { exited = { code, signal }; resolve(exited); });
   });
