@@ -350,7 +350,7 @@ impl Config {
             console_allowed,
             console_password,
             ice_tcp: file.ice_tcp.unwrap_or(true),
-            direct_egress: cli.direct_egress.or(file.direct_egress).unwrap_or(false),
+            direct_egress: cli.direct_egress.or(file.direct_egress).unwrap_or(true),
             rtmp: crate::encoder::ListenConfig::build(
                 cli.rtmp_addr.clone().or(file.rtmp_addr.clone()),
                 crate::rtmp::DEFAULT_ADDR,

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use str0m::media::{MediaKind, Mid};
+use str0m::media::{MediaKind, Mid, Rid};
 use str0m::net::{Protocol, Transmit};
 use str0m::rtp::rtcp::Nack;
 use str0m::rtp::{ExtensionValues, VideoOrientation};
@@ -155,10 +155,11 @@ impl DirectTx {
         self.slot.is_some()
     }
 
-    /// The extension ids of m-line `mid`, as the player's answer gave them.
-    pub fn ext_ids(mid: Mid, rtc: &Rtc) -> ExtIds {
+    /// The extension ids of m-line `mid` (layer `rid`), as the player's
+    /// answer gave them.
+    pub fn ext_ids(mid: Mid, rid: Option<Rid>, rtc: &Rtc) -> ExtIds {
         rtc.media(mid)
-            .map(|m| ExtIds::new(m.remote_extmap(), &mid))
+            .map(|m| ExtIds::new(m.remote_extmap(), &mid, rid.as_deref()))
             .unwrap_or_default()
     }
 

@@ -10,26 +10,52 @@ use str0m::rtp::{Extension, ExtensionMap, ExtensionValues};
 /// kept with the track: looked up once).
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct ExtIds {
-    /// The mid extension's id, and the mid (at most 16 bytes, its length).
-    mid: Option<(u8, [u8; 16], u8)>,
+    mid: Option<Tag>,
+    /// A layer of a player that gets every layer (a cluster relay): the
+    /// receiver tells its layers apart by it.
+    rid: Option<Tag>,
     audio_level: Option<u8>,
     orientation: Option<u8>,
 }
 
+/// A text element: the extension's id and its value (at most 16 bytes).
+#[derive(Debug, Clone, Copy)]
+struct Tag {
+    id: u8,
+    bytes: [u8; 16],
+    len: u8,
+}
+
+impl Tag {
+    fn new(id: Option<u8>, value: &str) -> Option<Tag> {
+        let v = value.as_bytes();
+        let id = one_byte(id).filter(|_| !v.is_empty() && v.len() <= 16)?;
+        let mut bytes = [0u8; 16];
+        bytes[..v.len()].copy_from_slice(v);
+        Some(Tag {
+            id,
+            bytes,
+            len: v.len() as u8,
+        })
+    }
+
+    fn value(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// One-byte elements carry ids 1-14 and at most 16 bytes.
+fn one_byte(id: Option<u8>) -> Option<u8> {
+    id.filter(|i| (1..=14).contains(i))
+}
+
 impl ExtIds {
-    /// From the player's accepted extension map; `mid` names its m-line.
-    pub fn new(map: &ExtensionMap, mid: &str) -> Self {
-        // One-byte elements carry ids 1-14 and at most 16 bytes.
-        let one_byte = |id: Option<u8>| id.filter(|i| (1..=14).contains(i));
-        let mid_bytes = mid.as_bytes();
+    /// From the player's accepted extension map; `mid` names its m-line and
+    /// `rid` the layer, when the m-line sends several.
+    pub fn new(map: &ExtensionMap, mid: &str, rid: Option<&str>) -> Self {
         ExtIds {
-            mid: one_byte(map.id_of(Extension::RtpMid))
-                .filter(|_| !mid_bytes.is_empty() && mid_bytes.len() <= 16)
-                .map(|id| {
-                    let mut m = [0u8; 16];
-                    m[..mid_bytes.len()].copy_from_slice(mid_bytes);
-                    (id, m, mid_bytes.len() as u8)
-                }),
+            mid: Tag::new(map.id_of(Extension::RtpMid), mid),
+            rid: rid.and_then(|r| Tag::new(map.id_of(Extension::RtpStreamId), r)),
             audio_level: one_byte(map.id_of(Extension::AudioLevel)),
             orientation: one_byte(map.id_of(Extension::VideoOrientation)),
         }
@@ -37,8 +63,8 @@ impl ExtIds {
 }
 
 /// The longest header written: 12 bytes, the extension block's 4, the mid
-/// (1 + 16), audio level and orientation (2 each), padding.
-pub(crate) const MAX_LEN: usize = 40;
+/// and rid (1 + 16 each), audio level and orientation (2 each), padding.
+pub(crate) const MAX_LEN: usize = 56;
 
 /// What a header says besides its extensions.
 #[derive(Debug, Clone, Copy)]
@@ -59,8 +85,8 @@ pub(crate) fn write(buf: &mut Vec<u8>, f: Fields, ids: &ExtIds, vals: &Extension
     buf.extend_from_slice(&f.ssrc.to_be_bytes());
     let ext_start = buf.len();
     buf.extend_from_slice(&[0xbe, 0xde, 0, 0]);
-    if let Some((id, mid, len)) = &ids.mid {
-        element(buf, *id, &mid[..usize::from(*len)]);
+    for tag in [&ids.mid, &ids.rid].into_iter().flatten() {
+        element(buf, tag.id, tag.value());
     }
     if let (Some(id), Some(level)) = (ids.audio_level, vals.audio_level) {
         let vad = if vals.voice_activity == Some(true) {
@@ -88,4 +114,44 @@ pub(crate) fn write(buf: &mut Vec<u8>, f: Fields, ids: &ExtIds, vals: &Extension
 fn element(buf: &mut Vec<u8>, id: u8, data: &[u8]) {
     buf.push(id << 4 | (data.len() as u8 - 1));
     buf.extend_from_slice(data);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_layer_carries_its_mid_and_rid() {
+        let mut map = ExtensionMap::empty();
+        map.set(3, Extension::RtpMid);
+        map.set(10, Extension::RtpStreamId);
+        let ids = ExtIds::new(&map, "1", Some("h"));
+        let f = Fields {
+            pt: 96,
+            marker: true,
+            seq: 7,
+            timestamp: 9,
+            ssrc: 0x0102_0304,
+        };
+        let mut buf = Vec::new();
+        let len = write(&mut buf, f, &ids, &ExtensionValues::default());
+        // Two one-byte elements (2 + 2 bytes) pad to one word.
+        assert_eq!(len, 12 + 4 + 4);
+        assert_eq!(buf[0], 0x90, "version 2 with the extension bit");
+        assert_eq!(&buf[12..16], &[0xbe, 0xde, 0, 1]);
+        assert_eq!(&buf[16..20], &[0x30, b'1', 0xa0, b'h']);
+        // Without a rid (an ordinary player) only the mid is written.
+        let mut plain = Vec::new();
+        write(
+            &mut plain,
+            f,
+            &ExtIds::new(&map, "1", None),
+            &ExtensionValues::default(),
+        );
+        assert_eq!(&plain[16..20], &[0x30, b'1', 0, 0]);
+        // An id the one-byte form cannot carry is left out.
+        let mut two_byte = ExtensionMap::empty();
+        two_byte.set(15, Extension::RtpStreamId);
+        assert!(ExtIds::new(&two_byte, "1", Some("h")).rid.is_none());
+    }
 }

@@ -143,7 +143,7 @@ impl Sfu {
                 .unwrap_or_default();
             let ids = *track
                 .ext_ids
-                .get_or_insert_with(|| DirectTx::ext_ids(track.mid, &player.rtc));
+                .get_or_insert_with(|| DirectTx::ext_ids(track.mid, track.fixed_rid, &player.rtc));
             let out = Outgoing {
                 kind: ingress.kind,
                 fields: Fields {
