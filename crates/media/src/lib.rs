@@ -67,4 +67,5 @@ pub use worker::{Sfu, SfuError};
 
 /// For the fuzzer (`fuzz-media/fuzz_targets/vp8_ids.rs`).
 #[doc(hidden)]
+pub use egress::outbox::Datagram;
 pub use egress::vp8::patch as vp8_patch_ids;

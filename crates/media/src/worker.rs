@@ -9,6 +9,7 @@ use str0m::net::{DatagramRecv, Protocol, Receive};
 use str0m::Input;
 use tern_core::{MediaCommand, MediaEvent, PeerId, SdpFailure};
 
+use crate::egress::outbox::Datagram;
 use crate::local_addrs::LocalAddrs;
 use crate::mirror::msg::Mirror;
 use crate::output::SfuOutput;
@@ -16,36 +17,43 @@ use crate::peer::events::drain;
 use crate::peer::Peer;
 use crate::stream::local::LocalStream;
 
+/// Maps keyed by the ids the session logic gives peers (not by anything a
+/// peer sends): a plain multiplicative hash, looked up several times per
+/// player per packet, where SipHash was 9 % of forwarding's instructions.
+pub(crate) type PeerMap<V> = HashMap<PeerId, V, rustc_hash::FxBuildHasher>;
+
 /// The sans-IO loop of one media worker: its peers, the streams they form,
 /// and the timers, behind one UDP socket.
 pub struct Sfu {
     pub(crate) local: LocalAddrs,
     pub(crate) cert: DtlsCert,
-    pub(crate) peers: HashMap<PeerId, Peer>,
+    pub(crate) peers: PeerMap<Peer>,
     /// Demultiplexing cache: remote address → peer.
     pub(crate) by_addr: HashMap<SocketAddr, PeerId>,
     /// Peers with a UDP address of their own (cluster relays), by it: their
     /// datagrams are told apart by where they went, not where they came from.
     pub(crate) by_local: HashMap<SocketAddr, PeerId>,
     /// Per source here (or mirrored): its sinks on this worker.
-    pub(crate) streams: HashMap<PeerId, LocalStream>,
+    pub(crate) streams: PeerMap<LocalStream>,
     pub(crate) out: VecDeque<SfuOutput>,
     pub(crate) dirty: Vec<PeerId>,
-    /// Players with media sealed by Tern waiting to go out (`egress/`).
+    /// Players with media sealed by Tern since the last drive (`egress/`).
     pub(crate) direct_dirty: Vec<PeerId>,
+    /// Players whose sealed media waits for the driver ([`Sfu::sealed`]).
+    pub(crate) direct_ready: Vec<PeerId>,
     /// The latest instant the driver gave, for work deferred to `poll_output`.
     pub(crate) now: Instant,
     /// This SFU's media worker, as other workers address it.
     pub(crate) index: usize,
     /// Publisher → the other workers that have players of it, each with the
     /// epoch of the mirror it was last sent.
-    pub(crate) relays: HashMap<PeerId, Vec<(usize, u64)>>,
+    pub(crate) relays: PeerMap<Vec<(usize, u64)>>,
     /// Numbers mirrors, so a stale `Unmirror` cannot end a newer one.
     pub(crate) epochs: u64,
     /// Publishers of other workers whose players are (partly) here.
-    pub(crate) mirrors: HashMap<PeerId, Mirror>,
+    pub(crate) mirrors: PeerMap<Mirror>,
     /// Sources here that give frames (RTMP, SRT).
-    pub(crate) frame_sources: HashMap<PeerId, crate::source::frames::state::FrameSource>,
+    pub(crate) frame_sources: PeerMap<crate::source::frames::state::FrameSource>,
     /// Each peer's earliest timer, so waking up costs no scan of every peer.
     /// An entry may be early (the peer then finds nothing due), never late.
     pub(crate) timers: BTreeSet<(Instant, PeerId)>,
@@ -91,19 +99,20 @@ impl Sfu {
         Ok(Sfu {
             local,
             cert,
-            peers: HashMap::new(),
+            peers: PeerMap::default(),
             by_addr: HashMap::new(),
             by_local: HashMap::new(),
-            streams: HashMap::new(),
+            streams: PeerMap::default(),
             out: VecDeque::new(),
             dirty: Vec::new(),
             direct_dirty: Vec::new(),
+            direct_ready: Vec::new(),
             now: Instant::now(),
             index: 0,
-            relays: HashMap::new(),
+            relays: PeerMap::default(),
             epochs: 0,
-            mirrors: HashMap::new(),
-            frame_sources: HashMap::new(),
+            mirrors: PeerMap::default(),
+            frame_sources: PeerMap::default(),
             timers: BTreeSet::new(),
             peer_stats: true,
             ice_tcp: false,
@@ -156,6 +165,25 @@ impl Sfu {
             self.drive(self.now);
         }
         self.out.pop_front()
+    }
+
+    /// The datagrams Tern sealed itself (players on the direct path), in
+    /// place, once `poll_output` has nothing more: the driver sends them and
+    /// then calls [`Sfu::sealed_sent`].
+    pub fn sealed(&self) -> impl Iterator<Item = Datagram<'_>> {
+        self.direct_ready
+            .iter()
+            .filter_map(|id| self.peers.get(id))
+            .flat_map(|p| p.direct.waiting())
+    }
+
+    /// Everything [`Sfu::sealed`] gave was handed to the socket (or dropped).
+    pub fn sealed_sent(&mut self) {
+        for id in self.direct_ready.drain(..) {
+            if let Some(p) = self.peers.get_mut(&id) {
+                p.direct.sent();
+            }
+        }
     }
 
     pub fn handle_command(&mut self, now: Instant, cmd: MediaCommand) {
@@ -388,18 +416,27 @@ impl Sfu {
     /// carrying media, data and keyframe requests between peers.
     pub(crate) fn drive(&mut self, now: Instant) {
         self.now = now;
-        // Each player's sealed packets together: one GSO send per player.
+        // Each player's sealed packets wait together in its outbox: one GSO
+        // send per player.
         let mut direct = std::mem::take(&mut self.direct_dirty);
         direct.sort_unstable();
         direct.dedup();
-        for id in direct {
-            if let Some(peer) = self.peers.get_mut(&id) {
-                self.out
-                    .extend(peer.direct.take_queued().map(SfuOutput::Transmit));
-                // Its first packet of a stream sets a report timer.
+        for &id in &direct {
+            let Some(p) = self.peers.get_mut(&id) else {
+                continue;
+            };
+            // Its first packet of a stream sets a report timer; other
+            // packets leave its timers as they were.
+            let timer = p.direct.take_new_timer();
+            if p.direct.list() {
+                self.direct_ready.push(id);
+            }
+            if timer {
                 self.reschedule(id);
             }
         }
+        direct.clear();
+        self.direct_dirty = direct;
         while !self.dirty.is_empty() {
             // A player is marked once per packet written to it; one drain
             // takes them all.
@@ -420,9 +457,8 @@ impl Sfu {
         let mut events = Vec::new();
         let dead = drain(now, id, peer, &mut self.out, &mut forwards, &mut events);
         // Retransmissions it asked for.
-        if peer.direct.has_queued() {
-            self.out
-                .extend(peer.direct.take_queued().map(SfuOutput::Transmit));
+        if peer.direct.has_waiting() && peer.direct.list() {
+            self.direct_ready.push(id);
         }
         if let Some(info) = peer.stats.poll(now) {
             events.push(MediaEvent::SourceInfo { peer: id, info });

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use str0m::net::Protocol;
 use tern_core::{MediaCommand, MediaEvent, PeerId};
-use tern_media::{Relay, Sfu, SfuOutput};
+use tern_media::{Datagram, Relay, Sfu, SfuOutput};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
@@ -442,69 +442,78 @@ fn pump(
     events: &mpsc::UnboundedSender<MediaEvent>,
     counters: Option<&WorkerCounters>,
 ) {
-    let mut outgoing = Vec::new();
+    let mut transmits = Vec::new();
     while let Some(o) = sfu.poll_output() {
         match o {
-            SfuOutput::Transmit(t) => outgoing.push(t),
+            SfuOutput::Transmit(t) => transmits.push(t),
             SfuOutput::Event(e) => {
                 let _ = events.send(e);
             }
             SfuOutput::Relay { worker, relay } => peers.relay(worker, relay),
         }
     }
+    // str0m's datagrams, then those Tern sealed itself, read in place.
+    let datagrams: Vec<Datagram> = transmits
+        .iter()
+        .map(|t| Datagram {
+            proto: t.proto,
+            source: t.source,
+            destination: t.destination,
+            contents: &t.contents,
+        })
+        .chain(sfu.sealed())
+        .collect();
+    send(out, &datagrams, counters);
+    drop(datagrams);
+    sfu.sealed_sent();
+}
+
+/// Sends each datagram its way: in the process to the built-in TURN server
+/// or a peer's own socket, over ICE-TCP, or (most) in one batch from the
+/// media socket.
+fn send(out: &Exits, datagrams: &[Datagram], counters: Option<&WorkerCounters>) {
     let mut dropped = 0;
-    // Peers behind the built-in TURN server get theirs in the process.
-    if !out.turn.is_empty() {
-        outgoing.retain(|t| {
-            let Some(link) = out.turn.get(&t.destination) else {
-                return true;
-            };
+    let mut udp: Vec<(SocketAddr, &[u8])> = Vec::with_capacity(datagrams.len());
+    let mut tcp_bytes = 0;
+    let mut tcp_count = 0;
+    for d in datagrams {
+        if let Some(link) = out.turn.get(&d.destination) {
+            // Peers behind the built-in TURN server get theirs in the process.
             let to = ToRelay {
-                relay: t.destination,
-                from: t.source,
-                data: t.contents.to_vec(),
+                relay: d.destination,
+                from: d.source,
+                data: d.contents.to_vec(),
             };
             if link.try_send(to).is_err() {
                 dropped += 1;
             }
-            false
-        });
-    }
-    if !out.own.is_empty() {
-        outgoing.retain(|t| {
-            let Some(link) = out.own.get(&t.source) else {
-                return true;
-            };
+        } else if let Some(link) = out.own.get(&d.source) {
             let to = ToSocket {
-                to: t.destination,
-                data: t.contents.to_vec(),
+                to: d.destination,
+                data: d.contents.to_vec(),
                 worker: out.index,
             };
             if link.try_send(to).is_err() {
                 dropped += 1;
             }
-            false
-        });
+        } else if d.proto == Protocol::Tcp {
+            if !out.tcp.send(d.destination, d.contents) {
+                dropped += 1;
+            }
+            tcp_count += 1;
+            tcp_bytes += d.contents.len();
+        } else {
+            udp.push((for_socket(d.destination, out.v6), d.contents));
+        }
     }
     // A full send buffer drops datagrams, as the network would; RTP recovers
     // through NACK and keyframes.
-    let batch: Vec<(SocketAddr, &[u8])> = outgoing
-        .iter()
-        .filter(|t| t.proto == Protocol::Udp)
-        .map(|t| (for_socket(t.destination, out.v6), &t.contents[..]))
-        .collect();
-    dropped += udp_batch::send_all(&out.udp, &batch);
-    let mut batch = batch;
-    for t in outgoing.iter().filter(|t| t.proto == Protocol::Tcp) {
-        if !out.tcp.send(t.destination, &t.contents) {
-            dropped += 1;
-        }
-        batch.push((t.destination, &t.contents[..]));
-    }
-    if let Some(c) = counters.filter(|_| !batch.is_empty()) {
-        let bytes: usize = batch.iter().map(|(_, b)| b.len()).sum();
+    dropped += udp_batch::send_all(&out.udp, &udp);
+    let count = udp.len() + tcp_count;
+    if let Some(c) = counters.filter(|_| count > 0) {
+        let bytes = udp.iter().map(|(_, b)| b.len()).sum::<usize>() + tcp_bytes;
         c.datagrams_out
-            .inc_by((batch.len().saturating_sub(dropped)) as u64);
+            .inc_by((count.saturating_sub(dropped)) as u64);
         c.bytes_out.inc_by(bytes as u64);
         c.dropped.inc_by(dropped as u64);
     }

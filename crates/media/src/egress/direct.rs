@@ -18,6 +18,7 @@ use str0m::Rtc;
 
 use super::header::{self, ExtIds, Fields};
 use super::keys::KeySlot;
+use super::outbox::{Datagram, Outbox};
 use super::report::{sender_report, SentStream};
 use super::srtp::{SrtpSealer, SRTCP_INDEX_LEN, TAG_LEN};
 use super::vp8;
@@ -42,8 +43,7 @@ pub(crate) struct Outgoing<'a> {
     pub ids: ExtIds,
     pub ext: &'a ExtensionValues,
     pub payload: &'a Arc<[u8]>,
-    /// Rewritten VP8 picture id and TL0PICIDX.
-    pub vp8: (Option<u16>, Option<u8>),
+    pub vp8: Vp8Ids,
     /// When the source's packet arrived, and its RTP clock rate.
     pub arrived: Instant,
     pub hz: u32,
@@ -67,6 +67,11 @@ struct Kept {
 }
 
 const NONE8: u8 = 0xff;
+/// Rewritten VP8 picture id and TL0PICIDX.
+type Vp8Ids = (Option<u16>, Option<u8>);
+/// A kept packet to send again: its header's fields and extension values,
+/// payload, extended sequence number and VP8 ids.
+type Resend = (Fields, ExtensionValues, Arc<[u8]>, u64, Vp8Ids);
 const NONE16: u16 = 0xffff;
 
 /// One stream (SSRC) this player is sent.
@@ -104,7 +109,11 @@ pub(crate) struct DirectTx {
     /// Where str0m last sent this peer's datagrams from and to.
     route: Option<(Protocol, SocketAddr, SocketAddr)>,
     /// Sealed packets not yet handed to the socket.
-    queue: Vec<Transmit>,
+    outbox: Outbox,
+    /// On the SFU's list of players with packets waiting.
+    listed: bool,
+    /// A stream began since the SFU last asked: its report timer is new.
+    new_timer: bool,
     streams: Vec<Stream>,
     /// The wall clock against the SFU's clock, for sender reports' NTP time.
     epoch: Option<(Instant, SystemTime)>,
@@ -163,24 +172,52 @@ impl DirectTx {
             .unwrap_or_default()
     }
 
-    pub fn take_queued(&mut self) -> impl Iterator<Item = Transmit> + '_ {
-        self.queue.drain(..)
+    /// The sealed datagrams waiting, in order.
+    pub fn waiting(&self) -> impl Iterator<Item = Datagram<'_>> {
+        let route = self.route;
+        self.outbox.datagrams().filter_map(move |contents| {
+            let (proto, source, destination) = route?;
+            Some(Datagram {
+                proto,
+                source,
+                destination,
+                contents,
+            })
+        })
     }
 
-    pub fn has_queued(&self) -> bool {
-        !self.queue.is_empty()
+    pub fn has_waiting(&self) -> bool {
+        !self.outbox.is_empty()
+    }
+
+    /// Puts it on the SFU's list of players with packets waiting: false
+    /// when it is there already.
+    pub fn list(&mut self) -> bool {
+        !std::mem::replace(&mut self.listed, true)
+    }
+
+    /// Whether a report timer began since the last call.
+    pub fn take_new_timer(&mut self) -> bool {
+        std::mem::take(&mut self.new_timer)
+    }
+
+    /// The driver took what was waiting.
+    pub fn sent(&mut self) {
+        self.outbox.clear();
+        self.listed = false;
     }
 
     /// Seals and queues one packet. False when it could not be sent.
     pub fn send(&mut self, now: Instant, p: Outgoing) -> bool {
         let f = p.fields;
-        let mut buf = Vec::with_capacity(header::MAX_LEN + p.payload.len() + TAG_LEN);
-        let header_len = header::write(&mut buf, f, &p.ids, p.ext);
-        buf.extend_from_slice(p.payload);
-        if !self.seal_and_queue(buf, header_len, p.seq, p.vp8) {
+        let write = |buf: &mut Vec<u8>| {
+            let header_len = header::write(buf, f, &p.ids, p.ext);
+            buf.extend_from_slice(p.payload);
+            header_len
+        };
+        let Some(size) = self.seal(write, p.seq, p.vp8) else {
             return false;
-        }
-        let size = header_len + p.payload.len() + TAG_LEN;
+        };
         self.counts.bytes += size as u64;
         match p.kind {
             MediaKind::Audio => self.counts.audio_packets += 1,
@@ -190,6 +227,7 @@ impl DirectTx {
         let i = match self.streams.iter().position(|s| s.ssrc == f.ssrc) {
             Some(i) => i,
             None => {
+                self.new_timer = true;
                 self.streams.push(Stream {
                     ssrc: f.ssrc,
                     ids: p.ids,
@@ -238,35 +276,36 @@ impl DirectTx {
         true
     }
 
-    fn seal_and_queue(
+    /// Writes one RTP packet into the outbox (`write` appends it and returns
+    /// its header's length), patches its VP8 ids and seals it. Its sealed
+    /// size, or `None` when it cannot go: no path or keys, or a full outbox.
+    fn seal(
         &mut self,
-        mut buf: Vec<u8>,
-        header_len: usize,
+        write: impl FnOnce(&mut Vec<u8>) -> usize,
         seq: u64,
-        vp8: (Option<u16>, Option<u8>),
-    ) -> bool {
-        let (Some((proto, source, destination)), Some(sealer)) = (self.route, self.sealer.as_mut())
-        else {
-            return false;
+        vp8: Vp8Ids,
+    ) -> Option<usize> {
+        let (Some(_), Some(sealer)) = (self.route, self.sealer.as_mut()) else {
+            return None;
         };
-        if (vp8.0.is_some() || vp8.1.is_some()) && !vp8::patch(&mut buf[header_len..], vp8.0, vp8.1)
-        {
+        let (buf, start) = self.outbox.begin()?;
+        let header_len = write(buf);
+        buf.reserve(TAG_LEN);
+        let body = start + header_len;
+        if (vp8.0.is_some() || vp8.1.is_some()) && !vp8::patch(&mut buf[body..], vp8.0, vp8.1) {
             // As str0m does with a patch that does not fit: the ids as they came.
             tracing::trace!("VP8 ids left as they came");
         }
         if sealer
-            .seal_rtp(&mut buf, header_len, (seq >> 16) as u32)
+            .seal_rtp(buf, start, header_len, (seq >> 16) as u32)
             .is_err()
         {
-            return false;
+            self.outbox.abort(start);
+            return None;
         }
-        self.queue.push(Transmit {
-            proto,
-            source,
-            destination,
-            contents: buf.into(),
-        });
-        true
+        let size = buf.len() - start;
+        self.outbox.commit();
+        Some(size)
     }
 
     /// Sends again what a NACK asks for, from the history.
@@ -278,7 +317,7 @@ impl DirectTx {
         let Some(newest) = s.history.back().map(|k| k.seq) else {
             return;
         };
-        let mut again = Vec::new();
+        let mut again: Vec<Resend> = Vec::new();
         let lost = nack.reports.iter().flat_map(|e| {
             (0..17u16)
                 .filter(move |b| *b == 0 || e.blp & (1 << (b - 1)) != 0)
@@ -314,17 +353,20 @@ impl DirectTx {
                     .then(|| VideoOrientation::from(k.orientation)),
                 ..ExtensionValues::default()
             };
-            let mut buf = Vec::with_capacity(header::MAX_LEN + k.payload.len() + TAG_LEN);
-            let len = header::write(&mut buf, fields, &s.ids, &ext);
-            buf.extend_from_slice(&k.payload);
             let vp8 = (
                 (k.vp8_picture != NONE16).then_some(k.vp8_picture),
                 k.vp8_tl0,
             );
-            again.push((buf, len, k.seq, vp8));
+            again.push((fields, ext, k.payload.clone(), k.seq, vp8));
         }
-        for (buf, header_len, seq, vp8) in again {
-            self.seal_and_queue(buf, header_len, seq, vp8);
+        let ids = s.ids;
+        for (fields, ext, payload, seq, vp8) in again {
+            let write = |buf: &mut Vec<u8>| {
+                let len = header::write(buf, fields, &ids, &ext);
+                buf.extend_from_slice(&payload);
+                len
+            };
+            self.seal(write, seq, vp8);
         }
     }
 
@@ -351,19 +393,18 @@ impl DirectTx {
             };
             due.push(sender_report(sent, wall_now, rtp_now, &self.cname));
         }
-        let (Some((proto, source, destination)), Some(sealer)) = (self.route, self.sealer.as_mut())
-        else {
+        let (Some(_), Some(sealer)) = (self.route, self.sealer.as_mut()) else {
             return;
         };
-        for mut p in due {
-            p.reserve(TAG_LEN + SRTCP_INDEX_LEN);
-            if sealer.seal_rtcp(&mut p).is_ok() {
-                self.queue.push(Transmit {
-                    proto,
-                    source,
-                    destination,
-                    contents: p.into(),
-                });
+        for p in due {
+            let Some((buf, start)) = self.outbox.begin() else {
+                return;
+            };
+            buf.reserve(p.len() + TAG_LEN + SRTCP_INDEX_LEN);
+            buf.extend_from_slice(&p);
+            match sealer.seal_rtcp(buf, start) {
+                Ok(()) => self.outbox.commit(),
+                Err(_) => self.outbox.abort(start),
             }
         }
     }

@@ -62,10 +62,6 @@ impl ExtIds {
     }
 }
 
-/// The longest header written: 12 bytes, the extension block's 4, the mid
-/// and rid (1 + 16 each), audio level and orientation (2 each), padding.
-pub(crate) const MAX_LEN: usize = 56;
-
 /// What a header says besides its extensions.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Fields {

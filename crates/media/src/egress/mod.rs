@@ -12,8 +12,10 @@
 //!   profiles browsers and str0m pick first; with any other, str0m sends);
 //! - [`report`]: sender reports, which str0m no longer sends for such a
 //!   player (its own would describe streams it never wrote);
-//! - [`direct`]: the player's state: its path (str0m's selected one), queue
-//!   (one GSO send per player per wakeup), NACK history and counters.
+//! - [`direct`]: the player's state: its path (str0m's selected one), NACK
+//!   history and counters;
+//! - [`outbox`]: its sealed datagrams, back to back in one reused buffer,
+//!   which the driver sends in place (one GSO send per player per wakeup).
 //!
 //! str0m keeps ICE, DTLS, the data channel and incoming RTCP (receiver
 //! reports, keyframe requests, and NACKs handed over as raw packets).
@@ -23,6 +25,7 @@
 pub(crate) mod direct;
 pub(crate) mod header;
 pub(crate) mod keys;
+pub(crate) mod outbox;
 pub(crate) mod report;
 pub(crate) mod srtp;
 pub mod vp8;

@@ -89,16 +89,18 @@ impl SrtpSealer {
         })
     }
 
-    /// Seals the RTP packet in `packet` (its header is the first
-    /// `header_len` bytes, extensions included) in place and appends the tag.
-    /// `roc` is the rollover counter of its SSRC: the writer's extended
-    /// sequence number over 2^16, as str0m counts it.
+    /// Seals the RTP packet at the end of `buf`, from `start` (its header is
+    /// the first `header_len` bytes, extensions included), in place and
+    /// appends the tag. `roc` is the rollover counter of its SSRC: the
+    /// writer's extended sequence number over 2^16, as str0m counts it.
     pub fn seal_rtp(
         &mut self,
-        packet: &mut Vec<u8>,
+        buf: &mut Vec<u8>,
+        start: usize,
         header_len: usize,
         roc: u32,
     ) -> Result<(), SealerError> {
+        let packet = buf.get_mut(start..).ok_or(SealerError::BadHeader)?;
         if header_len < 12 || header_len > packet.len() {
             return Err(SealerError::BadHeader);
         }
@@ -117,15 +119,17 @@ impl SrtpSealer {
             .key
             .seal_in_place_separate_tag(Nonce::assume_unique_for_key(iv), Aad::from(&*header), body)
             .map_err(|_| SealerError::Crypto)?;
-        packet.extend_from_slice(tag.as_ref());
+        buf.extend_from_slice(tag.as_ref());
         Ok(())
     }
 }
 
 impl SrtpSealer {
-    /// Seals a (compound) RTCP packet in place: the first 8 bytes stay clear,
-    /// then the tag and the E flag with the SRTCP index (RFC 7714 §9.1, §17).
-    pub fn seal_rtcp(&mut self, packet: &mut Vec<u8>) -> Result<(), SealerError> {
+    /// Seals the (compound) RTCP packet at the end of `buf`, from `start`, in
+    /// place: the first 8 bytes stay clear, then the tag and the E flag with
+    /// the SRTCP index (RFC 7714 §9.1, §17).
+    pub fn seal_rtcp(&mut self, buf: &mut Vec<u8>, start: usize) -> Result<(), SealerError> {
+        let packet = buf.get_mut(start..).ok_or(SealerError::BadHeader)?;
         if packet.len() < 8 {
             return Err(SealerError::BadHeader);
         }
@@ -147,8 +151,8 @@ impl SrtpSealer {
             .rtcp_key
             .seal_in_place_separate_tag(Nonce::assume_unique_for_key(iv), Aad::from(&aad), body)
             .map_err(|_| SealerError::Crypto)?;
-        packet.extend_from_slice(tag.as_ref());
-        packet.extend_from_slice(&e_index);
+        buf.extend_from_slice(tag.as_ref());
+        buf.extend_from_slice(&e_index);
         Ok(())
     }
 }
@@ -279,18 +283,21 @@ mod tests {
         let mut got = Vec::new();
         for (i, ext) in (65_533u64..65_539).enumerate() {
             let seq = ext as u16;
-            let mut packet = vec![0x80, pt];
+            // Sealed behind a datagram already waiting, as in an outbox.
+            let mut packet = vec![0xee; 3];
+            packet.extend_from_slice(&[0x80, pt]);
             packet.extend_from_slice(&seq.to_be_bytes());
             packet.extend_from_slice(&(i as u32 * 3000).to_be_bytes());
             packet.extend_from_slice(&ssrc.to_be_bytes());
             let payload: Vec<u8> = (0..200).map(|b| (b + i) as u8).collect();
             packet.extend_from_slice(&payload);
             sealer
-                .seal_rtp(&mut packet, 12, (ext >> 16) as u32)
+                .seal_rtp(&mut packet, 3, 12, (ext >> 16) as u32)
                 .unwrap();
-            assert_eq!(packet.len(), 12 + 200 + TAG_LEN);
+            assert_eq!(packet.len(), 3 + 12 + 200 + TAG_LEN);
+            assert_eq!(packet[..3], [0xee; 3], "what came before is untouched");
             now += Duration::from_millis(1);
-            deliver(&mut client, now, s_addr, c_addr, &packet);
+            deliver(&mut client, now, s_addr, c_addr, &packet[3..]);
             got.extend(drain(&mut client, now).1);
             assert_eq!(
                 got.last().map(|(s, p)| (*s, p.clone())),
@@ -319,6 +326,14 @@ mod tests {
         keys.material = vec![0; 88];
         let mut s = SrtpSealer::new(&keys).unwrap();
         let mut short = vec![0x80; 11];
-        assert_eq!(s.seal_rtp(&mut short, 12, 0), Err(SealerError::BadHeader));
+        assert_eq!(
+            s.seal_rtp(&mut short, 0, 12, 0),
+            Err(SealerError::BadHeader)
+        );
+        assert_eq!(
+            s.seal_rtp(&mut short, 20, 12, 0),
+            Err(SealerError::BadHeader)
+        );
+        assert_eq!(s.seal_rtcp(&mut short, 4), Err(SealerError::BadHeader));
     }
 }
