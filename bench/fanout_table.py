@@ -41,6 +41,10 @@ def main():
               f"({raw['gso_us_per_packet']:.2f} µs/pkt)"
               + (f", GSO with per-receiver SRTP {raw['gso_srtp_pps']:.0f} pkt/s "
                  f"({raw['gso_srtp_us_per_packet']:.2f} µs/pkt)" if 'gso_srtp_pps' in raw else ""))
+        if 'media_srtp_pps' in raw:
+            print(f"The load's own traffic (video frames as one GSO message, each audio packet a message), sealed "
+                  f"per receiver and sent: {raw['media_srtp_pps']:.0f} pkt/s ({raw['media_srtp_us_per_packet']:.2f} "
+                  f"µs/pkt, {raw['media_packets_per_message']:.2f} packets per message)")
     print()
     print("Sweep (1 core for the server; loss = worse of sequence gaps and shortfall against packets sent;")
     print("others = share of the server's core taken by other processes during the window):")
@@ -64,8 +68,10 @@ def main():
         ("  as a fraction of the raw GSO limit", lambda r: r["best"]["delivered_pps"] / raw["gso_pps"], "{:.3f}", True),
         ("  as a fraction of the raw sendmmsg limit", lambda r: r["best"]["delivered_pps"] / raw["sendmmsg_pps"], "{:.3f}", True),
         ("  as a fraction of GSO with per-receiver SRTP", lambda r: r["best"]["delivered_pps"] / raw["gso_srtp_pps"], "{:.3f}", True),
+        ("  as a fraction of this traffic sealed and sent", lambda r: r["best"]["delivered_pps"] / raw["media_srtp_pps"], "{:.3f}", True),
         ("egress per second of the server's CPU (pkt/s)", lambda r: r["best"]["delivered_pps"] / r["best"]["server_cpu_share"], "{:.0f}", True),
         ("  as a fraction of the raw GSO limit", lambda r: r["best"]["delivered_pps"] / r["best"]["server_cpu_share"] / raw["gso_pps"], "{:.3f}", True),
+        ("  as a fraction of this traffic sealed and sent", lambda r: r["best"]["delivered_pps"] / r["best"]["server_cpu_share"] / raw["media_srtp_pps"], "{:.3f}", True),
         ("server CPU share at that point", lambda r: 100 * r["best"]["server_cpu_share"], "{:.0f}%", None),
         ("CPU time per forwarded packet (µs)", lambda r: r["best"]["server_us_per_packet"], "{:.2f}", False),
         ("RSS per subscriber (KiB)", lambda r: r["best"]["server_rss_per_subscriber"] / 1024, "{:.0f}", False),
@@ -86,7 +92,8 @@ def main():
             n = common[-1]
             for t, p in zip(targets, passed):
                 rows[t]["same"] = p[n]
-            metrics.insert(6, (f"CPU time per packet, both at {n} subs (µs)",
+            at = next(i for i, m in enumerate(metrics) if m[0].startswith("server CPU share")) + 1
+            metrics.insert(at, (f"CPU time per packet, both at {n} subs (µs)",
                                lambda r: r["same"]["server_us_per_packet"], "{:.2f}", False))
     head = f"{'figure':<46}" + "".join(f"{t:>12}" for t in targets)
     if len(targets) == 2:

@@ -2,7 +2,7 @@
 //! datagrams one core sends when it does nothing else, through Tern's send
 //! path (`udp_batch`: `sendmmsg`, and UDP GSO for runs to one destination).
 //! Each "frame" is `--segments` datagrams of `--size` bytes to each of
-//! `--dests` receivers, as a forwarded video frame is. Two shapes:
+//! `--dests` receivers, as a forwarded video frame is. The shapes:
 //! - `sendmmsg`: destinations interleaved, so every datagram is a message of
 //!   its own (the limit without GSO);
 //! - `gso`: each destination's datagrams together, one segmented message per
@@ -10,7 +10,14 @@
 //! - `gso_srtp`: as `gso`, but each datagram is made for its receiver first,
 //!   as any SFU must: an RTP header with the receiver's SSRC and sequence
 //!   number, and AES-256-GCM (RFC 7714) under the receiver's own key. This is
-//!   the ceiling of a forwarder that encrypts per player and sends with GSO.
+//!   the ceiling of a forwarder that encrypts per player and sends with GSO;
+//! - `media_srtp`: the load generator's own traffic, sealed the same way: a
+//!   video frame of `--frame-bytes` in packets of at most `--size` (a shorter
+//!   last one) as one segmented message per receiver, and `--audio-pps`
+//!   packets of `--audio-bytes` between the frames, each a message of its own
+//!   (one arrives at a time). Each frame or audio packet is one `send_all` to
+//!   every receiver, as one publisher packet is for a forwarder. Its packets
+//!   per second are the ceiling for forwarding this traffic on this core.
 //!
 //! The receivers are sockets bound here that are never read: the kernel drops
 //! at their full buffers, on the core the receive work is steered to. Prints
@@ -40,6 +47,17 @@ struct Args {
     /// Datagrams per frame (1.5 Mbit/s at 30 fps in 1,100-byte payloads).
     #[arg(long, default_value_t = 6)]
     segments: usize,
+    /// Bytes of one video frame (`media_srtp`; 1.5 Mbit/s at 30 fps).
+    #[arg(long, default_value_t = 6250)]
+    frame_bytes: usize,
+    /// Video frames per second (`media_srtp`).
+    #[arg(long, default_value_t = 30)]
+    fps: usize,
+    /// Audio packets per second and payload bytes of each (`media_srtp`).
+    #[arg(long, default_value_t = 50)]
+    audio_pps: usize,
+    #[arg(long, default_value_t = 120)]
+    audio_bytes: usize,
     /// Seconds per shape.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
@@ -161,6 +179,70 @@ async fn run_srtp(socket: &tokio::net::UdpSocket, dests: &[SocketAddr], args: &A
     (sent as f64 / wall, cpu * 1e6 / sent.max(1) as f64)
 }
 
+/// What a forwarder sends to each receiver at one publisher packet: the
+/// payload sizes, in order, of the packets it sends to each receiver.
+fn media_events(args: &Args) -> Vec<Vec<usize>> {
+    let chunk = args.size.saturating_sub(RTP_HEADER + TAG).max(1);
+    let frame: Vec<usize> = (0..args.frame_bytes.div_ceil(chunk))
+        .map(|i| chunk.min(args.frame_bytes - i * chunk))
+        .collect();
+    // One second of media: frames and audio packets in the order of their times.
+    let mut timed: Vec<(usize, Vec<usize>)> = (0..args.fps)
+        .map(|i| (i * 1_000_000 / args.fps.max(1), frame.clone()))
+        .chain(
+            (0..args.audio_pps).map(|i| (i * 1_000_000 / args.audio_pps, vec![args.audio_bytes])),
+        )
+        .collect();
+    timed.sort_by_key(|(t, _)| *t);
+    timed.into_iter().map(|(_, sizes)| sizes).collect()
+}
+
+/// The `media_srtp` shape: each event of [`media_events`] sealed for every
+/// receiver and sent as one batch, round and round for `seconds`.
+async fn run_media(
+    socket: &tokio::net::UdpSocket,
+    dests: &[SocketAddr],
+    args: &Args,
+) -> (f64, f64) {
+    let events = media_events(args);
+    let payload = vec![0x5au8; args.size];
+    let mut receivers: Vec<Receiver> = (0..dests.len()).map(Receiver::new).collect();
+    let most = events.iter().map(Vec::len).max().unwrap_or(1);
+    let mut bufs: Vec<Vec<u8>> = vec![Vec::with_capacity(args.size); dests.len() * most];
+    let (start, cpu0) = (Instant::now(), thread_cpu());
+    let until = start + Duration::from_secs_f64(args.seconds);
+    let mut sent = 0u64;
+    let mut ts = 0u32;
+    for sizes in events.iter().cycle() {
+        if Instant::now() >= until || socket.writable().await.is_err() {
+            break;
+        }
+        ts = ts.wrapping_add(3000);
+        let n = sizes.len();
+        for (r, chunk) in receivers.iter_mut().zip(bufs.chunks_mut(most)) {
+            for (buf, &size) in chunk.iter_mut().zip(sizes) {
+                r.seal(&payload[..size], ts, buf);
+            }
+        }
+        let order: Vec<(SocketAddr, &[u8])> = dests
+            .iter()
+            .zip(bufs.chunks(most))
+            .flat_map(|(d, chunk)| chunk[..n].iter().map(move |b| (*d, b.as_slice())))
+            .collect();
+        let dropped = send_all(socket, &order);
+        sent += (order.len() - dropped) as u64;
+    }
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = (thread_cpu() - cpu0).as_secs_f64();
+    (sent as f64 / wall, cpu * 1e6 / sent.max(1) as f64)
+}
+
+/// Packets per message of the `media_srtp` shape (a frame is one message).
+fn media_packets_per_message(events: &[Vec<usize>]) -> f64 {
+    let packets: usize = events.iter().map(Vec::len).sum();
+    (packets as f64 / events.len().max(1) as f64 * 1000.0).round() / 1000.0
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -193,6 +275,7 @@ async fn probe(args: Args) -> anyhow::Result<()> {
     let (plain_pps, plain_us) = run(&socket, &interleaved, args.seconds).await;
     let (gso_pps, gso_us) = run(&socket, &grouped, args.seconds).await;
     let (srtp_pps, srtp_us) = run_srtp(&socket, &dests, &args).await;
+    let (media_pps, media_us) = run_media(&socket, &dests, &args).await;
     println!(
         "{}",
         serde_json::json!({
@@ -205,7 +288,37 @@ async fn probe(args: Args) -> anyhow::Result<()> {
             "gso_us_per_packet": (gso_us * 1000.0).round() / 1000.0,
             "gso_srtp_pps": srtp_pps.round(),
             "gso_srtp_us_per_packet": (srtp_us * 1000.0).round() / 1000.0,
+            "media_srtp_pps": media_pps.round(),
+            "media_srtp_us_per_packet": (media_us * 1000.0).round() / 1000.0,
+            "media_packets_per_message": media_packets_per_message(&media_events(&args)),
         })
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_second_of_the_load_s_media_in_order() {
+        let args = Args::parse_from(["tern-rawsend"]);
+        let events = media_events(&args);
+        assert_eq!(
+            events.len(),
+            30 + 50,
+            "a frame or an audio packet per event"
+        );
+        let frames: Vec<&Vec<usize>> = events.iter().filter(|e| e.len() > 1).collect();
+        assert_eq!(frames.len(), 30);
+        // 6,250 bytes in payloads of at most 1,140 - 28: five full and a short last.
+        assert_eq!(frames[0], &vec![1112, 1112, 1112, 1112, 1112, 690]);
+        assert_eq!(
+            events[0],
+            vec![1112, 1112, 1112, 1112, 1112, 690],
+            "t=0: the frame first"
+        );
+        assert_eq!(events[1], vec![120], "then the audio packet of t=0");
+        assert_eq!(media_packets_per_message(&events), 2.875);
+    }
 }
