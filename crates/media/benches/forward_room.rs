@@ -412,6 +412,20 @@ impl Room {
 }
 
 impl Room {
+    /// `n` publisher packets handled in one batch before the server is
+    /// polled (as a wakeup that reads a whole frame), delivered to everyone.
+    pub fn step_batch(&mut self, n: usize, players: u16) {
+        let mut packets = Vec::new();
+        for _ in 0..n {
+            self.now += PACKET_GAP;
+            packets.extend(self.send_packet());
+        }
+        let mut out = self.serve(&packets, players);
+        self.take_sealed(&mut out);
+        let back = self.deliver(out);
+        self.exchange(back);
+    }
+
     /// Advances the clock by `by` in 5 ms steps, delivering everything.
     pub fn run_for(&mut self, by: Duration) {
         let steps = by.as_millis() / 5;

@@ -36,6 +36,7 @@ impl Sfu {
     }
 
     pub fn handle_timeout(&mut self, now: Instant) {
+        self.flush_fan_out(now);
         let due: Vec<PeerId> = self
             .timers
             .range(..=(now, PeerId(u64::MAX)))

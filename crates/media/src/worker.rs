@@ -41,6 +41,8 @@ pub struct Sfu {
     pub(crate) direct_dirty: Vec<PeerId>,
     /// Players whose sealed media waits for the driver ([`Sfu::sealed`]).
     pub(crate) direct_ready: Vec<PeerId>,
+    /// Packets of one source not yet given to its players (`stream::fanout`).
+    pub(crate) pending: crate::stream::pending::Pending,
     /// The latest instant the driver gave, for work deferred to `poll_output`.
     pub(crate) now: Instant,
     /// This SFU's media worker, as other workers address it.
@@ -107,6 +109,7 @@ impl Sfu {
             dirty: Vec::new(),
             direct_dirty: Vec::new(),
             direct_ready: Vec::new(),
+            pending: Default::default(),
             now: Instant::now(),
             index: 0,
             relays: PeerMap::default(),
@@ -161,7 +164,8 @@ impl Sfu {
     /// are drained here, once each for the whole batch: fewer polls, and a
     /// player's packets leave together (one GSO send).
     pub fn poll_output(&mut self) -> Option<SfuOutput> {
-        if self.out.is_empty() && !(self.dirty.is_empty() && self.direct_dirty.is_empty()) {
+        let idle = self.dirty.is_empty() && self.direct_dirty.is_empty() && self.pending.is_empty();
+        if self.out.is_empty() && !idle {
             self.drive(self.now);
         }
         self.out.pop_front()
@@ -187,6 +191,8 @@ impl Sfu {
     }
 
     pub fn handle_command(&mut self, now: Instant, cmd: MediaCommand) {
+        // Media already in goes out before anything changes who gets it.
+        self.flush_fan_out(now);
         match cmd {
             MediaCommand::OpenPublisher {
                 peer,
@@ -416,6 +422,7 @@ impl Sfu {
     /// carrying media, data and keyframe requests between peers.
     pub(crate) fn drive(&mut self, now: Instant) {
         self.now = now;
+        self.flush_fan_out(now);
         // Each player's sealed packets wait together in its outbox: one GSO
         // send per player.
         let mut direct = std::mem::take(&mut self.direct_dirty);

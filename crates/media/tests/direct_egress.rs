@@ -89,6 +89,33 @@ fn players_get_sealed_media_reports_and_retransmissions() {
 }
 
 #[test]
+fn packets_read_in_one_batch_reach_every_player_once_and_in_order() {
+    let mut room = Room::with(3, true, true, true);
+    for _ in 0..50 {
+        room.step(3, |_| {});
+    }
+    room.run_for(Duration::from_millis(500));
+    let before: Vec<usize> = room
+        .players()
+        .map(|p| seen(p.raw.as_ref().unwrap()).0.len())
+        .collect();
+    // Batches of 5 packets: each player gets them together.
+    for _ in 0..10 {
+        room.step_batch(5, 3);
+    }
+    room.run_for(Duration::from_millis(500));
+    for (p, before) in room.players().zip(before) {
+        let (rtp, _, nacks) = seen(p.raw.as_ref().unwrap());
+        let batched = &rtp[before..];
+        assert_eq!(batched.len(), 50, "{}: {batched:?}", p.addr());
+        for w in batched.windows(2) {
+            assert_eq!(w[1], w[0].wrapping_add(1), "{}: {batched:?}", p.addr());
+        }
+        assert_eq!(nacks, 0);
+    }
+}
+
+#[test]
 fn the_str0m_path_stays_when_switched_off() {
     let mut room = Room::with(2, true, false, true);
     for _ in 0..30 {

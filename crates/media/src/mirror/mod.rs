@@ -52,6 +52,10 @@ impl Sfu {
     /// What another worker relayed.
     pub fn handle_relay(&mut self, now: Instant, relay: Relay) {
         self.now = now;
+        if !matches!(relay, Relay::Media { .. }) {
+            // A mirror that begins or ends sees the packets before it sent.
+            self.flush_fan_out(now);
+        }
         match relay {
             Relay::Source {
                 source,

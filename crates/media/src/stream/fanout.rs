@@ -2,9 +2,10 @@
 //! rewritten per player (sequence numbers, time, VP8 picture ids, payload
 //! type), its payload shared, never copied. No frame assembly here.
 
+use std::sync::Arc;
 use std::time::Instant;
 
-use str0m::media::{KeyframeRequestKind, MediaKind, Rid};
+use str0m::media::{KeyframeRequestKind, MediaKind, Mid, Rid};
 use str0m::rtp::RtpWrite;
 use tern_core::{MediaEvent, PeerId, SdpFailure};
 
@@ -14,35 +15,67 @@ use crate::output::SfuOutput;
 use crate::rtp::packet::Ingress;
 use crate::simulcast::choice::retarget;
 use crate::simulcast::switch::Admit;
+use crate::stream::pending::MAX_PENDING;
 use crate::worker::Sfu;
 
 impl Sfu {
-    /// One packet of `from` to each of `players`.
-    pub(crate) fn forward_to_players(
-        &mut self,
-        now: Instant,
-        from: PeerId,
-        players: &[PeerId],
-        ingress: &Ingress,
-    ) {
+    /// `ingress` of `from` goes to its players at the next flush, after
+    /// the packets already held (those of another source go first).
+    pub(crate) fn defer_fan_out(&mut self, now: Instant, from: PeerId, ingress: &Arc<Ingress>) {
+        if self.pending.from != Some(from) || self.pending.packets.len() >= MAX_PENDING {
+            self.flush_fan_out(now);
+        }
+        self.pending.from = Some(from);
+        self.pending.packets.push(Arc::clone(ingress));
+    }
+
+    /// Every held packet to each of its source's players, player by player.
+    pub(crate) fn flush_fan_out(&mut self, now: Instant) {
+        let Some(from) = self.pending.from.take() else {
+            return;
+        };
+        let packets = std::mem::take(&mut self.pending.packets);
+        // The player list is borrowed out and put back (nothing below changes
+        // who plays `from`; a copy would be an allocation).
+        let players = self
+            .streams
+            .get_mut(&from)
+            .map(|s| std::mem::take(&mut s.players))
+            .unwrap_or_default();
         let mut wants = Vec::new();
-        for &pid in players {
-            self.forward_to_player(now, pid, from, ingress, &mut wants);
+        for &pid in &players {
+            for ingress in &packets {
+                self.forward_to_player(now, pid, from, ingress, &mut wants);
+            }
         }
-        for rid in wants {
-            self.request_keyframe(now, from, ingress.mid, Some(rid), KeyframeRequestKind::Pli);
+        if let Some(stream) = self.streams.get_mut(&from) {
+            stream.players = players;
         }
+        let mut asked: Vec<(Mid, Rid)> = Vec::new();
+        for want in wants {
+            if asked.contains(&want) {
+                continue;
+            }
+            asked.push(want);
+            let (mid, rid) = want;
+            self.request_keyframe(now, from, mid, Some(rid), KeyframeRequestKind::Pli);
+        }
+        // The buffer is kept for the next batch.
+        let mut packets = packets;
+        packets.clear();
+        self.pending.packets = packets;
     }
 
     /// One packet of `from` to player `pid`, if it forwards that track now.
-    /// Simulcast layers whose keyframe it now waits for go to `wants`.
+    /// Simulcast layers whose keyframe it now waits for go to `wants`, with
+    /// the source's track.
     pub(crate) fn forward_to_player(
         &mut self,
         now: Instant,
         pid: PeerId,
         from: PeerId,
         ingress: &Ingress,
-        wants: &mut Vec<Rid>,
+        wants: &mut Vec<(Mid, Rid)>,
     ) {
         let Some(player) = self.peers.get_mut(&pid) else {
             return;
@@ -62,7 +95,7 @@ impl Sfu {
             let layers = &ingress.layers;
             if track.layers.target().is_none() {
                 if let Some(want) = retarget(now, track, layers, estimate, pinned) {
-                    wants.push(want);
+                    wants.push((ingress.mid, want));
                 }
             }
             match track.layers.admit(rid, ingress.info.keyframe) {

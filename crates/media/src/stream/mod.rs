@@ -15,6 +15,7 @@ pub mod forward;
 pub mod gop;
 pub mod keyframes;
 pub mod local;
+pub mod pending;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -29,6 +30,11 @@ use crate::worker::Sfu;
 
 impl Sfu {
     pub(crate) fn forward(&mut self, now: Instant, from: PeerId, f: Forward) {
+        if !matches!(f, Forward::Media(_)) {
+            // Data, keyframe requests and a player's start see every packet
+            // that came before them already sent.
+            self.flush_fan_out(now);
+        }
         match f {
             Forward::Media(ingress) => {
                 self.relay_media(from, &ingress);
@@ -66,11 +72,8 @@ impl Sfu {
 
     /// One packet of `from` (a publisher here, or mirrored) to its sinks here.
     pub(crate) fn fan_out(&mut self, now: Instant, from: PeerId, ingress: &Arc<Ingress>) {
-        // The player list is borrowed out and put back (nothing below changes
-        // who plays `from`; a copy per packet would be an allocation).
         let stream = self.streams.entry(from).or_default();
         stream.gop.push(ingress);
-        let players = std::mem::take(&mut stream.players);
         let mut wants_keyframe = false;
         if let Some(tap) = stream.tap.as_mut() {
             tap.handle_packet(now, ingress);
@@ -79,10 +82,9 @@ impl Sfu {
                 stream.tap = None;
             }
         }
-        self.forward_to_players(now, from, &players, ingress);
-        if let Some(stream) = self.streams.get_mut(&from) {
-            stream.players = players;
-        }
+        // The players get it with the rest of the batch, one player at a
+        // time (`fanout::Pending`).
+        self.defer_fan_out(now, from, ingress);
         if wants_keyframe {
             self.request_keyframes(now, from);
         }
