@@ -15,7 +15,9 @@
 # here; set it empty for Janus's default of one thread per handle), JOIN_ARGS (more tern-load flags
 # for the join-time run, e.g. "--video-kbps 500" to keep it under capacity),
 # SCHED (rt or nice, see lib.sh), RAW_DESTS and RAW_SECONDS (the raw limit's
-# receivers and seconds per shape).
+# receivers and seconds per shape), LOAD_ARGS (more tern-load flags for every
+# run) with RAW_ARGS (more tern-rawsend flags), e.g. LOAD_ARGS="--audio-pps 0"
+# RAW_ARGS="--audio-pps 0" for video alone, the shape of the GSO probe.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -32,7 +34,8 @@ TARGETS=${TARGETS:-"tern janus"}
 LOSS_LIMIT=${LOSS_LIMIT:-0.005}
 
 bench_begin
-raw_limit "$OUT/raw.json" --dests "${RAW_DESTS:-300}" --seconds "${RAW_SECONDS:-3}"
+# shellcheck disable=SC2086 # RAW_ARGS: more flags, split on spaces
+raw_limit "$OUT/raw.json" --dests "${RAW_DESTS:-300}" --seconds "${RAW_SECONDS:-3}" ${RAW_ARGS:-}
 echo "raw limit: $(cat "$OUT/raw.json")" >&2
 
 # run KIND NAME SUBS [FLAGS...]: a fresh server, one load run, the server stopped.
@@ -40,8 +43,9 @@ run() {
     local kind=$1 name=$2 subs=$3
     shift 3
     server_start "$kind" "$OUT/$name"
+    # shellcheck disable=SC2086 # LOAD_ARGS: more flags, split on spaces
     load "$kind" "$OUT/$name.json" -p "$PUBLISHERS" -s "$subs" -d "$DURATION" --warmup "$WARMUP" \
-        --join-rate "$JOIN_RATE" --sample "$SAMPLE" --seed "$SEED" --label "$name" "$@" || true
+        --join-rate "$JOIN_RATE" --sample "$SAMPLE" --seed "$SEED" --label "$name" ${LOAD_ARGS:-} "$@" || true
     server_stop
     if [ -s "$OUT/$name.json" ]; then
         python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("%-14s subs=%-5d pps=%-8.0f loss=%.3f%% cpu=%.0f%% us/pkt=%s join_p99=%sms failed=%d" % (sys.argv[2], j["subscribers"], j["delivered_pps"], 100*j["loss"], 100*(j["server_cpu_share"] or 0), round(j["server_us_per_packet"] or 0, 2), j["join_ms"]["p99"], j["failed"]))' "$OUT/$name.json" "$name" >&2

@@ -508,13 +508,15 @@ fn send(out: &Exits, datagrams: &[Datagram], counters: Option<&WorkerCounters>) 
     }
     // A full send buffer drops datagrams, as the network would; RTP recovers
     // through NACK and keyframes.
-    dropped += udp_batch::send_all(&out.udp, &udp);
+    let sent = udp_batch::send_counted(&out.udp, &udp);
+    dropped += sent.dropped;
     let count = udp.len() + tcp_count;
     if let Some(c) = counters.filter(|_| count > 0) {
         let bytes = udp.iter().map(|(_, b)| b.len()).sum::<usize>() + tcp_bytes;
         c.datagrams_out
             .inc_by((count.saturating_sub(dropped)) as u64);
         c.bytes_out.inc_by(bytes as u64);
+        c.sends.inc_by((sent.messages + tcp_count) as u64);
         c.dropped.inc_by(dropped as u64);
     }
     if dropped > 0 {

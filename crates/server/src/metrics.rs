@@ -71,6 +71,8 @@ pub struct WorkerCounters {
     pub bytes_in: Counter,
     pub datagrams_out: Counter,
     pub bytes_out: Counter,
+    /// Messages handed to the kernel: a GSO send carries several datagrams.
+    pub sends: Counter,
     /// Datagrams the socket refused (a full send buffer).
     pub dropped: Counter,
 }
@@ -98,6 +100,7 @@ pub struct Metrics {
     bytes_in: Family<WorkerLabel, Counter>,
     datagrams_out: Family<WorkerLabel, Counter>,
     bytes_out: Family<WorkerLabel, Counter>,
+    sends: Family<WorkerLabel, Counter>,
     dropped: Family<WorkerLabel, Counter>,
     webhooks: Family<OutcomeLabel, Counter>,
 }
@@ -117,6 +120,7 @@ impl Metrics {
             bytes_in: self.bytes_in.get_or_create(&l).clone(),
             datagrams_out: self.datagrams_out.get_or_create(&l).clone(),
             bytes_out: self.bytes_out.get_or_create(&l).clone(),
+            sends: self.sends.get_or_create(&l).clone(),
             dropped: self.dropped.get_or_create(&l).clone(),
         }
     }
@@ -165,6 +169,11 @@ impl Metrics {
             "tern_media_sent_bytes",
             "UDP payload bytes a media worker sent",
             self.bytes_out.clone(),
+        );
+        r.register(
+            "tern_media_sends",
+            "UDP messages a media worker handed the kernel (one GSO send carries several datagrams)",
+            self.sends.clone(),
         );
         let t = &self.turn;
         r.register(

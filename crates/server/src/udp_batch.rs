@@ -56,8 +56,22 @@ fn gso_runs(datagrams: &[(SocketAddr, &[u8])], gso: bool) -> Vec<Range<usize>> {
 /// recovers by retransmission or the next keyframe) and a destination the
 /// kernel refuses drops only its own datagram.
 pub fn send_all(socket: &UdpSocket, datagrams: &[(SocketAddr, &[u8])]) -> usize {
+    send_counted(socket, datagrams).dropped
+}
+
+/// What [`send_counted`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sent {
+    /// Datagrams dropped.
+    pub dropped: usize,
+    /// Messages handed to the kernel (a GSO message carries several datagrams).
+    pub messages: usize,
+}
+
+/// As [`send_all`], also counting the messages the datagrams went out in.
+pub fn send_counted(socket: &UdpSocket, datagrams: &[(SocketAddr, &[u8])]) -> Sent {
     if datagrams.is_empty() {
-        return 0;
+        return Sent::default();
     }
     imp::send_all(socket, datagrams)
 }
@@ -73,11 +87,14 @@ mod imp {
     /// Room for one control message carrying a u16, 8-byte aligned.
     type Cmsg = [u64; 4];
 
-    pub fn send_all(socket: &UdpSocket, datagrams: &[(SocketAddr, &[u8])]) -> usize {
+    pub fn send_all(socket: &UdpSocket, datagrams: &[(SocketAddr, &[u8])]) -> Sent {
         let gso = GSO.load(Ordering::Relaxed);
         let runs = gso_runs(datagrams, gso);
         match send_runs(socket, datagrams, &runs) {
-            Ok(dropped) => dropped,
+            Ok(dropped) => Sent {
+                dropped,
+                messages: runs.len(),
+            },
             Err(failed) => {
                 // The kernel refused a segmented send: no more GSO, and the
                 // rest goes out plain.
@@ -85,7 +102,10 @@ mod imp {
                 GSO.store(false, Ordering::Relaxed);
                 let rest = &datagrams[runs[failed].start..];
                 let plain = gso_runs(rest, false);
-                send_runs(socket, rest, &plain).unwrap_or(rest.len())
+                Sent {
+                    dropped: send_runs(socket, rest, &plain).unwrap_or(rest.len()),
+                    messages: failed + plain.len(),
+                }
             }
         }
     }
@@ -177,11 +197,15 @@ mod imp {
 mod imp {
     use super::*;
 
-    pub fn send_all(socket: &UdpSocket, datagrams: &[(SocketAddr, &[u8])]) -> usize {
-        datagrams
+    pub fn send_all(socket: &UdpSocket, datagrams: &[(SocketAddr, &[u8])]) -> Sent {
+        let dropped = datagrams
             .iter()
             .filter(|(a, d)| socket.try_send_to(d, *a).is_err())
-            .count()
+            .count();
+        Sent {
+            dropped,
+            messages: datagrams.len(),
+        }
     }
 }
 

@@ -118,6 +118,16 @@ async fn metrics_follow_what_the_server_does() {
         .filter(|(k, _)| k.starts_with("tern_media_datagrams_sent_total"))
         .map(|(_, v)| v)
         .sum();
+    let sends: f64 = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("tern_media_sends_total"))
+        .map(|(_, v)| v)
+        .sum();
+    // GSO puts several datagrams in one message, never the other way.
+    assert!(
+        sends >= 1.0 && sends <= sent,
+        "{sends} sends for {sent} datagrams"
+    );
     let received: f64 = m
         .iter()
         .filter(|(k, _)| k.starts_with("tern_media_datagrams_received_total"))

@@ -200,7 +200,10 @@ impl Sfu {
                     MediaKind::Audio => player.report.audio += bytes,
                     _ => player.report.video += bytes,
                 }
-                self.direct_dirty.push(pid);
+                // Player by player (`pending`): one mark per run of packets.
+                if self.direct_dirty.last() != Some(&pid) {
+                    self.direct_dirty.push(pid);
+                }
             }
             return;
         }
@@ -233,6 +236,8 @@ impl Sfu {
             MediaKind::Audio => player.report.audio += bytes,
             _ => player.report.video += bytes,
         }
-        self.dirty.push(pid);
+        if self.dirty.last() != Some(&pid) {
+            self.dirty.push(pid);
+        }
     }
 }
