@@ -147,38 +147,6 @@ impl Receiver {
     }
 }
 
-/// As [`run`], but every datagram is sealed for its receiver before the send.
-async fn run_srtp(socket: &tokio::net::UdpSocket, dests: &[SocketAddr], args: &Args) -> (f64, f64) {
-    let payload = vec![0x5au8; args.size.saturating_sub(RTP_HEADER + TAG)];
-    let mut receivers: Vec<Receiver> = (0..dests.len()).map(Receiver::new).collect();
-    let mut bufs: Vec<Vec<u8>> = vec![Vec::with_capacity(args.size); dests.len() * args.segments];
-    let (start, cpu0) = (Instant::now(), thread_cpu());
-    let until = start + Duration::from_secs_f64(args.seconds);
-    let mut sent = 0u64;
-    let mut ts = 0u32;
-    while Instant::now() < until {
-        if socket.writable().await.is_err() {
-            break;
-        }
-        ts = ts.wrapping_add(3000);
-        for (r, chunk) in receivers.iter_mut().zip(bufs.chunks_mut(args.segments)) {
-            for buf in chunk {
-                r.seal(&payload, ts, buf);
-            }
-        }
-        let order: Vec<(SocketAddr, &[u8])> = dests
-            .iter()
-            .zip(bufs.chunks(args.segments))
-            .flat_map(|(d, chunk)| chunk.iter().map(move |b| (*d, b.as_slice())))
-            .collect();
-        let dropped = send_all(socket, &order);
-        sent += (order.len() - dropped) as u64;
-    }
-    let wall = start.elapsed().as_secs_f64();
-    let cpu = (thread_cpu() - cpu0).as_secs_f64();
-    (sent as f64 / wall, cpu * 1e6 / sent.max(1) as f64)
-}
-
 /// What a forwarder sends to each receiver at one publisher packet: the
 /// payload sizes, in order, of the packets it sends to each receiver.
 fn media_events(args: &Args) -> Vec<Vec<usize>> {
@@ -197,14 +165,15 @@ fn media_events(args: &Args) -> Vec<Vec<usize>> {
     timed.into_iter().map(|(_, sizes)| sizes).collect()
 }
 
-/// The `media_srtp` shape: each event of [`media_events`] sealed for every
-/// receiver and sent as one batch, round and round for `seconds`.
-async fn run_media(
+/// Sends `events` round and round for `args.seconds`: at each, a packet
+/// per payload size for every receiver, made for it (RTP header, its key),
+/// then one batch. As [`run`]: (datagrams sent per second, CPU µs per one).
+async fn run_sealed(
     socket: &tokio::net::UdpSocket,
     dests: &[SocketAddr],
+    events: &[Vec<usize>],
     args: &Args,
 ) -> (f64, f64) {
-    let events = media_events(args);
     let payload = vec![0x5au8; args.size];
     let mut receivers: Vec<Receiver> = (0..dests.len()).map(Receiver::new).collect();
     let most = events.iter().map(Vec::len).max().unwrap_or(1);
@@ -274,8 +243,10 @@ async fn probe(args: Args) -> anyhow::Result<()> {
         .collect();
     let (plain_pps, plain_us) = run(&socket, &interleaved, args.seconds).await;
     let (gso_pps, gso_us) = run(&socket, &grouped, args.seconds).await;
-    let (srtp_pps, srtp_us) = run_srtp(&socket, &dests, &args).await;
-    let (media_pps, media_us) = run_media(&socket, &dests, &args).await;
+    // gso_srtp: one frame of full-sized packets per event.
+    let frame = vec![args.size.saturating_sub(RTP_HEADER + TAG); args.segments];
+    let (srtp_pps, srtp_us) = run_sealed(&socket, &dests, &[frame], &args).await;
+    let (media_pps, media_us) = run_sealed(&socket, &dests, &media_events(&args), &args).await;
     println!(
         "{}",
         serde_json::json!({
