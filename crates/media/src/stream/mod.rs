@@ -83,7 +83,7 @@ impl Sfu {
             }
         }
         // The players get it with the rest of the batch, one player at a
-        // time (`fanout::Pending`).
+        // time (`pending::Pending`).
         self.defer_fan_out(now, from, ingress);
         if wants_keyframe {
             self.request_keyframes(now, from);
