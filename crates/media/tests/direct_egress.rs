@@ -39,12 +39,18 @@ fn seen(raw: &[RawPacket]) -> (Vec<u16>, Vec<Report>, usize) {
     (rtp, srs, nacks)
 }
 
-#[test]
-fn players_get_sealed_media_reports_and_retransmissions() {
+/// Three players on the direct path, 50 packets in.
+fn connected_room() -> Room {
     let mut room = Room::with(3, true, true, true);
     for _ in 0..50 {
         room.step(3, |_| {});
     }
+    room
+}
+
+#[test]
+fn players_get_sealed_media_reports_and_retransmissions() {
+    let mut room = connected_room();
     room.run_for(Duration::from_millis(1_500));
     let victim = room.players().next().unwrap().addr();
     let last = {
@@ -90,10 +96,7 @@ fn players_get_sealed_media_reports_and_retransmissions() {
 
 #[test]
 fn packets_read_in_one_batch_reach_every_player_once_and_in_order() {
-    let mut room = Room::with(3, true, true, true);
-    for _ in 0..50 {
-        room.step(3, |_| {});
-    }
+    let mut room = connected_room();
     room.run_for(Duration::from_millis(500));
     let before: Vec<usize> = room
         .players()

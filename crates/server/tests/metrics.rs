@@ -113,26 +113,21 @@ async fn metrics_follow_what_the_server_does() {
         get(r#"tern_http_requests_total{api="whip_whep",status="415"}"#),
         1.0
     );
-    let sent: f64 = m
-        .iter()
-        .filter(|(k, _)| k.starts_with("tern_media_datagrams_sent_total"))
-        .map(|(_, v)| v)
-        .sum();
-    let sends: f64 = m
-        .iter()
-        .filter(|(k, _)| k.starts_with("tern_media_sends_total"))
-        .map(|(_, v)| v)
-        .sum();
+    // A counter's total over all its labels (one series per media worker).
+    let total = |name: &str| -> f64 {
+        m.iter()
+            .filter(|(k, _)| k.starts_with(name))
+            .map(|(_, v)| v)
+            .sum()
+    };
+    let sent = total("tern_media_datagrams_sent_total");
+    let sends = total("tern_media_sends_total");
     // GSO puts several datagrams in one message, never the other way.
     assert!(
         sends >= 1.0 && sends <= sent,
         "{sends} sends for {sent} datagrams"
     );
-    let received: f64 = m
-        .iter()
-        .filter(|(k, _)| k.starts_with("tern_media_datagrams_received_total"))
-        .map(|(_, v)| v)
-        .sum();
+    let received = total("tern_media_datagrams_received_total");
     assert!(
         received > 10.0 && sent > 10.0,
         "datagrams in {received}, out {sent}"
